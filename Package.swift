@@ -1,0 +1,98 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// One strict setting set, shared by every target.
+let strictSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .unsafeFlags(["-warnings-as-errors"], .when(configuration: .debug)),
+]
+
+let package = Package(
+    name: "understudy",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "understudy", targets: ["understudy"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // Pure core: types, command model, keyspace semantics. Standard library only.
+        .target(name: "UnderstudyCore", swiftSettings: strictSettings),
+        // Bytes <-> messages: RESP2. Size limits live here.
+        .target(
+            name: "UnderstudyWire",
+            dependencies: [
+                "UnderstudyCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .systemLibrary(
+            name: "CLZ4",
+            pkgConfig: "liblz4",
+            providers: [.apt(["liblz4-dev"])]
+        ),
+        // WAL segments, snapshots, recovery. Blocking file I/O; callers choose the thread.
+        .target(
+            name: "UnderstudyStorage",
+            dependencies: [
+                "UnderstudyCore",
+                "CLZ4",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // SwiftNIO shell: client listener, group commit, lifecycle.
+        .target(
+            name: "UnderstudyServer",
+            dependencies: [
+                "UnderstudyCore",
+                "UnderstudyWire",
+                "UnderstudyStorage",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "understudy",
+            dependencies: [
+                "UnderstudyServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(name: "UnderstudyCoreTests", dependencies: ["UnderstudyCore"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "UnderstudyWireTests",
+            dependencies: [
+                "UnderstudyWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(name: "UnderstudyStorageTests", dependencies: ["UnderstudyStorage"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "UnderstudyServerTests",
+            dependencies: [
+                "UnderstudyServer",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+    ]
+)

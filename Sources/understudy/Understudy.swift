@@ -1,0 +1,9 @@
+import ArgumentParser
+
+@main
+struct Understudy: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "understudy",
+        abstract: "A replicated primary-standby key-value store that speaks RESP2."
+    )
+}

@@ -1,0 +1,5 @@
+import Testing
+
+@Suite struct PlaceholderCoreTests {
+    @Test func builds() {}
+}

@@ -1,0 +1,5 @@
+import Testing
+
+@Suite struct PlaceholderServerTests {
+    @Test func builds() {}
+}

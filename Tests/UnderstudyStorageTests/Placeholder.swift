@@ -1,0 +1,5 @@
+import Testing
+
+@Suite struct PlaceholderStorageTests {
+    @Test func builds() {}
+}

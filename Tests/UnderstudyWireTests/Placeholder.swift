@@ -1,0 +1,5 @@
+import Testing
+
+@Suite struct PlaceholderWireTests {
+    @Test func builds() {}
+}
