@@ -4,6 +4,7 @@ import ArgumentParser
 struct Understudy: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "understudy",
-        abstract: "A replicated primary-standby key-value store that speaks RESP2."
+        abstract: "A replicated primary-standby key-value store that speaks RESP2.",
+        subcommands: [ServerCommand.self]
     )
 }

@@ -1,0 +1,128 @@
+import UnderstudyCore
+
+/// Commands about the connection itself: PING, ECHO, SELECT, CLIENT, HELLO, QUIT, RESET.
+extension ClientHandler {
+    func executeConnectionCommand(_ command: Command) -> Reply {
+        let arguments = command.arguments
+        switch command.name {
+        case "ping":
+            switch arguments.count {
+            case 1: return .simple("PONG")
+            case 2: return .bulk(arguments[1])
+            default: return .error(CommandTable.wrongArityError(commandName: "ping"))
+            }
+        case "echo":
+            return .bulk(arguments[1])
+        case "select":
+            return select(arguments[1])
+        case "quit":
+            isClosing = true
+            return .ok
+        case "reset":
+            session.name = nil
+            return .simple("RESET")
+        case "client":
+            return client(arguments)
+        case "hello":
+            return hello(arguments)
+        default:
+            return .error("ERR unknown command '\(command.name)'")
+        }
+    }
+
+    private func select(_ argument: [UInt8]) -> Reply {
+        guard let index = Int64(String(decoding: argument, as: UTF8.self)) else {
+            return .error("ERR value is not an integer or out of range")
+        }
+        guard index == 0 else {
+            return .error("ERR DB index is out of range (Understudy has database 0 only)")
+        }
+        return .ok
+    }
+
+    private func client(_ arguments: [[UInt8]]) -> Reply {
+        let subcommand = arguments[1].asciiLowercasedString
+        switch (subcommand, arguments.count) {
+        case ("id", 2):
+            return .integer(session.id)
+        case ("getname", 2):
+            return .bulk(session.name)
+        case ("setname", 3):
+            let name = arguments[2]
+            guard name.allSatisfy({ $0 > 32 && $0 < 127 }) else {
+                return .error("ERR Client names cannot contain spaces, newlines or special characters.")
+            }
+            session.name = name.isEmpty ? nil : name
+            return .ok
+        case ("setinfo", 4):
+            let value = String(decoding: arguments[3], as: UTF8.self)
+            guard arguments[3].allSatisfy({ $0 > 32 && $0 < 127 }) else {
+                return .error("ERR \(arguments[2].asciiLowercasedString) cannot contain spaces, newlines or special characters.")
+            }
+            switch arguments[2].asciiLowercasedString {
+            case "lib-name": session.libraryName = value
+            case "lib-ver": session.libraryVersion = value
+            default:
+                return .error("ERR Unrecognized option '\(String(decoding: arguments[2], as: UTF8.self))'")
+            }
+            return .ok
+        case ("info", 2):
+            return .bulk(describe(session) + "\n")
+        case ("list", 2):
+            let lines = engine.clientHandlers.map { describe($0.session) + "\n" }
+            return .bulk(lines.sorted().joined())
+        case ("id", _), ("getname", _), ("setname", _), ("setinfo", _), ("info", _), ("list", _):
+            return .error("ERR wrong number of arguments for 'client|\(subcommand)' command")
+        default:
+            return .error("ERR unknown subcommand '\(String(decoding: arguments[1], as: UTF8.self))'. Try CLIENT HELP.")
+        }
+    }
+
+    private func describe(_ session: ClientSession) -> String {
+        let ageSeconds = (WallClock.monotonicMilliseconds() - session.connectedAtMonotonicMilliseconds) / 1000
+        let name = session.name.map { String(decoding: $0, as: UTF8.self) } ?? ""
+        return "id=\(session.id) addr=\(session.remoteAddress) name=\(name) age=\(ageSeconds) db=0 "
+            + "cmd=\(session.lastCommandName) lib-name=\(session.libraryName ?? "") lib-ver=\(session.libraryVersion ?? "")"
+    }
+
+    /// HELLO [protover [AUTH user pass] [SETNAME name]]: RESP2 only; 3 is refused clearly.
+    private func hello(_ arguments: [[UInt8]]) -> Reply {
+        var index = 1
+        if arguments.count > 1 {
+            guard let version = Int(String(decoding: arguments[1], as: UTF8.self)) else {
+                return .error("ERR Protocol version is not an integer or out of range")
+            }
+            guard version == 2 else {
+                return .error("NOPROTO unsupported protocol version \(version): Understudy speaks RESP2 only (use HELLO 2 or no HELLO)")
+            }
+            index = 2
+        }
+        while index < arguments.count {
+            let option = arguments[index].asciiLowercasedString
+            if option == "setname", index + 1 < arguments.count {
+                session.name = arguments[index + 1]
+                index += 2
+            } else if option == "auth", index + 2 < arguments.count {
+                return .error("ERR AUTH is not supported: Understudy has no users or passwords yet")
+            } else {
+                return .error("ERR Syntax error in HELLO option '\(String(decoding: arguments[index], as: UTF8.self))'")
+            }
+        }
+        return .array([
+            .bulk("server"), .bulk("redis"),
+            .bulk("version"), .bulk(ServerInfo.compatibleRedisVersion),
+            .bulk("proto"), .integer(2),
+            .bulk("id"), .integer(session.id),
+            .bulk("mode"), .bulk("standalone"),
+            .bulk("role"), .bulk("master"),
+            .bulk("modules"), .array([]),
+        ])
+    }
+}
+
+extension [UInt8] {
+    /// The bytes as a String with ASCII letters lower-cased (for option names).
+    var asciiLowercasedString: String {
+        String(decoding: map { ($0 >= 65 && $0 <= 90) ? $0 + 32 : $0 }, as: UTF8.self)
+    }
+}

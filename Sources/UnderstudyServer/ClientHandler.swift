@@ -1,0 +1,173 @@
+import Logging
+import NIOCore
+import UnderstudyCore
+import UnderstudyWire
+
+/// One client connection: dispatches decoded commands and sends replies in order, each only
+/// once the log is as durable as the node's fsync policy requires.
+///
+/// Back-pressure: the handler stops reading from the socket while too many replies are
+/// held or the socket is not writable, so a pipelining client cannot grow memory without bound.
+final class ClientHandler: ChannelDuplexHandler {
+    typealias InboundIn = Command
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    /// Replies held for durability before the handler stops reading more requests.
+    static let maxHeldReplies = 1024
+
+    let engine: NodeEngine
+    var session: ClientSession
+    private var context: ChannelHandlerContext?
+    private var output: ByteBuffer
+    private var held: HeldReplies
+    private var readDeferred = false
+    var isClosing = false
+    private var closePromise: EventLoopPromise<Void>?
+
+    init(engine: NodeEngine, allocator: ByteBufferAllocator) {
+        self.engine = engine
+        self.session = ClientSession()
+        self.output = allocator.buffer(capacity: 256)
+        self.held = HeldReplies(allocator: allocator)
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        guard let id = engine.clientConnected(self) else {
+            var buffer = context.channel.allocator.buffer(capacity: 48)
+            buffer.writeRESPReply(.error("ERR max number of clients reached"))
+            isClosing = true
+            context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in context.close(promise: nil) }
+            return
+        }
+        session.id = id
+        session.connectedAtMonotonicMilliseconds = WallClock.monotonicMilliseconds()
+        session.remoteAddress = context.remoteAddress?.description ?? "?"
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        engine.clientDisconnected(self)
+        closePromise?.succeed()
+        closePromise = nil
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !isClosing else { return }
+        let command = unwrapInboundIn(data)
+        let (reply, requiredLSN) = dispatch(command)
+        enqueue(reply, requiredLSN: requiredLSN)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        flushOutput()
+        if isClosing, held.isEmpty { context.close(promise: nil) }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let protocolError = error as? RESPProtocolError {
+            engine.statistics.protocolErrors += 1
+            engine.logger.debug("protocol error; closing connection", metadata: [
+                "client": "\(session.remoteAddress)", "error": "\(protocolError.message)",
+            ])
+            enqueue(.error(protocolError.message), requiredLSN: .zero)
+            isClosing = true
+            flushOutput()
+            if held.isEmpty { context.close(promise: nil) }
+            return
+        }
+        engine.logger.debug("connection error", metadata: ["client": "\(session.remoteAddress)", "error": "\(error)"])
+        context.close(promise: nil)
+    }
+
+    // MARK: Back-pressure
+
+    func read(context: ChannelHandlerContext) {
+        if held.count >= Self.maxHeldReplies || !context.channel.isWritable {
+            readDeferred = true
+        } else {
+            context.read()
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        resumeReadingIfDeferred()
+        context.fireChannelWritabilityChanged()
+    }
+
+    private func resumeReadingIfDeferred() {
+        guard readDeferred, let context, held.count < Self.maxHeldReplies, context.channel.isWritable else { return }
+        readDeferred = false
+        context.read()
+    }
+
+    // MARK: Replies
+
+    /// Queues a reply behind earlier ones; it is sent once `visibleLSN` covers `requiredLSN`.
+    func enqueue(_ reply: Reply, requiredLSN: LSN) {
+        if held.isEmpty, requiredLSN <= engine.visibleLSN {
+            output.writeRESPReply(reply)
+        } else {
+            held.append(reply, requiredLSN: requiredLSN)
+            engine.waitForVisibility(self)
+        }
+    }
+
+    private func flushOutput() {
+        guard let context, output.readableBytes > 0 else { return }
+        let bytes = output
+        output = context.channel.allocator.buffer(capacity: 256)
+        context.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
+    }
+
+    /// Called by the engine when `visibleLSN` advanced to `lsn`.
+    func releaseReplies(upTo lsn: LSN) {
+        if let released = held.release(upTo: lsn) {
+            output.writeImmutableBuffer(released)
+            flushOutput()
+        }
+        afterRelease()
+    }
+
+    /// Called by the engine when the log failed: replies that needed records after `lsn`
+    /// are answered with `message` instead.
+    func failReplies(after lsn: LSN, message: String) {
+        let (released, failedCount) = held.fail(after: lsn)
+        if let released { output.writeImmutableBuffer(released) }
+        for _ in 0..<failedCount { output.writeRESPReply(.error(message)) }
+        flushOutput()
+        afterRelease()
+    }
+
+    private func afterRelease() {
+        if !held.isEmpty {
+            engine.waitForVisibility(self)
+        } else if isClosing {
+            context?.close(promise: nil)
+        }
+        resumeReadingIfDeferred()
+    }
+
+    /// Stops taking requests and closes once every held reply is sent (graceful shutdown).
+    func closeAfterFlush() -> EventLoopFuture<Void> {
+        let promise = engine.eventLoop.makePromise(of: Void.self)
+        guard let context else {
+            promise.succeed()
+            return promise.futureResult
+        }
+        closePromise = promise
+        isClosing = true
+        flushOutput()
+        if held.isEmpty { context.close(promise: nil) }
+        return promise.futureResult
+    }
+}

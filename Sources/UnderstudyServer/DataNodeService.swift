@@ -1,0 +1,105 @@
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import UnderstudyCore
+import UnderstudyStorage
+import UnderstudyWire
+
+/// A standalone data node as a swift-service-lifecycle `Service`: recovers the data
+/// directory, serves RESP2 clients, and on graceful shutdown stops accepting, finishes
+/// in-flight requests, makes the log durable and returns.
+public struct DataNodeService: Service {
+    public let configuration: ServerConfiguration
+    public let logger: Logger
+
+    public init(configuration: ServerConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let recovered = try Recovery.recover(dataDirectory: configuration.dataDirectory, logger: logger)
+        let wal = try WALWriter.open(
+            dataDirectory: configuration.dataDirectory, recovered: recovered,
+            segmentMaxBytes: configuration.walSegmentMaxBytes, logger: logger)
+        logger.info("recovered data directory", metadata: [
+            "dir": "\(configuration.dataDirectory)", "keys": "\(recovered.keyspace.count)",
+            "last_lsn": "\(recovered.lastLSN)", "snapshot_lsn": "\(recovered.snapshotLSN)",
+        ])
+
+        // One event loop owns the keyspace (as Redis's one thread does); fdatasync and
+        // snapshots run on their own threads.
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let loop = group.next()
+        let engine = NodeEngine(
+            eventLoop: loop, configuration: configuration, recovered: recovered, wal: wal, logger: logger)
+        let timers = startTimers(engine: engine, on: loop)
+
+        let serverChannel: any Channel
+        do {
+            serverChannel = try await makeBootstrap(group: group, engine: engine)
+                .bind(host: configuration.host, port: configuration.port).get()
+        } catch {
+            timers.forEach { $0.cancel() }
+            try await engine.shutdownThreads()
+            try await group.shutdownGracefully()
+            throw ServerStartError(message: "cannot listen on \(configuration.host):\(configuration.port): \(error)")
+        }
+        logger.info("ready to accept connections", metadata: [
+            "listen": "\(configuration.host):\(configuration.port)", "fsync": "\(configuration.fsyncPolicy.rawValue)",
+        ])
+
+        try await withGracefulShutdownHandler {
+            try await serverChannel.closeFuture.get()
+        } onGracefulShutdown: {
+            serverChannel.close(promise: nil)
+        }
+
+        logger.info("shutting down: finishing in-flight requests and syncing the log")
+        try await loop.flatSubmit { engine.drain() }.get()
+        timers.forEach { $0.cancel() }
+        try await engine.shutdownThreads()
+        let finalLSN = try await loop.submit { engine.durableLSN }.get()
+        try await group.shutdownGracefully()
+        logger.info("stopped", metadata: ["durable_lsn": "\(finalLSN)"])
+    }
+
+    private func makeBootstrap(group: MultiThreadedEventLoopGroup, engine: NodeEngine) -> ServerBootstrap {
+        let limits = configuration.wireLimits
+        return ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 511)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandlers(
+                        ByteToMessageHandler(RESPCommandDecoder(limits: limits)),
+                        ClientHandler(engine: engine, allocator: channel.allocator)
+                    )
+                }
+            }
+    }
+
+    private func startTimers(engine: NodeEngine, on loop: any EventLoop) -> [RepeatedTask] {
+        var timers = [
+            loop.scheduleRepeatedTask(
+                initialDelay: .milliseconds(configuration.expiryCycleIntervalMilliseconds),
+                delay: .milliseconds(configuration.expiryCycleIntervalMilliseconds)
+            ) { _ in engine.runExpiryCycle() },
+        ]
+        if configuration.fsyncPolicy == .everysec {
+            timers.append(loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
+                engine.runEverySecondSync()
+            })
+        }
+        return timers
+    }
+}
+
+/// The node could not start serving (the data directory was fine, the socket was not).
+public struct ServerStartError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}

@@ -1,0 +1,87 @@
+import Glibc
+import UnderstudyCore
+
+/// INFO, in Redis's `# Section` / `field:value` format with CRLF line ends.
+extension NodeEngine {
+    static let defaultInfoSections = ["server", "clients", "persistence", "stats", "replication", "keyspace"]
+
+    func info(sections requested: [String]) -> String {
+        var sections = requested
+        if sections.isEmpty || sections.contains(where: { ["all", "everything", "default"].contains($0) }) {
+            sections = Self.defaultInfoSections
+        }
+        let blocks = Self.defaultInfoSections.filter(sections.contains).map { name -> String in
+            let fields = infoFields(section: name)
+            let title = name.prefix(1).uppercased() + name.dropFirst()
+            return "# \(title)\r\n" + fields.map { "\($0.0):\($0.1)\r\n" }.joined()
+        }
+        return blocks.joined(separator: "\r\n")
+    }
+
+    private func infoFields(section: String) -> [(String, String)] {
+        switch section {
+        case "server": return serverFields()
+        case "clients":
+            return [
+                ("connected_clients", "\(connectedClientCount)"),
+                ("maxclients", "\(configuration.maxConnections)"),
+                ("blocked_clients", "0"),
+            ]
+        case "persistence": return persistenceFields()
+        case "stats":
+            return [
+                ("total_connections_received", "\(statistics.totalConnectionsReceived)"),
+                ("total_commands_processed", "\(statistics.totalCommandsProcessed)"),
+                ("rejected_connections", "\(statistics.rejectedConnections)"),
+                ("expired_keys", "\(statistics.expiredKeys)"),
+                ("total_error_replies_protocol", "\(statistics.protocolErrors)"),
+            ]
+        case "replication":
+            return [
+                ("role", "master"),
+                ("connected_slaves", "0"),
+                ("understudy_epoch", "\(epoch)"),
+                ("master_repl_offset", "\(lastAppendedLSN)"),
+            ]
+        case "keyspace":
+            guard keyspace.count > 0 else { return [] }
+            return [("db0", "keys=\(keyspace.count),expires=\(keyspace.keysWithExpiryCount),avg_ttl=0")]
+        default:
+            return []
+        }
+    }
+
+    private func serverFields() -> [(String, String)] {
+        let uptimeSeconds = (WallClock.monotonicMilliseconds() - startedAtMonotonicMilliseconds) / 1000
+        return [
+            ("redis_version", ServerInfo.compatibleRedisVersion),
+            ("understudy_version", ServerInfo.version),
+            ("redis_mode", "standalone"),
+            ("os", "Linux"),
+            ("arch_bits", "64"),
+            ("multiplexing_api", "epoll"),
+            ("process_id", "\(getpid())"),
+            ("tcp_port", "\(configuration.port)"),
+            ("uptime_in_seconds", "\(uptimeSeconds)"),
+            ("uptime_in_days", "\(uptimeSeconds / 86_400)"),
+            ("executable", "understudy"),
+        ]
+    }
+
+    private func persistenceFields() -> [(String, String)] {
+        [
+            ("loading", "0"),
+            ("aof_enabled", "1"),
+            ("appendfsync", configuration.fsyncPolicy.rawValue),
+            ("wal_last_appended_lsn", "\(lastAppendedLSN)"),
+            ("wal_durable_lsn", "\(durableLSN)"),
+            ("wal_fsyncs", "\(statistics.fsyncCount)"),
+            ("wal_records_appended", "\(statistics.walRecordsAppended)"),
+            ("wal_write_status", walFailure == nil ? "ok" : "failed"),
+            ("wal_failure", walFailure ?? ""),
+            ("snapshot_last_lsn", "\(lastSnapshotLSN)"),
+            ("snapshot_last_unix_time", "\((lastSnapshotUnixMilliseconds ?? 0) / 1000)"),
+            ("snapshots_taken", "\(statistics.snapshotsTaken)"),
+        ]
+    }
+}

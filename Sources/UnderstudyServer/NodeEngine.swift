@@ -1,0 +1,304 @@
+import Logging
+import NIOCore
+import NIOPosix
+import UnderstudyCore
+import UnderstudyStorage
+
+/// The data node's state: keyspace, write-ahead log and the durability gate, all owned by
+/// one event loop (as Redis owns its data with one thread), so no locks are needed.
+///
+/// Writes flow: a handler calls `execute` → the keyspace applies the command and returns
+/// effects → they are appended to the WAL buffer → at the end of the loop iteration one
+/// `write(2)` carries every record appended in it → one `fdatasync` on the sync thread
+/// covers every record written before it started (group commit). A reply carries the LSN
+/// it depends on and MUST NOT be sent before `visibleLSN` reaches it.
+///
+/// Every method MUST be called on `eventLoop`.
+final class NodeEngine: @unchecked Sendable {
+    let eventLoop: any EventLoop
+    let configuration: ServerConfiguration
+    let logger: Logger
+    let startedAtMonotonicMilliseconds: Int64
+
+    private(set) var keyspace: Keyspace
+    private let wal: WALWriter
+    private let syncPool: NIOThreadPool
+    private let snapshotPool: NIOThreadPool
+    private var random = SystemRandomNumberGenerator()
+
+    /// Replies that depend on LSNs up to here may be sent.
+    private(set) var visibleLSN: LSN
+    /// Records up to here are on disk (fdatasync returned).
+    private(set) var durableLSN: LSN
+    private var flushScheduled = false
+    private var syncInFlight = false
+    /// The first write or sync error; once set the node refuses writes until restarted.
+    private(set) var walFailure: String?
+
+    private var pendingSnapshot: (keyspace: Keyspace, lsn: LSN)?
+    private var snapshotInFlight = false
+    private(set) var lastSnapshotLSN: LSN
+    private(set) var lastSnapshotUnixMilliseconds: Int64?
+    private var bytesWrittenAtLastSnapshot: Int64 = 0
+
+    private var clients: [ObjectIdentifier: ClientHandler] = [:]
+    private var waiters: [ObjectIdentifier: ClientHandler] = [:]
+    private var nextClientID: Int64 = 1
+    var statistics = ServerStatistics()
+    private var isShuttingDown = false
+
+    init(
+        eventLoop: any EventLoop,
+        configuration: ServerConfiguration,
+        recovered: RecoveredState,
+        wal: WALWriter,
+        logger: Logger
+    ) {
+        self.eventLoop = eventLoop
+        self.configuration = configuration
+        self.logger = logger
+        self.keyspace = recovered.keyspace
+        self.wal = wal
+        self.visibleLSN = recovered.lastLSN
+        self.durableLSN = recovered.lastLSN
+        self.lastSnapshotLSN = recovered.snapshotLSN
+        self.startedAtMonotonicMilliseconds = WallClock.monotonicMilliseconds()
+        self.syncPool = NIOThreadPool(numberOfThreads: 1)
+        self.snapshotPool = NIOThreadPool(numberOfThreads: 1)
+        syncPool.start()
+        snapshotPool.start()
+    }
+
+    var lastAppendedLSN: LSN { wal.lastAppendedLSN }
+    var epoch: Epoch { .initial }
+
+    // MARK: Commands
+
+    /// Executes a keyspace command; returns its reply and the LSN the reply depends on.
+    func execute(_ command: Command, isWrite: Bool) -> (reply: Reply, requiredLSN: LSN) {
+        eventLoop.assertInEventLoop()
+        statistics.totalCommandsProcessed += 1
+        if isWrite, let walFailure {
+            return (.error("ERR write refused: \(walFailure)"), wal.lastAppendedLSN)
+        }
+        let execution = keyspace.execute(
+            command, nowMilliseconds: WallClock.nowMilliseconds(), random: &random)
+        if !execution.effects.isEmpty {
+            log(execution.effects)
+        }
+        return (execution.reply, wal.lastAppendedLSN)
+    }
+
+    /// Appends one record and schedules the loop-end write.
+    private func log(_ effects: [Effect]) {
+        _ = wal.append(epoch: epoch, effects: effects)
+        statistics.walRecordsAppended += 1
+        scheduleFlush()
+    }
+
+    private func scheduleFlush() {
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        // Tasks run after the loop has handled every readable channel: one write per pass.
+        eventLoop.execute { self.flush() }
+    }
+
+    private func flush() {
+        flushScheduled = false
+        guard walFailure == nil else { return }
+        let written: LSN
+        do {
+            written = try wal.writePending()
+        } catch {
+            failWAL("WAL write failed: \(error)")
+            return
+        }
+        switch configuration.fsyncPolicy {
+        case .always:
+            startSyncIfNeeded()
+        case .everysec, .no:
+            advanceVisible(to: written)
+            if pendingSnapshot != nil { startSyncIfNeeded() }
+        }
+        considerSnapshot()
+    }
+
+    // MARK: Group commit
+
+    /// Starts one fdatasync on the sync thread covering everything written so far, unless
+    /// one is already running (the next starts when it returns: that is the group commit).
+    func startSyncIfNeeded() {
+        guard !syncInFlight, walFailure == nil, let job = wal.makeSyncJob() else { return }
+        syncInFlight = true
+        syncPool.runIfActive(eventLoop: eventLoop) { try job.run() }.whenComplete { result in
+            self.syncInFlight = false
+            switch result {
+            case .success(let lsn):
+                self.statistics.fsyncCount += 1
+                self.durableLSN = max(self.durableLSN, lsn)
+                if self.configuration.fsyncPolicy == .always {
+                    self.advanceVisible(to: lsn)
+                }
+                self.startPendingSnapshotIfDurable()
+                if self.configuration.fsyncPolicy == .always || self.isShuttingDown || self.pendingSnapshot != nil {
+                    self.startSyncIfNeeded()
+                }
+            case .failure(let error):
+                self.failWAL("WAL fdatasync failed: \(error)")
+            }
+        }
+    }
+
+    private func advanceVisible(to lsn: LSN) {
+        guard lsn > visibleLSN else { return }
+        visibleLSN = lsn
+        guard !waiters.isEmpty else { return }
+        let released = waiters
+        waiters.removeAll(keepingCapacity: true)
+        for handler in released.values {
+            handler.releaseReplies(upTo: lsn)
+        }
+    }
+
+    /// Called by a handler holding replies that wait for `visibleLSN`.
+    func waitForVisibility(_ handler: ClientHandler) {
+        waiters[ObjectIdentifier(handler)] = handler
+    }
+
+    private func failWAL(_ reason: String) {
+        guard walFailure == nil else { return }
+        walFailure = reason
+        logger.critical("write-ahead log failed; refusing writes until restart", metadata: [
+            "reason": "\(reason)", "durable_lsn": "\(durableLSN)", "appended_lsn": "\(wal.lastAppendedLSN)",
+        ])
+        let lastGood = configuration.fsyncPolicy == .always ? durableLSN : wal.lastWrittenLSN
+        let released = waiters
+        waiters.removeAll()
+        for handler in released.values {
+            handler.failReplies(after: lastGood, message: "ERR write not persisted: \(reason)")
+        }
+    }
+
+    // MARK: Expiry
+
+    /// Deletes a sample of expired keys through logged deletions (never silently).
+    func runExpiryCycle() {
+        guard walFailure == nil, !isShuttingDown else { return }
+        let effects = keyspace.expireSample(
+            nowMilliseconds: WallClock.nowMilliseconds(),
+            maximumKeys: configuration.expiryCycleMaxKeys,
+            random: &random)
+        guard !effects.isEmpty else { return }
+        statistics.expiredKeys += Int64(effects.count)
+        log(effects)
+    }
+
+    /// Forces the WAL to disk about once a second under `--fsync everysec`.
+    func runEverySecondSync() {
+        startSyncIfNeeded()
+    }
+
+    // MARK: Snapshots
+
+    private func considerSnapshot() {
+        guard !snapshotInFlight, pendingSnapshot == nil, !isShuttingDown,
+              wal.totalBytesWritten - bytesWrittenAtLastSnapshot >= configuration.snapshotThresholdBytes
+        else { return }
+        requestSnapshot()
+    }
+
+    /// Captures the keyspace now (copy-on-write) and writes it once the WAL up to the
+    /// captured LSN is durable, so a snapshot never covers records the WAL could lose.
+    func requestSnapshot() {
+        guard !snapshotInFlight, pendingSnapshot == nil else { return }
+        pendingSnapshot = (keyspace, wal.lastAppendedLSN)
+        bytesWrittenAtLastSnapshot = wal.totalBytesWritten
+        scheduleFlush()
+        startSyncIfNeeded()
+        startPendingSnapshotIfDurable()
+    }
+
+    private func startPendingSnapshotIfDurable() {
+        guard let pending = pendingSnapshot, durableLSN >= pending.lsn, !snapshotInFlight else { return }
+        pendingSnapshot = nil
+        snapshotInFlight = true
+        let directory = configuration.dataDirectory
+        let retention = configuration.walRetentionBytes
+        let epoch = self.epoch
+        let started = WallClock.monotonicMilliseconds()
+        snapshotPool.runIfActive(eventLoop: eventLoop) { () throws -> SnapshotInfo in
+            let info = try SnapshotWriter.write(
+                keyspace: pending.keyspace, lsn: pending.lsn, epoch: epoch,
+                dataDirectory: directory)
+            try WALSegments.prune(dataDirectory: directory, coveredBy: pending.lsn, retainBytes: retention)
+            return info
+        }.whenComplete { result in
+            self.snapshotInFlight = false
+            switch result {
+            case .success(let info):
+                self.statistics.snapshotsTaken += 1
+                self.lastSnapshotLSN = pending.lsn
+                self.lastSnapshotUnixMilliseconds = WallClock.nowMilliseconds()
+                self.logger.info("snapshot written", metadata: [
+                    "lsn": "\(pending.lsn)", "keys": "\(pending.keyspace.count)",
+                    "bytes": "\(info.fileBytes)",
+                    "milliseconds": "\(WallClock.monotonicMilliseconds() - started)",
+                ])
+            case .failure(let error):
+                self.logger.error("snapshot failed; the WAL is kept", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    // MARK: Clients
+
+    /// Registers a new connection; returns its client ID, or nil if over `maxConnections`.
+    func clientConnected(_ handler: ClientHandler) -> Int64? {
+        statistics.totalConnectionsReceived += 1
+        guard clients.count < configuration.maxConnections, !isShuttingDown else {
+            statistics.rejectedConnections += 1
+            return nil
+        }
+        clients[ObjectIdentifier(handler)] = handler
+        defer { nextClientID += 1 }
+        return nextClientID
+    }
+
+    func clientDisconnected(_ handler: ClientHandler) {
+        clients.removeValue(forKey: ObjectIdentifier(handler))
+        waiters.removeValue(forKey: ObjectIdentifier(handler))
+    }
+
+    var connectedClientCount: Int { clients.count }
+
+    var clientHandlers: some Collection<ClientHandler> { clients.values }
+
+    // MARK: Shutdown
+
+    /// Writes and syncs everything appended, releases every held reply, and closes the
+    /// client connections once their replies are out.
+    func drain() -> EventLoopFuture<Void> {
+        eventLoop.assertInEventLoop()
+        isShuttingDown = true
+        flush()
+        let promise = eventLoop.makePromise(of: Void.self)
+        func finishWhenDurable() {
+            if walFailure != nil || (durableLSN >= wal.lastWrittenLSN && !syncInFlight) {
+                advanceVisible(to: wal.lastWrittenLSN)
+                let closes = clients.values.map { $0.closeAfterFlush() }
+                EventLoopFuture.andAllComplete(closes, on: eventLoop).cascade(to: promise)
+                return
+            }
+            startSyncIfNeeded()
+            eventLoop.scheduleTask(in: .milliseconds(1)) { finishWhenDurable() }
+        }
+        finishWhenDurable()
+        return promise.futureResult
+    }
+
+    /// Stops the background threads; call after `drain()` and outside the event loop.
+    func shutdownThreads() async throws {
+        try await syncPool.shutdownGracefully()
+        try await snapshotPool.shutdownGracefully()
+    }
+}

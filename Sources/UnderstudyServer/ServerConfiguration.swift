@@ -1,0 +1,52 @@
+import UnderstudyWire
+
+/// Everything a data node needs to start, with the defaults an operator gets.
+///
+/// Every limit a client can hit lives here (and in `RESPLimits` for the wire), so that
+/// there is one place to read and one place to test at limit + 1.
+public struct ServerConfiguration: Sendable {
+    public var dataDirectory: String
+    public var host: String
+    public var port: Int
+    public var fsyncPolicy: FsyncPolicy
+    /// Per-request wire limits (bulk length, argument count, request size).
+    public var wireLimits: RESPLimits
+    /// Client connections accepted at once; one more gets `-ERR max number of clients reached`.
+    public var maxConnections: Int
+    /// WAL segment size before a new segment file is started.
+    public var walSegmentMaxBytes: Int64
+    /// WAL bytes written since the last snapshot that trigger a new background snapshot.
+    public var snapshotThresholdBytes: Int64
+    /// Bytes of WAL already covered by a snapshot that are kept anyway (standby catch-up).
+    public var walRetentionBytes: Int64
+    /// How often expired keys are looked for and deleted (a logged deletion each).
+    public var expiryCycleIntervalMilliseconds: Int64
+    /// How many expired keys one expiry pass deletes at most.
+    public var expiryCycleMaxKeys: Int
+
+    public init(
+        dataDirectory: String,
+        host: String = "127.0.0.1",
+        port: Int = 6380,
+        fsyncPolicy: FsyncPolicy = .always,
+        wireLimits: RESPLimits = RESPLimits(),
+        maxConnections: Int = 10_000,
+        walSegmentMaxBytes: Int64 = 64 << 20,
+        snapshotThresholdBytes: Int64 = 64 << 20,
+        walRetentionBytes: Int64 = 256 << 20,
+        expiryCycleIntervalMilliseconds: Int64 = 100,
+        expiryCycleMaxKeys: Int = 200
+    ) {
+        self.dataDirectory = dataDirectory
+        self.host = host
+        self.port = port
+        self.fsyncPolicy = fsyncPolicy
+        self.wireLimits = wireLimits
+        self.maxConnections = maxConnections
+        self.walSegmentMaxBytes = walSegmentMaxBytes
+        self.snapshotThresholdBytes = snapshotThresholdBytes
+        self.walRetentionBytes = walRetentionBytes
+        self.expiryCycleIntervalMilliseconds = expiryCycleIntervalMilliseconds
+        self.expiryCycleMaxKeys = expiryCycleMaxKeys
+    }
+}

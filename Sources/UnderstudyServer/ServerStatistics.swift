@@ -1,0 +1,11 @@
+/// Counters reported by INFO (stats, clients). Owned by the engine's event loop.
+struct ServerStatistics {
+    var totalConnectionsReceived: Int64 = 0
+    var rejectedConnections: Int64 = 0
+    var totalCommandsProcessed: Int64 = 0
+    var expiredKeys: Int64 = 0
+    var protocolErrors: Int64 = 0
+    var walRecordsAppended: Int64 = 0
+    var fsyncCount: Int64 = 0
+    var snapshotsTaken: Int64 = 0
+}
