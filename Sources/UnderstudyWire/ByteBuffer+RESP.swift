@@ -8,6 +8,8 @@ extension ByteBuffer {
     /// read as further replies, so they are written as spaces (Redis does the same to errors).
     public mutating func writeRESPReply(_ reply: Reply) {
         switch reply {
+        case .simple("OK"):
+            writeStaticString("+OK\r\n")
         case .simple(let text):
             writeRESPLine(type: UInt8(ascii: "+"), text)
         case .error(let text):

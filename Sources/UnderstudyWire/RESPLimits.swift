@@ -17,8 +17,9 @@ public struct RESPLimits: Sendable, Equatable {
     /// Default 1,048,576 (2^20).
     public var maxArguments: Int
 
-    /// The largest request, in bytes, counting all of its framing (`*N\r\n`, each `$len\r\n`
-    /// and each trailing `\r\n`), checked against the sizes the client declares.
+    /// The largest multibulk request, in bytes, counting all of its framing (`*N\r\n`, each
+    /// `$len\r\n` and each trailing `\r\n`), checked against the sizes the client declares.
+    /// (An inline request is bounded by `maxInlineBytes`.)
     ///
     /// Default 128 MiB, twice the default `maxBulkBytes`: one maximal value plus its key, the
     /// command name and all framing fit with room to spare. It SHOULD be at least
