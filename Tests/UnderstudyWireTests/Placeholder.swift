@@ -1,5 +1,0 @@
-import Testing
-
-@Suite struct PlaceholderWireTests {
-    @Test func builds() {}
-}
