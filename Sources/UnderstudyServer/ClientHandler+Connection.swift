@@ -9,7 +9,7 @@ extension ClientHandler {
             switch arguments.count {
             case 1: return .simple("PONG")
             case 2: return .bulk(arguments[1])
-            default: return .error(CommandTable.wrongArityError(commandName: "ping"))
+            default: return CommandTable.wrongNumberOfArgumentsReply(for: "ping")
             }
         case "echo":
             return .bulk(arguments[1])

@@ -6,10 +6,10 @@ extension ClientHandler {
     func dispatch(_ command: Command) -> (Reply, LSN) {
         let name = command.name
         guard let spec = CommandTable.spec(named: name) else {
-            return (.error(CommandTable.unknownCommandError(command)), .zero)
+            return (CommandTable.unknownCommandReply(for: command), .zero)
         }
         guard spec.accepts(argumentCount: command.arguments.count) else {
-            return (.error(CommandTable.wrongArityError(commandName: name)), .zero)
+            return (CommandTable.wrongNumberOfArgumentsReply(for: name), .zero)
         }
         session.lastCommandName = name
         switch spec.handler {

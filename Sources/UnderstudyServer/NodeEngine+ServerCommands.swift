@@ -52,7 +52,7 @@ extension NodeEngine {
             let patterns = arguments.dropFirst(2).map { $0.map { ($0 >= 65 && $0 <= 90) ? $0 + 32 : $0 } }
             var reply: [Reply] = []
             for (name, value) in configParameters
-            where patterns.contains(where: { GlobPattern.matches(pattern: $0, string: Array(name.utf8)) }) {
+            where patterns.contains(where: { GlobPattern.matches($0, Array(name.utf8)) }) {
                 reply.append(.bulk(name))
                 reply.append(.bulk(value))
             }

@@ -83,17 +83,23 @@ final class NodeEngine: @unchecked Sendable {
         }
         let execution = keyspace.execute(
             command, nowMilliseconds: WallClock.nowMilliseconds(), random: &random)
-        if !execution.effects.isEmpty {
-            log(execution.effects)
+        if !execution.effects.isEmpty, !log(execution.effects) {
+            return (.error("ERR write not persisted: \(walFailure ?? "WAL append failed")"), wal.lastAppendedLSN)
         }
         return (execution.reply, wal.lastAppendedLSN)
     }
 
-    /// Appends one record and schedules the loop-end write.
-    private func log(_ effects: [Effect]) {
-        _ = wal.append(epoch: epoch, effects: effects)
+    /// Appends one record and schedules the loop-end write; false if the log refused it.
+    private func log(_ effects: [Effect]) -> Bool {
+        do {
+            _ = try wal.append(epoch: epoch, effects: effects)
+        } catch {
+            failWAL("WAL append failed: \(error)")
+            return false
+        }
         statistics.walRecordsAppended += 1
         scheduleFlush()
+        return true
     }
 
     private func scheduleFlush() {
@@ -190,7 +196,7 @@ final class NodeEngine: @unchecked Sendable {
             random: &random)
         guard !effects.isEmpty else { return }
         statistics.expiredKeys += Int64(effects.count)
-        log(effects)
+        _ = log(effects)
     }
 
     /// Forces the WAL to disk about once a second under `--fsync everysec`.
