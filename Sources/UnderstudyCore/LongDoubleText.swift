@@ -16,7 +16,31 @@ enum LongDoubleText {
         let text = RedisNumber.cString(bytes)
         guard let first = text.first, !RedisNumber.isSpace(first) else { return nil }
         guard let value = LongDouble(String(decoding: text, as: UTF8.self)), !value.isNaN else { return nil }
+        // strtold reports overflow to infinity and underflow to zero with ERANGE, which
+        // Redis rejects; Swift returns the infinity or zero, so tell them apart here.
+        if value.isInfinite && !spellsInfinity(text) { return nil }
+        if value == 0 && hasNonzeroSignificand(text) { return nil }
         return value
+    }
+
+    private static func spellsInfinity(_ text: ArraySlice<UInt8>) -> Bool {
+        let unsigned = text.drop { $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "-") }
+        let word = Array(unsigned.map { ($0 >= 65 && $0 <= 90) ? $0 + 32 : $0 })
+        return word == Array("inf".utf8) || word == Array("infinity".utf8)
+    }
+
+    /// Whether a digit before the exponent is nonzero (hex digits after `0x` included).
+    private static func hasNonzeroSignificand(_ text: ArraySlice<UInt8>) -> Bool {
+        let unsigned = Array(text.drop { $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "-") })
+        let isHex = unsigned.count > 1 && unsigned[0] == UInt8(ascii: "0") && (unsigned[1] | 0x20) == UInt8(ascii: "x")
+        let digits = isHex ? unsigned.dropFirst(2) : unsigned[...]
+        for byte in digits {
+            let lower = byte | 0x20
+            if lower == (isHex ? UInt8(ascii: "p") : UInt8(ascii: "e")) { break }
+            if byte >= UInt8(ascii: "1") && byte <= UInt8(ascii: "9") { return true }
+            if isHex && lower >= UInt8(ascii: "a") && lower <= UInt8(ascii: "f") { return true }
+        }
+        return false
     }
 
     /// Redis's `ld2string(..., LD_STR_HUMAN)`: `printf("%.17Lf")`, rounded exactly
