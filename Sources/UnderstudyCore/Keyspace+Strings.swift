@@ -1,0 +1,164 @@
+/// String commands: GET, SET and its variants, MGET/MSET, APPEND, STRLEN, SETRANGE, GETRANGE.
+extension Keyspace {
+    /// Redis's `proto-max-bulk-len` default: the largest string a command may build.
+    static let maximumStringBytes = 512 * 1024 * 1024
+
+    mutating func get(_ context: inout ExecutionContext) throws(CommandError) -> Reply {
+        .bulk(try liveString(context.arguments[1], &context)?.value)
+    }
+
+    mutating func set(_ context: inout ExecutionContext) throws(CommandError) -> Reply {
+        let options = try StringSetOptions(context.arguments, from: 3, command: .set)
+        let expireAt = try options.expireAtMilliseconds(nowMilliseconds: context.nowMilliseconds, commandName: "set")
+        return try setString(&context, flags: options.flags, expireAtMilliseconds: expireAt)
+    }
+
+    /// Redis's `setGenericCommand`, after the options are parsed and the expiry computed.
+    private mutating func setString(
+        _ context: inout ExecutionContext,
+        flags: StringSetOptions.Flags,
+        expireAtMilliseconds: Int64?
+    ) throws(CommandError) -> Reply {
+        let key = context.arguments[1]
+        let existing = flags.contains(.get) ? try liveString(key, &context) : liveEntry(key, &context)
+        let reply: Reply = flags.contains(.get) ? .bulk(existing?.value) : .ok
+        if flags.contains(.onlyIfMissing) && existing != nil || flags.contains(.onlyIfPresent) && existing == nil {
+            return flags.contains(.get) ? reply : .nullBulk
+        }
+        let expiry = flags.contains(.keepTimeToLive) ? existing?.expireAtMilliseconds : expireAtMilliseconds
+        if let expiry, expiry < context.nowMilliseconds {
+            // EXAT/PXAT in the past: the key is gone at once (Redis stores it expired).
+            if existing != nil { record(.delete(key: key), in: &context) }
+        } else {
+            record(.set(key: key, value: context.arguments[2], expireAtMilliseconds: expiry), in: &context)
+        }
+        return reply
+    }
+
+    mutating func setIfMissing(_ context: inout ExecutionContext) throws(CommandError) -> Reply {
+        let reply = try setString(&context, flags: .onlyIfMissing, expireAtMilliseconds: nil)
+        return .integer(reply == .ok ? 1 : 0)
+    }
+
+    /// SETEX key seconds value / PSETEX key milliseconds value.
+    mutating func setWithExpiry(_ context: inout ExecutionContext, unit: ExpiryUnit) throws(CommandError) -> Reply {
+        let arguments = context.arguments
+        let expireAt = try StringSetOptions.expireAtMilliseconds(
+            arguments[2], unit: unit, relative: true, nowMilliseconds: context.nowMilliseconds,
+            commandName: unit == .seconds ? "setex" : "psetex"
+        )
+        _ = liveEntry(arguments[1], &context)
+        record(.set(key: arguments[1], value: arguments[3], expireAtMilliseconds: expireAt), in: &context)
+        return .ok
+    }
+
+    mutating func getSet(_ context: inout ExecutionContext) throws(CommandError) -> Reply {
+        let key = context.arguments[1]
+        let existing = try liveString(key, &context)
+        record(.set(key: key, value: context.arguments[2], expireAtMilliseconds: nil), in: &context)
+        return .bulk(existing?.value)
+    }
+
+    /// GETEX key [EX s | PX ms | EXAT t | PXAT t | PERSIST].
+    mutating func getWithExpiry(_ context: inout ExecutionContext) throws(CommandError) -> Reply {
+        let key = context.arguments[1]
+        let options = try StringSetOptions(context.arguments, from: 2, command: .getex)
+        guard let entry = try liveString(key, &context) else { return .nullBulk }
+        let now = context.nowMilliseconds
+        let expireAt = try options.expireAtMilliseconds(nowMilliseconds: now, commandName: "getex")
+        if let expireAt, options.hasAbsoluteExpiry && expireAt <= now {
+            record(.delete(key: key), in: &context)
+        } else if let expireAt, entry.expireAtMilliseconds != expireAt {
+            record(.setExpiry(key: key, expireAtMilliseconds: expireAt), in: &context)
+        } else if options.flags.contains(.persist) && entry.expireAtMilliseconds != nil {
+            record(.setExpiry(key: key, expireAtMilliseconds: nil), in: &context)
+        }
+        return .bulk(entry.value)
+    }
+
+    mutating func getDelete(_ context: inout ExecutionContext) throws(CommandError) -> Reply {
+        let key = context.arguments[1]
+        guard let entry = try liveString(key, &context) else { return .nullBulk }
+        record(.delete(key: key), in: &context)
+        return .bulk(entry.value)
+    }
+
+    /// MGET never fails: a missing key (or, later, one of another type) is a null.
+    mutating func multipleGet(_ context: inout ExecutionContext) -> Reply {
+        let keys = context.arguments.dropFirst()
+        return .array(keys.map { key in .bulk(liveEntry(key, &context)?.value) })
+    }
+
+    /// MSET / MSETNX key value [key value ...].
+    mutating func multipleSet(_ context: inout ExecutionContext, onlyIfAllMissing: Bool) throws(CommandError) -> Reply {
+        let arguments = context.arguments
+        guard arguments.count % 2 == 1 else {
+            throw .wrongNumberOfArguments(onlyIfAllMissing ? "msetnx" : "mset")
+        }
+        let pairs = stride(from: 1, to: arguments.count, by: 2).map { (key: arguments[$0], value: arguments[$0 + 1]) }
+        if onlyIfAllMissing {
+            for pair in pairs where liveEntry(pair.key, &context) != nil { return .integer(0) }
+        }
+        for pair in pairs {
+            record(.set(key: pair.key, value: pair.value, expireAtMilliseconds: nil), in: &context)
+        }
+        return onlyIfAllMissing ? .integer(1) : .ok
+    }
+
+    mutating func append(_ context: inout ExecutionContext) throws(CommandError) -> Reply {
+        let key = context.arguments[1]
+        let suffix = context.arguments[2]
+        guard let entry = try liveString(key, &context) else {
+            record(.set(key: key, value: suffix, expireAtMilliseconds: nil), in: &context)
+            return .integer(Int64(suffix.count))
+        }
+        try Self.checkStringLength(entry.value.count, plus: suffix.count)
+        guard !suffix.isEmpty else { return .integer(Int64(entry.value.count)) }
+        let value = entry.value + suffix
+        record(.set(key: key, value: value, expireAtMilliseconds: entry.expireAtMilliseconds), in: &context)
+        return .integer(Int64(value.count))
+    }
+
+    mutating func stringLength(_ context: inout ExecutionContext) throws(CommandError) -> Reply {
+        .integer(Int64(try liveString(context.arguments[1], &context)?.value.count ?? 0))
+    }
+
+    /// SETRANGE key offset value: pads with zero bytes, keeps the expiry.
+    mutating func setRange(_ context: inout ExecutionContext) throws(CommandError) -> Reply {
+        let key = context.arguments[1]
+        let patch = context.arguments[3]
+        guard let offset = RedisNumber.parseInt64(context.arguments[2]) else { throw .notAnInteger }
+        guard offset >= 0 else { throw CommandError("ERR offset is out of range") }
+        let entry = try liveString(key, &context)
+        guard !patch.isEmpty else { return .integer(Int64(entry?.value.count ?? 0)) }
+        guard offset <= Int64(Self.maximumStringBytes) else { throw .stringTooLong }
+        try Self.checkStringLength(Int(offset), plus: patch.count)
+        var value = entry?.value ?? []
+        let end = Int(offset) + patch.count
+        if value.count < end { value += repeatElement(0, count: end - value.count) }
+        value.replaceSubrange(Int(offset)..<end, with: patch)
+        record(.set(key: key, value: value, expireAtMilliseconds: entry?.expireAtMilliseconds), in: &context)
+        return .integer(Int64(value.count))
+    }
+
+    /// GETRANGE key start end (and its old name SUBSTR), Redis's index rules included.
+    mutating func getRange(_ context: inout ExecutionContext) throws(CommandError) -> Reply {
+        guard var start = RedisNumber.parseInt64(context.arguments[2]),
+              var end = RedisNumber.parseInt64(context.arguments[3]) else { throw .notAnInteger }
+        guard let value = try liveString(context.arguments[1], &context)?.value else { return .bulk([]) }
+        let length = Int64(value.count)
+        if start < 0 && end < 0 && start > end { return .bulk([]) }
+        if start < 0 { start = length &+ start }
+        if end < 0 { end = length &+ end }
+        start = max(start, 0)
+        end = max(end, 0)
+        if end >= length { end = length - 1 }
+        guard start <= end && length > 0 else { return .bulk([]) }
+        return .bulk(Array(value[Int(start)...Int(end)]))
+    }
+
+    /// Redis's `checkStringLength`: a string built by a command may not exceed 512 MB.
+    static func checkStringLength(_ size: Int, plus appended: Int) throws(CommandError) {
+        guard size + appended <= maximumStringBytes else { throw .stringTooLong }
+    }
+}

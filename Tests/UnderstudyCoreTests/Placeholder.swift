@@ -1,5 +1,0 @@
-import Testing
-
-@Suite struct PlaceholderCoreTests {
-    @Test func builds() {}
-}
