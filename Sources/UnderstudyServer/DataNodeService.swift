@@ -1,7 +1,7 @@
-import Logging
+public import Logging
 import NIOCore
 import NIOPosix
-import ServiceLifecycle
+public import ServiceLifecycle
 import UnderstudyCore
 import UnderstudyStorage
 import UnderstudyWire
@@ -21,8 +21,8 @@ public struct DataNodeService: Service {
     public func run() async throws {
         let recovered = try Recovery.recover(dataDirectory: configuration.dataDirectory, logger: logger)
         let wal = try WALWriter.open(
-            dataDirectory: configuration.dataDirectory, recovered: recovered,
-            segmentMaxBytes: configuration.walSegmentMaxBytes, logger: logger)
+            dataDirectory: configuration.dataDirectory, after: recovered,
+            configuration: WALWriter.Configuration(segmentMaxBytes: configuration.walSegmentMaxBytes))
         logger.info("recovered data directory", metadata: [
             "dir": "\(configuration.dataDirectory)", "keys": "\(recovered.keyspace.count)",
             "last_lsn": "\(recovered.lastLSN)", "snapshot_lsn": "\(recovered.snapshotLSN)",

@@ -232,11 +232,17 @@ final class NodeEngine: @unchecked Sendable {
         let retention = configuration.walRetentionBytes
         let epoch = self.epoch
         let started = WallClock.monotonicMilliseconds()
+        let activeSegmentFirstLSN = wal.activeSegmentFirstLSN
         snapshotPool.runIfActive(eventLoop: eventLoop) { () throws -> SnapshotInfo in
             let info = try SnapshotWriter.write(
                 keyspace: pending.keyspace, lsn: pending.lsn, epoch: epoch,
                 dataDirectory: directory)
-            try WALSegments.prune(dataDirectory: directory, coveredBy: pending.lsn, retainBytes: retention)
+            // Prune only what the oldest kept snapshot covers, so recovery can still fall
+            // back to it if the newest one is ever found damaged.
+            let oldestKept = try SnapshotFormat.list(dataDirectory: directory).map(\.lsn).min() ?? info.lsn
+            _ = try WALSegments.prune(
+                dataDirectory: directory, coveredBy: oldestKept, retainBytes: retention,
+                activeSegmentFirstLSN: activeSegmentFirstLSN)
             return info
         }.whenComplete { result in
             self.snapshotInFlight = false

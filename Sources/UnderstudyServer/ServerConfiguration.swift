@@ -1,4 +1,4 @@
-import UnderstudyWire
+public import UnderstudyWire
 
 /// Everything a data node needs to start, with the defaults an operator gets.
 ///
