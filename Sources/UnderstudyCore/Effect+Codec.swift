@@ -1,0 +1,248 @@
+/// The binary encoding of effects: the payload of one WAL record (and of one snapshot
+/// chunk, whose entries are encoded as `.set` effects).
+///
+/// Layout of a record (all integers little-endian; `varint` is unsigned LEB128, at most
+/// 10 bytes, canonical):
+///
+///     u8      codec version (1)
+///     varint  effect count
+///     effect* each: u8 tag, then its fields
+///
+/// | tag | effect                         | fields                               |
+/// |-----|--------------------------------|--------------------------------------|
+/// | 1   | set, no expiry                 | key, value                           |
+/// | 2   | set with expiry                | key, value, i64 expireAtMilliseconds |
+/// | 3   | delete                         | key                                  |
+/// | 4   | setExpiry(nil) (PERSIST)       | key                                  |
+/// | 5   | setExpiry(ms)                  | key, i64 expireAtMilliseconds        |
+/// | 6   | rename                         | from, to                             |
+/// | 7   | flushAll                       | —                                    |
+///
+/// A byte string (key, value, from, to) is a varint length followed by the bytes.
+///
+/// Decoding treats its input as hostile: every length is checked against the bytes that
+/// remain before anything is allocated, trailing bytes are refused, and malformed input
+/// throws an `EffectCodecError` — it never traps.
+extension Effect {
+    /// The codec version written by this build. Decoders MUST refuse versions they do not
+    /// know rather than guess.
+    public static let codecVersion: UInt8 = 1
+
+    /// Appends the encoding of one record (version, count, effects) to `buffer`.
+    ///
+    /// Appends in place so that the WAL can encode straight into its pending buffer.
+    public static func encodeRecord(_ effects: [Effect], into buffer: inout [UInt8]) {
+        buffer.append(codecVersion)
+        EffectEncoding.appendVarint(UInt64(effects.count), to: &buffer)
+        for effect in effects {
+            effect.encode(into: &buffer)
+        }
+    }
+
+    /// The encoding of one record (version, count, effects).
+    public static func encodeRecord(_ effects: [Effect]) -> [UInt8] {
+        var buffer: [UInt8] = []
+        encodeRecord(effects, into: &buffer)
+        return buffer
+    }
+
+    /// Decodes one record produced by `encodeRecord`.
+    ///
+    /// - Throws: `EffectCodecError` when `bytes` is not exactly one well-formed record.
+    public static func decodeRecord(_ bytes: UnsafeRawBufferPointer) throws -> [Effect] {
+        var reader = EffectDecoding(bytes: bytes)
+        let version = try reader.readByte()
+        guard version == codecVersion else {
+            throw EffectCodecError(.unsupportedVersion, at: 0, "codec version \(version) is not supported (expected \(codecVersion))")
+        }
+        let count = try reader.readVarint()
+        // Every effect takes at least one byte: a larger count cannot be honest.
+        guard count <= UInt64(reader.remaining) else {
+            throw EffectCodecError(.truncated, at: reader.offset, "effect count \(count) exceeds the \(reader.remaining) bytes that remain")
+        }
+        var effects: [Effect] = []
+        effects.reserveCapacity(Int(count))
+        for _ in 0..<count {
+            effects.append(try reader.readEffect())
+        }
+        guard reader.remaining == 0 else {
+            throw EffectCodecError(.trailingBytes, at: reader.offset, "\(reader.remaining) bytes follow the last effect")
+        }
+        return effects
+    }
+
+    /// Decodes one record produced by `encodeRecord`.
+    public static func decodeRecord(_ bytes: some Collection<UInt8>) throws -> [Effect] {
+        if let result = try bytes.withContiguousStorageIfAvailable({ try decodeRecord(UnsafeRawBufferPointer($0)) }) {
+            return result
+        }
+        return try Array(bytes).withUnsafeBytes { try decodeRecord($0) }
+    }
+
+    /// Appends the encoding of this single effect (tag and fields, no record header).
+    public func encode(into buffer: inout [UInt8]) {
+        switch self {
+        case .set(let key, let value, let expireAtMilliseconds):
+            buffer.append(expireAtMilliseconds == nil ? EffectEncoding.Tag.set : EffectEncoding.Tag.setWithExpiry)
+            EffectEncoding.appendBytes(key, to: &buffer)
+            EffectEncoding.appendBytes(value, to: &buffer)
+            if let expireAtMilliseconds { EffectEncoding.appendInt64(expireAtMilliseconds, to: &buffer) }
+        case .delete(let key):
+            buffer.append(EffectEncoding.Tag.delete)
+            EffectEncoding.appendBytes(key, to: &buffer)
+        case .setExpiry(let key, let expireAtMilliseconds):
+            buffer.append(expireAtMilliseconds == nil ? EffectEncoding.Tag.persist : EffectEncoding.Tag.setExpiry)
+            EffectEncoding.appendBytes(key, to: &buffer)
+            if let expireAtMilliseconds { EffectEncoding.appendInt64(expireAtMilliseconds, to: &buffer) }
+        case .rename(let from, let to):
+            buffer.append(EffectEncoding.Tag.rename)
+            EffectEncoding.appendBytes(from, to: &buffer)
+            EffectEncoding.appendBytes(to, to: &buffer)
+        case .flushAll:
+            buffer.append(EffectEncoding.Tag.flushAll)
+        }
+    }
+}
+
+/// Why a byte string is not a valid effect record.
+public struct EffectCodecError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The kind of defect. A struct so that codes can be added without breaking callers.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private let name: String
+        private init(_ name: String) { self.name = name }
+        public var description: String { name }
+
+        /// The input ends inside a field.
+        public static let truncated = Code("truncated")
+        /// The record's codec version is unknown to this build.
+        public static let unsupportedVersion = Code("unsupportedVersion")
+        /// An effect tag is unknown.
+        public static let unknownTag = Code("unknownTag")
+        /// A varint is longer than 10 bytes, overflows 64 bits, or is not minimal.
+        public static let invalidVarint = Code("invalidVarint")
+        /// Bytes remain after the last effect.
+        public static let trailingBytes = Code("trailingBytes")
+    }
+
+    public var code: Code
+    /// Byte offset within the record where the defect was found.
+    public var offset: Int
+    public var message: String
+
+    public init(_ code: Code, at offset: Int, _ message: String) {
+        self.code = code
+        self.offset = offset
+        self.message = message
+    }
+
+    public var description: String { "\(code) at byte \(offset): \(message)" }
+}
+
+/// Encoding primitives shared by the record encoder.
+private enum EffectEncoding {
+    enum Tag {
+        static let set: UInt8 = 1
+        static let setWithExpiry: UInt8 = 2
+        static let delete: UInt8 = 3
+        static let persist: UInt8 = 4
+        static let setExpiry: UInt8 = 5
+        static let rename: UInt8 = 6
+        static let flushAll: UInt8 = 7
+    }
+
+    static func appendVarint(_ value: UInt64, to buffer: inout [UInt8]) {
+        var value = value
+        while value >= 0x80 {
+            buffer.append(UInt8(truncatingIfNeeded: value) | 0x80)
+            value >>= 7
+        }
+        buffer.append(UInt8(value))
+    }
+
+    static func appendBytes(_ bytes: [UInt8], to buffer: inout [UInt8]) {
+        appendVarint(UInt64(bytes.count), to: &buffer)
+        buffer.append(contentsOf: bytes)
+    }
+
+    static func appendInt64(_ value: Int64, to buffer: inout [UInt8]) {
+        let bits = UInt64(bitPattern: value)
+        for shift in stride(from: 0, to: 64, by: 8) {
+            buffer.append(UInt8(truncatingIfNeeded: bits >> UInt64(shift)))
+        }
+    }
+}
+
+/// A bounds-checked cursor over a record being decoded.
+private struct EffectDecoding {
+    let bytes: UnsafeRawBufferPointer
+    private(set) var offset = 0
+
+    init(bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+
+    var remaining: Int { bytes.count - offset }
+
+    mutating func readByte() throws -> UInt8 {
+        guard remaining >= 1 else { throw EffectCodecError(.truncated, at: offset, "expected 1 more byte") }
+        defer { offset += 1 }
+        return bytes[offset]
+    }
+
+    mutating func readVarint() throws -> UInt64 {
+        let start = offset
+        var value: UInt64 = 0
+        var shift: UInt64 = 0
+        while true {
+            let byte = try readByte()
+            guard shift < 63 || (shift == 63 && byte <= 1) else {
+                throw EffectCodecError(.invalidVarint, at: start, "varint overflows 64 bits")
+            }
+            value |= UInt64(byte & 0x7F) << shift
+            if byte & 0x80 == 0 {
+                guard byte != 0 || shift == 0 else {
+                    throw EffectCodecError(.invalidVarint, at: start, "varint is not minimally encoded")
+                }
+                return value
+            }
+            shift += 7
+        }
+    }
+
+    mutating func readBytes() throws -> [UInt8] {
+        let start = offset
+        let length = try readVarint()
+        guard length <= UInt64(remaining) else {
+            throw EffectCodecError(.truncated, at: start, "byte string of \(length) bytes exceeds the \(remaining) bytes that remain")
+        }
+        let end = offset + Int(length)
+        defer { offset = end }
+        return Array(UnsafeRawBufferPointer(rebasing: bytes[offset..<end]))
+    }
+
+    mutating func readInt64() throws -> Int64 {
+        guard remaining >= 8 else { throw EffectCodecError(.truncated, at: offset, "expected 8 bytes, \(remaining) remain") }
+        defer { offset += 8 }
+        return Int64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: Int64.self))
+    }
+
+    mutating func readEffect() throws -> Effect {
+        let start = offset
+        switch try readByte() {
+        case EffectEncoding.Tag.set:
+            return .set(key: try readBytes(), value: try readBytes(), expireAtMilliseconds: nil)
+        case EffectEncoding.Tag.setWithExpiry:
+            return .set(key: try readBytes(), value: try readBytes(), expireAtMilliseconds: try readInt64())
+        case EffectEncoding.Tag.delete:
+            return .delete(key: try readBytes())
+        case EffectEncoding.Tag.persist:
+            return .setExpiry(key: try readBytes(), expireAtMilliseconds: nil)
+        case EffectEncoding.Tag.setExpiry:
+            return .setExpiry(key: try readBytes(), expireAtMilliseconds: try readInt64())
+        case EffectEncoding.Tag.rename:
+            return .rename(from: try readBytes(), to: try readBytes())
+        case EffectEncoding.Tag.flushAll:
+            return .flushAll
+        case let tag:
+            throw EffectCodecError(.unknownTag, at: start, "unknown effect tag \(tag)")
+        }
+    }
+}

@@ -1,0 +1,81 @@
+public import Logging
+import UnderstudyCore
+
+/// Rebuilds a node's state from its data directory at startup.
+public enum Recovery {
+    /// Loads the newest valid snapshot and replays the WAL after it.
+    ///
+    /// - A snapshot that fails validation is skipped with a warning, falling back to the
+    ///   next older one, and finally to the WAL alone.
+    /// - WAL records with LSN > the snapshot's are applied in order and MUST be contiguous.
+    /// - A torn or corrupt tail of the last segment is cut (one warning names the file,
+    ///   offset and bytes cut). Damage anywhere else throws `.corruptLog` or `.lsnGap`
+    ///   naming the file and byte offset: the node MUST NOT start on it.
+    ///
+    /// Creates the directories of a fresh node. Blocking; run it before serving. Open the
+    /// `WALWriter` with the result (`WALWriter.open(dataDirectory:after:)`).
+    public static func recover(dataDirectory: String, logger: Logger) throws -> RecoveredState {
+        try createDirectories(dataDirectory)
+        try removeTemporarySnapshots(dataDirectory, logger: logger)
+        var statistics = RecoveryStatistics()
+        let snapshot = try loadNewestValidSnapshot(dataDirectory, statistics: &statistics, logger: logger)
+
+        var replay = WALReplay(
+            keyspace: snapshot?.keyspace ?? Keyspace(),
+            snapshotLSN: snapshot?.info.lsn ?? .zero,
+            snapshotEpoch: snapshot?.info.epoch ?? .initial,
+            statistics: statistics,
+            logger: logger
+        )
+        try replay.replay(try WALSegments.list(dataDirectory: dataDirectory))
+        let state = RecoveredState(
+            keyspace: replay.keyspace,
+            lastLSN: replay.lastLSN,
+            lastEpoch: replay.lastEpoch,
+            snapshotLSN: replay.snapshotLSN,
+            statistics: replay.statistics
+        )
+        logger.info(
+            "Recovered \(state.keyspace.count) keys up to LSN \(state.lastLSN) (epoch \(state.lastEpoch)): snapshot LSN \(state.snapshotLSN), \(state.statistics.recordsReplayed) records replayed from \(state.statistics.segmentsScanned) segments"
+        )
+        return state
+    }
+
+    private static func createDirectories(_ dataDirectory: String) throws {
+        var created = false
+        for directory in [StorageLayout.walDirectory(dataDirectory), StorageLayout.snapshotDirectory(dataDirectory)] {
+            if try FileIO.makeDirectory(directory) { created = true }
+        }
+        if created { try FileIO.syncDirectory(dataDirectory) }
+    }
+
+    /// A crash during `SnapshotWriter.write` can leave a temporary file behind.
+    private static func removeTemporarySnapshots(_ dataDirectory: String, logger: Logger) throws {
+        let directory = StorageLayout.snapshotDirectory(dataDirectory)
+        for name in try FileIO.listDirectory(directory) where name.hasSuffix(SnapshotFormat.temporarySuffix) {
+            try FileIO.remove(directory + "/" + name)
+            logger.info("Removed unfinished snapshot \(directory)/\(name)")
+        }
+    }
+
+    private static func loadNewestValidSnapshot(
+        _ dataDirectory: String,
+        statistics: inout RecoveryStatistics,
+        logger: Logger
+    ) throws -> (keyspace: Keyspace, info: SnapshotInfo)? {
+        let candidates = try SnapshotFormat.list(dataDirectory: dataDirectory)
+        for (index, candidate) in candidates.enumerated() {
+            do {
+                let snapshot = try SnapshotReader.read(path: candidate.path)
+                statistics.snapshotPath = candidate.path
+                statistics.snapshotEntryCount = snapshot.info.entryCount
+                return snapshot
+            } catch let error as StorageError where error.code != .io {
+                statistics.snapshotsRejected += 1
+                let fallback = index + 1 < candidates.count ? "falling back to \(candidates[index + 1].path)" : "falling back to the WAL alone"
+                logger.error("Snapshot \(candidate.path) is invalid (\(error)); \(fallback)")
+            }
+        }
+        return nil
+    }
+}

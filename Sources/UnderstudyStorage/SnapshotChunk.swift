@@ -1,0 +1,139 @@
+import CLZ4
+public import UnderstudyCore
+
+/// One chunk of a snapshot: a batch of entries, LZ4-compressed, framed and checksummed.
+///
+///     raw length u32 | compressed length u32 | CRC32C u32 | compressed bytes
+///
+/// The CRC covers the two lengths and the compressed bytes, and is checked before
+/// anything is decompressed. Decompressed, a chunk is one `Effect.encodeRecord` of
+/// `.set` effects (one per entry), so the codec is shared with the WAL.
+///
+/// Chunks are self-contained so that the same encoding can later be streamed to a
+/// standby: `SnapshotChunkEncoder` produces framed chunks, `SnapshotChunk.decode` reads one.
+public enum SnapshotChunk {
+    public static let headerBytes = 12
+    /// Entries are gathered until the raw chunk reaches about this size. An entry is never
+    /// split, so one large value makes one large chunk.
+    public static let targetRawBytes = 1 << 20
+    /// The largest raw chunk a reader accepts: one maximal WAL record plus slack.
+    public static let maxRawBytes = WALFormat.maxPayloadBytes + (1 << 20)
+
+    /// The lengths in a chunk header, already checked against the limits.
+    public struct Header: Sendable, Equatable {
+        public var rawBytes: Int
+        public var compressedBytes: Int
+        public var checksum: UInt32
+    }
+
+    /// Compresses and frames one raw chunk (an encoded record).
+    public static func frame(raw: [UInt8]) -> [UInt8] {
+        precondition(!raw.isEmpty && raw.count <= maxRawBytes, "raw chunk of \(raw.count) bytes is outside 1...\(maxRawBytes)")
+        let bound = Int(LZ4_compressBound(Int32(raw.count)))
+        var framed = [UInt8](repeating: 0, count: headerBytes + bound)
+        let compressedBytes = raw.withUnsafeBytes { source in
+            framed.withUnsafeMutableBytes { destination in
+                LZ4_compress_default(
+                    source.baseAddress!.assumingMemoryBound(to: CChar.self),
+                    (destination.baseAddress! + headerBytes).assumingMemoryBound(to: CChar.self),
+                    Int32(raw.count),
+                    Int32(bound)
+                )
+            }
+        }
+        guard compressedBytes > 0 else { fatalError("Internal inconsistency: LZ4 failed with a bound-sized buffer") }
+        framed.removeSubrange((headerBytes + Int(compressedBytes))...)
+        framed.storeUInt32(UInt32(raw.count), at: 0)
+        framed.storeUInt32(UInt32(compressedBytes), at: 4)
+        var crc = CRC32C()
+        framed.withUnsafeBytes {
+            crc.update(UnsafeRawBufferPointer(rebasing: $0[0..<8]))
+            crc.update(UnsafeRawBufferPointer(rebasing: $0[headerBytes...]))
+        }
+        framed.storeUInt32(crc.value, at: 8)
+        return framed
+    }
+
+    /// Parses a chunk header, refusing lengths outside the limits. `available` is how
+    /// many bytes can follow the header (e.g. what remains of the file).
+    public static func parseHeader(_ bytes: UnsafeRawBufferPointer, available: Int) throws -> Header {
+        guard bytes.count >= headerBytes else {
+            throw StorageError(.corruptSnapshot, "chunk header is \(bytes.count) bytes, expected \(headerBytes)")
+        }
+        let rawBytes = Int(bytes.readUInt32(at: 0))
+        let compressedBytes = Int(bytes.readUInt32(at: 4))
+        guard rawBytes >= 1 && rawBytes <= maxRawBytes else {
+            throw StorageError(.corruptSnapshot, "chunk raw length \(rawBytes) is outside 1...\(maxRawBytes)")
+        }
+        let bound = Int(LZ4_compressBound(Int32(rawBytes)))
+        guard compressedBytes >= 1 && compressedBytes <= bound && compressedBytes <= available else {
+            throw StorageError(.corruptSnapshot, "chunk compressed length \(compressedBytes) is outside 1...\(min(bound, available))")
+        }
+        return Header(rawBytes: rawBytes, compressedBytes: compressedBytes, checksum: bytes.readUInt32(at: 8))
+    }
+
+    /// Checks, decompresses and decodes one chunk's entries.
+    public static func decode(header: Header, headerBytes headerRaw: UnsafeRawBufferPointer, compressed: UnsafeRawBufferPointer) throws -> [(key: [UInt8], entry: Entry)] {
+        precondition(compressed.count == header.compressedBytes)
+        var crc = CRC32C()
+        crc.update(UnsafeRawBufferPointer(rebasing: headerRaw[0..<8]))
+        crc.update(compressed)
+        guard crc.value == header.checksum else {
+            throw StorageError(.corruptSnapshot, "chunk checksum mismatch")
+        }
+        var raw = [UInt8](repeating: 0, count: header.rawBytes)
+        let produced = raw.withUnsafeMutableBytes { destination in
+            LZ4_decompress_safe(
+                compressed.baseAddress!.assumingMemoryBound(to: CChar.self),
+                destination.baseAddress!.assumingMemoryBound(to: CChar.self),
+                Int32(compressed.count),
+                Int32(destination.count)
+            )
+        }
+        guard produced == header.rawBytes else {
+            throw StorageError(.corruptSnapshot, "chunk decompressed to \(produced) bytes, expected \(header.rawBytes)")
+        }
+        let effects: [Effect]
+        do {
+            effects = try Effect.decodeRecord(raw)
+        } catch {
+            throw StorageError(.corruptSnapshot, "chunk content does not decode: \(error)")
+        }
+        var entries: [(key: [UInt8], entry: Entry)] = []
+        entries.reserveCapacity(effects.count)
+        for effect in effects {
+            guard case .set(let key, let value, let expireAtMilliseconds) = effect else {
+                throw StorageError(.corruptSnapshot, "chunk holds a non-set effect")
+            }
+            entries.append((key, Entry(value: value, expireAtMilliseconds: expireAtMilliseconds)))
+        }
+        return entries
+    }
+}
+
+/// Gathers entries into framed snapshot chunks of about `SnapshotChunk.targetRawBytes`.
+public struct SnapshotChunkEncoder {
+    private var effects: [Effect] = []
+    private var estimatedRawBytes = 0
+
+    public init() {}
+
+    /// Adds one entry; returns a framed chunk when enough entries have gathered.
+    public mutating func add(key: [UInt8], entry: Entry) -> [UInt8]? {
+        effects.append(.set(key: key, value: entry.value, expireAtMilliseconds: entry.expireAtMilliseconds))
+        estimatedRawBytes += key.count + entry.value.count + 24
+        return estimatedRawBytes >= SnapshotChunk.targetRawBytes ? flush() : nil
+    }
+
+    /// The last, partial chunk, or nil if no entries are waiting.
+    public mutating func finish() -> [UInt8]? {
+        effects.isEmpty ? nil : flush()
+    }
+
+    private mutating func flush() -> [UInt8] {
+        let chunk = SnapshotChunk.frame(raw: Effect.encodeRecord(effects))
+        effects.removeAll(keepingCapacity: true)
+        estimatedRawBytes = 0
+        return chunk
+    }
+}

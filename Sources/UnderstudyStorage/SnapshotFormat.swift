@@ -1,0 +1,86 @@
+public import UnderstudyCore
+
+/// The byte layout of snapshot files (docs/storage.md has the full picture).
+///
+///     header:  magic "UNDSTSNP" (8) | version u32 | flags u32 (0) | LSN u64 | epoch u64 |
+///              reserved u32 | CRC32C of bytes 0..<36 u32                    (40 bytes)
+///     chunk*:  see `SnapshotChunk`
+///     trailer: end marker u32 (0xFFFF_FFFF) | entry count u64 | chunk count u32 |
+///              CRC32C of every file byte before this field u32              (20 bytes)
+///
+/// All integers are little-endian. The end marker is a raw length no chunk may have.
+public enum SnapshotFormat {
+    public static let headerBytes = 40
+    public static let trailerBytes = 20
+    public static let version: UInt32 = 1
+    /// How many snapshots `SnapshotWriter` keeps (the newest, and one to fall back to).
+    public static let retainedSnapshots = 2
+
+    static let magic: [UInt8] = Array("UNDSTSNP".utf8)
+    static let endMarker: UInt32 = 0xFFFF_FFFF
+    static let prefix = "snapshot-"
+    static let suffix = ".snap"
+    static let temporarySuffix = ".tmp"
+
+    /// `snapshot-00000000000000000100.snap`: the LSN, zero-padded so names sort by LSN.
+    public static func fileName(lsn: LSN) -> String {
+        let number = String(lsn.rawValue)
+        return prefix + String(repeating: "0", count: max(0, 20 - number.count)) + number + suffix
+    }
+
+    /// The LSN in a snapshot file name, or nil for any other file.
+    public static func lsn(ofFileNamed name: String) -> LSN? {
+        guard name.hasPrefix(prefix), name.hasSuffix(suffix) else { return nil }
+        let number = name.dropFirst(prefix.count).dropLast(suffix.count)
+        guard number.count == 20, number.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), let value = UInt64(number) else { return nil }
+        return LSN(value)
+    }
+
+    /// Snapshot files in `<data-dir>/snapshots`, newest (highest LSN) first.
+    public static func list(dataDirectory: String) throws -> [(lsn: LSN, path: String)] {
+        let directory = StorageLayout.snapshotDirectory(dataDirectory)
+        guard FileIO.fileExists(directory) else { return [] }
+        return try FileIO.listDirectory(directory)
+            .compactMap { name in lsn(ofFileNamed: name).map { (lsn: $0, path: directory + "/" + name) } }
+            .sorted { $0.lsn > $1.lsn }
+    }
+
+    static func header(lsn: LSN, epoch: Epoch) -> [UInt8] {
+        var header = magic
+        header.appendUInt32(version)
+        header.appendUInt32(0)
+        header.appendUInt64(lsn.rawValue)
+        header.appendUInt64(epoch.rawValue)
+        header.appendUInt32(0)
+        header.appendUInt32(CRC32C.checksum(header))
+        assert(header.count == headerBytes)
+        return header
+    }
+
+    /// Validates a header; returns its LSN and epoch.
+    static func parseHeader(_ bytes: UnsafeRawBufferPointer) throws -> (lsn: LSN, epoch: Epoch) {
+        guard bytes.count >= headerBytes, bytes.prefix(8).elementsEqual(magic) else {
+            throw StorageError(.corruptSnapshot, "bad snapshot magic", offset: 0)
+        }
+        guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<36])) == bytes.readUInt32(at: 36) else {
+            throw StorageError(.corruptSnapshot, "snapshot header checksum mismatch", offset: 0)
+        }
+        let version = bytes.readUInt32(at: 8)
+        guard version == SnapshotFormat.version else {
+            throw StorageError(.unsupportedVersion, "snapshot format version \(version) is not supported (this build reads \(SnapshotFormat.version))", offset: 8)
+        }
+        return (LSN(bytes.readUInt64(at: 16)), Epoch(bytes.readUInt64(at: 24)))
+    }
+}
+
+/// A snapshot on disk.
+public struct SnapshotInfo: Sendable, Equatable {
+    public var path: String
+    /// Every record up to and including this LSN is in the snapshot.
+    public var lsn: LSN
+    /// The epoch of the record at `lsn`.
+    public var epoch: Epoch
+    public var entryCount: Int
+    public var chunkCount: Int
+    public var fileBytes: Int64
+}

@@ -1,0 +1,228 @@
+import Glibc
+public import UnderstudyCore
+
+/// Appends records to the write-ahead log.
+///
+/// Threading: a `WALWriter` is owned by ONE thread (the server's event loop) and MUST
+/// only be used from it; it is deliberately not `Sendable`. Durability is split off:
+/// `makeSyncJob()` (owner thread) returns a `Sendable` `WALSyncJob` whose blocking `run()`
+/// belongs on a separate sync thread, while the owner keeps appending and writing.
+///
+/// The pipeline for each record, with the guarantees at each step:
+/// 1. `append` encodes a frame into memory and assigns the next LSN (no system call).
+/// 2. `writePending` hands every pending frame to the kernel with `write(2)`: the
+///    records survive a crash of the process, not of the machine.
+/// 3. A sync job's `run()` returns LSN n: every record ≤ n survives a power failure.
+///    A client MUST NOT be acknowledged before the level its fsync policy requires.
+///
+/// After a failed write the writer refuses all further work (`StorageError.Code
+/// .writerFailed`): the records that were pending are lost and MUST be failed back to
+/// their clients, none was acknowledged, and the file ends at the last whole frame.
+/// Reopen through `Recovery.recover` and `WALWriter.open` to continue.
+public final class WALWriter {
+    public struct Configuration: Sendable {
+        /// A segment that has reached this size is sealed; the next write starts a new one.
+        /// A segment may exceed it by one `writePending` batch.
+        public var segmentMaxBytes: Int64
+
+        public init(segmentMaxBytes: Int64 = 64 << 20) {
+            precondition(segmentMaxBytes > 0, "segmentMaxBytes must be positive")
+            self.segmentMaxBytes = segmentMaxBytes
+        }
+    }
+
+    public let configuration: Configuration
+    /// `<data-dir>/wal`.
+    public let walDirectory: String
+    /// The LSN of the last record given to `append`.
+    public private(set) var lastAppendedLSN: LSN
+    /// The epoch of the last record given to `append`.
+    public private(set) var lastAppendedEpoch: Epoch
+    /// The LSN of the last record handed to the kernel by `writePending`.
+    public private(set) var lastWrittenLSN: LSN
+    /// Bytes written to segment files by this writer (headers included).
+    public private(set) var totalBytesWritten: Int64 = 0
+    /// WAL bytes after the last snapshot (recovered count plus writes since); reset
+    /// with `resetBytesSinceSnapshot()` when a snapshot is taken.
+    public private(set) var bytesSinceSnapshot: Int64
+
+    /// Bytes appended but not yet written.
+    public var pendingBytes: Int { pending.count }
+
+    /// The first LSN of the segment the next write goes to, or that is being written.
+    /// Pass it to `WALSegments.prune`: that segment and later ones are never removed.
+    public var activeSegmentFirstLSN: LSN { active?.firstLSN ?? lastWrittenLSN.next }
+
+    private var pending: [UInt8] = []
+    private var active: SegmentFile?
+    private var activeBytes: Int64 = 0
+    /// Sealed segments whose final `fdatasync` has not been handed to a job yet.
+    private var retired: [SegmentFile] = []
+    private var directoryNeedsSync = false
+    private var lastSyncJobLSN: LSN
+    private var failure: StorageError?
+
+    /// Pending buffers grown past this are released after a write instead of kept.
+    private static let retainedPendingCapacity = 4 << 20
+
+    private init(walDirectory: String, configuration: Configuration, lastLSN: LSN, lastEpoch: Epoch, bytesSinceSnapshot: Int64) {
+        self.walDirectory = walDirectory
+        self.configuration = configuration
+        self.lastAppendedLSN = lastLSN
+        self.lastAppendedEpoch = lastEpoch
+        self.lastWrittenLSN = lastLSN
+        self.lastSyncJobLSN = lastLSN
+        self.bytesSinceSnapshot = bytesSinceSnapshot
+        pending.reserveCapacity(64 << 10)
+    }
+
+    /// Opens the log to continue after what `Recovery.recover` found.
+    ///
+    /// The first write goes to a new segment named `recovered.lastLSN.next`; a leftover
+    /// empty segment of that name (a crash right after a rollover) is reused. Recovery
+    /// MUST have run on this directory first.
+    public static func open(
+        dataDirectory: String,
+        after recovered: RecoveredState,
+        configuration: Configuration = Configuration()
+    ) throws -> WALWriter {
+        let walDirectory = StorageLayout.walDirectory(dataDirectory)
+        if try FileIO.makeDirectory(walDirectory) { try FileIO.syncDirectory(dataDirectory) }
+        return WALWriter(
+            walDirectory: walDirectory,
+            configuration: configuration,
+            lastLSN: recovered.lastLSN,
+            lastEpoch: recovered.lastEpoch,
+            bytesSinceSnapshot: recovered.statistics.walBytesAfterSnapshot
+        )
+    }
+
+    /// Encodes one record into the pending buffer and returns its LSN. No system call.
+    ///
+    /// - Precondition: `effects` is not empty; `epoch` is not below the last appended one.
+    /// - Throws: `.recordTooLarge` (nothing appended), or `.writerFailed` after a failure.
+    public func append(epoch: Epoch, effects: [Effect]) throws -> LSN {
+        if let failure { throw refusal(failure) }
+        precondition(!effects.isEmpty, "a WAL record carries at least one effect")
+        precondition(epoch >= lastAppendedEpoch, "epochs never decrease: \(epoch) after \(lastAppendedEpoch)")
+        let lsn = lastAppendedLSN.next
+        try WALFormat.appendFrame(epoch: epoch, lsn: lsn, effects: effects, to: &pending)
+        lastAppendedLSN = lsn
+        lastAppendedEpoch = epoch
+        return lsn
+    }
+
+    /// Writes every pending frame to the active segment (starting a new segment first if
+    /// the active one is full) and returns the last written LSN.
+    ///
+    /// On failure (e.g. ENOSPC) any partial write is cut off again, the pending records
+    /// are dropped, and the writer refuses further work; the error says what was lost.
+    @discardableResult
+    public func writePending() throws -> LSN {
+        if let failure { throw refusal(failure) }
+        guard !pending.isEmpty else { return lastWrittenLSN }
+        let firstLSN = lastWrittenLSN.next
+        do {
+            if active == nil || activeBytes >= configuration.segmentMaxBytes {
+                try rollOver()
+            }
+        } catch let error as StorageError {
+            throw fail(error, context: "starting a segment for LSNs \(firstLSN)...\(lastAppendedLSN)")
+        }
+        guard let active else { fatalError("Internal inconsistency: no active segment after rollover") }
+        let result = pending.withUnsafeBytes { FileIO.writeAll(active.descriptor, $0) }
+        if let code = result.errno {
+            var error = FileIO.error("write of \(pending.count) bytes", path: active.path, errno: code)
+            error.offset = activeBytes
+            if result.written > 0 {
+                do {
+                    try FileIO.truncate(active.descriptor, to: activeBytes, path: active.path)
+                } catch let truncateError {
+                    error.message += "; removing the \(result.written) partial bytes also failed (\(truncateError)); recovery will cut them"
+                }
+            }
+            throw fail(error, context: "writing LSNs \(firstLSN)...\(lastAppendedLSN)")
+        }
+        let written = Int64(pending.count)
+        activeBytes += written
+        totalBytesWritten += written
+        bytesSinceSnapshot += written
+        lastWrittenLSN = lastAppendedLSN
+        if pending.capacity > WALWriter.retainedPendingCapacity {
+            pending = []
+            pending.reserveCapacity(64 << 10)
+        } else {
+            pending.removeAll(keepingCapacity: true)
+        }
+        return lastWrittenLSN
+    }
+
+    /// A job that makes everything written so far durable, or nil if an earlier job
+    /// already covers it. Call on the owner thread; run the job on the sync thread.
+    public func makeSyncJob() -> WALSyncJob? {
+        guard lastWrittenLSN > lastSyncJobLSN || !retired.isEmpty || directoryNeedsSync else { return nil }
+        var files = retired
+        if let active { files.append(active) }
+        let job = WALSyncJob(lsn: lastWrittenLSN, files: files, directoryToSync: directoryNeedsSync ? walDirectory : nil)
+        retired.removeAll()
+        directoryNeedsSync = false
+        lastSyncJobLSN = lastWrittenLSN
+        return job
+    }
+
+    /// Starts counting `bytesSinceSnapshot` afresh (call when a snapshot is started).
+    public func resetBytesSinceSnapshot() {
+        bytesSinceSnapshot = 0
+    }
+
+    /// Stops the writer. Pending (unwritten) records are dropped; run a last sync job
+    /// first for a clean shutdown. Descriptors close once outstanding jobs finish.
+    public func close() {
+        failure = failure ?? StorageError(.writerFailed, "the WAL writer was closed", path: walDirectory)
+        pending = []
+        active = nil
+    }
+
+    private func rollOver() throws {
+        let firstLSN = lastWrittenLSN.next
+        let path = walDirectory + "/" + WALFormat.segmentName(firstLSN: firstLSN)
+        let descriptor = try WALWriter.createSegmentFile(path: path)
+        let file = SegmentFile(descriptor: descriptor, path: path, firstLSN: firstLSN)
+        let header = WALFormat.segmentHeader(firstLSN: firstLSN)
+        try FileIO.writeAll(descriptor, header, path: path)
+        if let active { retired.append(active) }
+        active = file
+        activeBytes = Int64(header.count)
+        totalBytesWritten += Int64(header.count)
+        directoryNeedsSync = true
+    }
+
+    /// Creates a segment file; reuses an existing one only if it holds no records.
+    private static func createSegmentFile(path: String) throws -> Int32 {
+        let flags = O_WRONLY | O_APPEND | O_CREAT
+        do {
+            return try FileIO.open(path, flags: flags | O_EXCL)
+        } catch let error as StorageError where error.errno == EEXIST {
+            let descriptor = try FileIO.open(path, flags: flags)
+            let size = try FileIO.size(descriptor, path: path)
+            guard size <= WALFormat.segmentHeaderBytes else {
+                Glibc.close(descriptor)
+                throw StorageError(.invalidState, "segment already exists with \(size) bytes; run recovery before opening the writer", path: path)
+            }
+            try FileIO.truncate(descriptor, to: 0, path: path)
+            return descriptor
+        }
+    }
+
+    private func fail(_ error: StorageError, context: String) -> StorageError {
+        var error = error
+        error.message = "\(context): \(error.message); \(lastAppendedLSN.rawValue - lastWrittenLSN.rawValue) unwritten records dropped, the WAL writer refuses further writes until reopened"
+        failure = error
+        pending = []
+        return error
+    }
+
+    private func refusal(_ failure: StorageError) -> StorageError {
+        StorageError(.writerFailed, "the WAL writer failed earlier and must be reopened: \(failure)", path: failure.path)
+    }
+}

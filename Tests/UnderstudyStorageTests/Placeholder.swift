@@ -1,5 +1,0 @@
-import Testing
-
-@Suite struct PlaceholderStorageTests {
-    @Test func builds() {}
-}
