@@ -45,7 +45,8 @@ final class ClientHandler: ChannelDuplexHandler {
             var buffer = context.channel.allocator.buffer(capacity: 48)
             buffer.writeRESPReply(.error("ERR max number of clients reached"))
             isClosing = true
-            context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in context.close(promise: nil) }
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in channel.close(promise: nil) }
             return
         }
         session.id = id

@@ -1,5 +1,6 @@
 import Glibc
 import UnderstudyCore
+import UnderstudyWire
 
 /// Facts about this build that clients and tools read.
 enum ServerInfo {

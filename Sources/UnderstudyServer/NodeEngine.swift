@@ -46,6 +46,7 @@ final class NodeEngine: @unchecked Sendable {
     private var nextClientID: Int64 = 1
     var statistics = ServerStatistics()
     private var isShuttingDown = false
+    private var drainPromise: EventLoopPromise<Void>?
 
     init(
         eventLoop: any EventLoop,
@@ -146,11 +147,13 @@ final class NodeEngine: @unchecked Sendable {
                     self.advanceVisible(to: lsn)
                 }
                 self.startPendingSnapshotIfDurable()
+                self.finishDrainIfDurable()
                 if self.configuration.fsyncPolicy == .always || self.isShuttingDown || self.pendingSnapshot != nil {
                     self.startSyncIfNeeded()
                 }
             case .failure(let error):
                 self.failWAL("WAL fdatasync failed: \(error)")
+                self.finishDrainIfDurable()
             }
         }
     }
@@ -292,20 +295,22 @@ final class NodeEngine: @unchecked Sendable {
     func drain() -> EventLoopFuture<Void> {
         eventLoop.assertInEventLoop()
         isShuttingDown = true
-        flush()
         let promise = eventLoop.makePromise(of: Void.self)
-        func finishWhenDurable() {
-            if walFailure != nil || (durableLSN >= wal.lastWrittenLSN && !syncInFlight) {
-                advanceVisible(to: wal.lastWrittenLSN)
-                let closes = clients.values.map { $0.closeAfterFlush() }
-                EventLoopFuture.andAllComplete(closes, on: eventLoop).cascade(to: promise)
-                return
-            }
-            startSyncIfNeeded()
-            eventLoop.scheduleTask(in: .milliseconds(1)) { finishWhenDurable() }
-        }
-        finishWhenDurable()
+        drainPromise = promise
+        flush()
+        startSyncIfNeeded()
+        finishDrainIfDurable()
         return promise.futureResult
+    }
+
+    /// Completes `drain()` once every written record is durable (or the log has failed).
+    private func finishDrainIfDurable() {
+        guard let promise = drainPromise else { return }
+        guard walFailure != nil || (durableLSN >= wal.lastWrittenLSN && !syncInFlight) else { return }
+        drainPromise = nil
+        advanceVisible(to: wal.lastWrittenLSN)
+        let closes = clients.values.map { $0.closeAfterFlush() }
+        EventLoopFuture.andAllComplete(closes, on: eventLoop).cascade(to: promise)
     }
 
     /// Stops the background threads; call after `drain()` and outside the event loop.

@@ -1,7 +1,8 @@
-import ArgumentParser
-import Logging
+public import ArgumentParser
+public import Logging
 import ServiceLifecycle
-import UnderstudyServer
+public import UnderstudyServer
+import UnixSignals
 import UnderstudyWire
 
 /// `understudy server`: runs one data node. Only parses flags and wires the service.
@@ -76,7 +77,7 @@ struct ServerCommand: AsyncParsableCommand {
     }
 }
 
-extension FsyncPolicy: @retroactive ExpressibleByArgument {}
+extension FsyncPolicy: ExpressibleByArgument {}
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
 
@@ -88,7 +89,7 @@ func makeLogger(label: String, level: Logger.Level) -> Logger {
     return logger
 }
 
-extension ListenAddress: @retroactive ExpressibleByArgument {
+extension ListenAddress: ExpressibleByArgument {
     public init?(argument: String) {
         self.init(parsing: argument)
     }
