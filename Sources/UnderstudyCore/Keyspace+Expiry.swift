@@ -75,11 +75,13 @@ extension Keyspace {
         return .integer(remaining / 1000 + (remaining % 1000 >= 500 ? 1 : 0))
     }
 
-    /// EXPIRETIME / PEXPIRETIME: the absolute expiry, -2 missing, -1 none.
+    /// EXPIRETIME / PEXPIRETIME: the absolute expiry, -2 missing, -1 none. Seconds are
+    /// rounded to the nearest second, as Redis 7 does.
     mutating func expireTime(_ context: inout ExecutionContext, unit: ExpiryUnit) -> Reply {
         guard let entry = liveEntry(context.arguments[1], &context) else { return .integer(-2) }
         guard let expireAt = entry.expireAtMilliseconds else { return .integer(-1) }
-        return .integer(unit == .seconds ? expireAt / 1000 : expireAt)
+        guard unit == .seconds else { return .integer(expireAt) }
+        return .integer(expireAt / 1000 + (expireAt % 1000 >= 500 ? 1 : 0))
     }
 
     mutating func persist(_ context: inout ExecutionContext) -> Reply {

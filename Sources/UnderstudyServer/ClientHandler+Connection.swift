@@ -92,9 +92,10 @@ extension ClientHandler {
             guard let version = Int(String(decoding: arguments[1], as: UTF8.self)) else {
                 return .error("ERR Protocol version is not an integer or out of range")
             }
-            guard version == 2 else {
-                return .error("NOPROTO unsupported protocol version \(version): Understudy speaks RESP2 only (use HELLO 2 or no HELLO)")
+            if version == 3 {
+                return .error("NOPROTO unsupported protocol version 3: Understudy speaks RESP2 only (use HELLO 2 or no HELLO)")
             }
+            guard version == 2 else { return .error("NOPROTO unsupported protocol version") }
             index = 2
         }
         while index < arguments.count {
