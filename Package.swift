@@ -15,6 +15,9 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "understudy", targets: ["understudy"]),
+        .library(name: "UnderstudyCore", targets: ["UnderstudyCore"]),
+        .library(name: "UnderstudyWire", targets: ["UnderstudyWire"]),
+        .library(name: "UnderstudyStorage", targets: ["UnderstudyStorage"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),

@@ -93,7 +93,7 @@ extension ClientHandler {
                 return .error("ERR Protocol version is not an integer or out of range")
             }
             if version == 3 {
-                return .error("NOPROTO unsupported protocol version 3: Understudy speaks RESP2 only (use HELLO 2 or no HELLO)")
+                return .error("NOPROTO unsupported protocol version 3: Understudy speaks RESP2 only; connect with RESP2 (HELLO 2 or no HELLO; redis-py 8: Redis(protocol=2))")
             }
             guard version == 2 else { return .error("NOPROTO unsupported protocol version") }
             index = 2

@@ -19,6 +19,12 @@ public struct DataNodeService: Service {
     }
 
     public func run() async throws {
+        let lock = try DataDirectoryLock.acquire(dataDirectory: configuration.dataDirectory)
+        defer { withExtendedLifetime(lock) {} }
+        try await serve()
+    }
+
+    private func serve() async throws {
         let recovered = try Recovery.recover(dataDirectory: configuration.dataDirectory, logger: logger)
         let wal = try WALWriter.open(
             dataDirectory: configuration.dataDirectory, after: recovered,

@@ -110,6 +110,17 @@ enum FileIO {
         guard unlink(path) == 0 else { throw error("unlink", path: path, errno: errno) }
     }
 
+    /// Creates `path` and any missing parent folders (`mkdir -p`), syncing each parent
+    /// whose entries changed.
+    static func makeDirectories(_ path: String) throws {
+        var prefix = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            let parent = prefix.isEmpty ? "/" : prefix
+            prefix += "/" + component
+            if try makeDirectory(prefix) { try syncDirectory(parent) }
+        }
+    }
+
     /// Creates `path` if missing. Returns whether it was created (so the parent needs a sync).
     @discardableResult
     static func makeDirectory(_ path: String) throws -> Bool {

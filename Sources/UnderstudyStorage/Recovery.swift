@@ -42,6 +42,7 @@ public enum Recovery {
     }
 
     private static func createDirectories(_ dataDirectory: String) throws {
+        try FileIO.makeDirectories(dataDirectory)
         var created = false
         for directory in [StorageLayout.walDirectory(dataDirectory), StorageLayout.snapshotDirectory(dataDirectory)] {
             if try FileIO.makeDirectory(directory) { created = true }
