@@ -344,7 +344,7 @@ def test_redis_py_string_api(r):
     assert r.mget(["a", "b", "c"]) == ["1", "2", None]
     assert r.msetnx({"a": "x", "z": "y"}) is False
     assert r.setnx("s", "v") is True
-    assert r.setex("e", 100, "v") is True
+    assert r.execute_command("SETEX", "e", 100, "v") is True
     assert r.psetex("pe", 100000, "v") is True
     assert r.getset("s", "w") == "v"
     assert r.getex("s", ex=50) == "w"
