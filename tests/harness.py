@@ -161,6 +161,35 @@ class ServerProcess:
                 break
         raise last_error
 
+    def start_expecting_refusal(self, timeout: float = STARTUP_TIMEOUT_SECONDS) -> int:
+        """Start and expect the process to exit by itself (refusing to start); return its code.
+
+        Fails if it starts serving instead.
+        """
+        port = free_port()
+        self._log_file = open(self.log_path, "ab")
+        self._log_file.write(f"--- start {self.starts + 1} on port {port} (refusal expected) ---\n".encode())
+        self._log_file.flush()
+        self.process = subprocess.Popen(
+            self._command(port), stdin=subprocess.DEVNULL, stdout=self._log_file, stderr=self._log_file,
+            start_new_session=True,
+        )
+        self.port = port
+        self.starts += 1
+        try:
+            wait_until(lambda: self._exited() or _ping(port), timeout, 0.02, "process exits or serves")
+        finally:
+            if not self._exited():
+                self.kill()
+                raise AssertionError(f"{self.target} started serving; expected it to refuse. log:\n{self.log_tail()}")
+        self._close_log()
+        return self.process.returncode
+
+    def log_of_last_start(self) -> str:
+        text = self.log_text()
+        marker = f"--- start {self.starts} "
+        return text[text.rfind(marker):] if marker in text else text
+
     def _exited(self) -> bool:
         return self.process is not None and self.process.poll() is not None
 
