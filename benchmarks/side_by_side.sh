@@ -14,7 +14,7 @@ ensure_apt_packages redis-tools redis-server
 build=1
 for argument in "$@"; do
     case "$argument" in
-        redis|--no-build) build=0 ;;
+        redis|--candidate=redis|--no-build) build=0 ;;
     esac
 done
 if [ "$build" = 1 ]; then
