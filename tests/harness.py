@@ -133,6 +133,7 @@ class ServerProcess:
         """Start on a fresh free port (retrying if another process took it) and wait for PING."""
         last_error = None
         for _attempt in range(3):
+            self._close_log()
             port = free_port()
             self._log_file = open(self.log_path, "ab")
             self._log_file.write(f"--- start {self.starts + 1} on port {port} ---\n".encode())
