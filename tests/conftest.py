@@ -1,0 +1,115 @@
+"""Fixtures for the process-level suite.
+
+Target: ``--target understudy|redis`` or env ``TARGET`` (default ``understudy``). With
+``redis`` the command-behaviour tests run against Debian's ``redis-server`` 7.0.15 so that
+every expectation is checked against the real thing; tests marked ``understudy_only``
+(limits, durability, crash safety) are skipped there.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from harness import ServerProcess
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--target",
+        default=os.environ.get("TARGET", "understudy"),
+        choices=("understudy", "redis"),
+        help="server under test: understudy (default) or Debian's redis-server",
+    )
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "understudy_only: needs understudy (flags, WAL files, durability)")
+    config.addinivalue_line("markers", "slow: takes seconds (crash, restart, benchmark)")
+
+
+def pytest_report_header(config):
+    from harness import understudy_binary
+
+    target = config.getoption("--target")
+    extra = f" ({understudy_binary()})" if target == "understudy" else ""
+    return f"target: {target}{extra}"
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--target") == "understudy":
+        return
+    skip = pytest.mark.skip(reason="understudy-only test (target is redis)")
+    for item in items:
+        if "understudy_only" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def target(pytestconfig) -> str:
+    return pytestconfig.getoption("--target")
+
+
+@pytest.fixture(scope="session")
+def is_understudy(target) -> bool:
+    return target == "understudy"
+
+
+@pytest.fixture(scope="session")
+def server(target, tmp_path_factory):
+    """One server shared by the command-behaviour tests (each test starts from FLUSHALL)."""
+    process = ServerProcess(target, tmp_path_factory.mktemp("shared-server"))
+    try:
+        process.start()
+        yield process
+    finally:
+        process.kill()
+
+
+@pytest.fixture
+def r(server):
+    client = server.client()
+    client.flushall()
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def rb(server):
+    """A redis-py client that returns bytes (binary-safe checks)."""
+    client = server.client(decode_responses=False)
+    client.flushall()
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def raw(server):
+    client = server.raw()
+    assert client.call("FLUSHALL") == "OK"
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def make_server(target, tmp_path_factory):
+    """Factory for dedicated servers; every one is killed at teardown, whatever happened."""
+    started: list[ServerProcess] = []
+
+    def factory(server_target: str | None = None, **options) -> ServerProcess:
+        process = ServerProcess(server_target or target, tmp_path_factory.mktemp("server"), **options)
+        started.append(process)
+        return process.start()
+
+    try:
+        yield factory
+    finally:
+        for process in started:
+            process.kill()

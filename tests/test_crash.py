@@ -1,0 +1,257 @@
+"""Crash safety with ``--fsync always``: several clients write concurrently, the server is
+killed with SIGKILL at a seeded random moment, restarted on the same data directory, and every
+ACKNOWLEDGED write must be there with its value. Also torn and corrupt WAL files.
+
+Seeds: ``CRASH_SEED`` (env) fixes the base seed; otherwise one is drawn and printed, and every
+failure message names the seed of its round, so a failing round can be replayed.
+
+The kill -9 rounds also run against redis-server (``appendfsync always``), which checks the
+test; the WAL-file tests are understudy-only.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from harness import iter_chunks, wait_until
+from resp import Closed, encode
+
+pytestmark = pytest.mark.slow
+
+WRITERS = 6
+PIPELINE_DEPTH = 8
+MAX_OPERATIONS_PER_WRITER = 50_000
+MAX_WRITE_SECONDS = 20.0
+BASE_SEED = int(os.environ.get("CRASH_SEED", random.randrange(1 << 30)))
+
+
+@dataclass
+class Writer:
+    index: int
+    pipelined: bool
+    acknowledged: dict[str, str] = field(default_factory=dict)
+    sent: dict[str, str] = field(default_factory=dict)
+    increments_sent: int = 0
+    increments_acknowledged: int = 0
+    stopped_by: str = ""
+    unexpected: list = field(default_factory=list)
+
+    @property
+    def counter_key(self) -> str:
+        return f"counter:{self.index}"
+
+    def run(self, process, stop: threading.Event, salt: int) -> None:
+        deadline = time.monotonic() + MAX_WRITE_SECONDS
+        try:
+            client = process.raw(timeout=10.0)
+        except OSError as error:
+            self.stopped_by = f"connect: {error}"
+            return
+        try:
+            operation = 0
+            while operation < MAX_OPERATIONS_PER_WRITER and not stop.is_set() and time.monotonic() < deadline:
+                depth = PIPELINE_DEPTH if self.pipelined else 1
+                batch = []
+                for _ in range(depth):
+                    key = f"w{self.index}:k{operation}"
+                    value = f"v{self.index}-{operation}-{salt}-" + "p" * (operation % 37)
+                    batch.append((key, value))
+                    operation += 1
+                payload = b"".join(encode("SET", key, value) for key, value in batch)
+                for key, value in batch:
+                    self.sent[key] = value
+                client.send(payload)
+                for key, value in batch:
+                    reply = client.read_reply()
+                    if reply != "OK":
+                        self.unexpected.append((key, reply))
+                        return
+                    self.acknowledged[key] = value
+                if not self.pipelined and operation % 4 == 0:
+                    self.increments_sent += 1
+                    reply = client.call("INCR", self.counter_key)
+                    if not isinstance(reply, int):
+                        self.unexpected.append((self.counter_key, reply))
+                        return
+                    self.increments_acknowledged += 1
+            self.stopped_by = "stop event or limit"
+        except (Closed, ConnectionError, OSError, TimeoutError) as error:
+            self.stopped_by = f"{type(error).__name__}: {error}"[:200]
+        finally:
+            client.close()
+
+
+def _acknowledged_total(writers) -> int:
+    return sum(len(writer.acknowledged) for writer in writers)
+
+
+def _verify(process, writers, seed: int) -> None:
+    client = process.client()
+    try:
+        for writer in writers:
+            keys = list(writer.sent)
+            for batch in iter_chunks(keys, 1000):
+                values = client.mget(batch)
+                for key, value in zip(batch, values):
+                    if key in writer.acknowledged:
+                        assert value == writer.acknowledged[key], (
+                            f"seed {seed}: acknowledged write lost or wrong: {key} = {value!r}, "
+                            f"expected {writer.acknowledged[key]!r}"
+                        )
+                    else:
+                        assert value in (None, writer.sent[key]), f"seed {seed}: {key} has a value never written: {value!r}"
+            if not writer.pipelined:
+                counter = int(client.get(writer.counter_key) or 0)
+                assert writer.increments_acknowledged <= counter <= writer.increments_sent, (
+                    f"seed {seed}: {writer.counter_key} = {counter}, acknowledged "
+                    f"{writer.increments_acknowledged}, sent {writer.increments_sent}"
+                )
+        total_sent = sum(len(writer.sent) for writer in writers) + WRITERS
+        assert client.dbsize() <= total_sent
+    finally:
+        client.close()
+
+
+@pytest.mark.parametrize("round_index", range(5))
+def test_kill9_keeps_every_acknowledged_write(make_server, round_index):
+    seed = BASE_SEED + round_index
+    rng = random.Random(seed)
+    kill_after_seconds = rng.uniform(0.2, 1.5)
+    minimum_acknowledged = rng.randrange(50, 500)
+    print(f"crash round {round_index}: seed {seed}, kill after {kill_after_seconds:.3f}s "
+          f"and >= {minimum_acknowledged} acknowledged writes")
+
+    process = make_server(fsync="always")
+    writers = [Writer(index, pipelined=(index % 2 == 1)) for index in range(WRITERS)]
+    stop = threading.Event()
+    threads = [threading.Thread(target=writer.run, args=(process, stop, seed), daemon=True) for writer in writers]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    try:
+        wait_until(
+            lambda: time.monotonic() - started >= kill_after_seconds
+            and _acknowledged_total(writers) >= minimum_acknowledged,
+            MAX_WRITE_SECONDS, 0.005, f"seed {seed}: kill point reached",
+        )
+    finally:
+        process.kill()
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=15.0)
+    assert not any(thread.is_alive() for thread in threads), "writer threads did not stop"
+    for writer in writers:
+        assert not writer.unexpected, f"seed {seed}: unexpected replies {writer.unexpected[:3]}"
+    print(f"seed {seed}: {_acknowledged_total(writers)} acknowledged, "
+          f"{sum(len(w.sent) for w in writers)} sent; writers stopped by {[w.stopped_by[:40] for w in writers]}")
+
+    process.start()
+    _verify(process, writers, seed)
+
+
+# -- WAL files: torn and corrupt tails (understudy only) ------------------------------------
+
+def _newest_segment(process) -> Path:
+    wal = process.data_dir / "wal"
+    assert wal.is_dir(), f"no WAL directory at {wal}; data dir has {sorted(p.name for p in process.data_dir.iterdir())}"
+    segments = [path for path in wal.iterdir() if path.is_file() and path.stat().st_size > 0]
+    assert segments, f"no non-empty WAL segment in {wal}"
+    return max(segments, key=lambda path: (path.stat().st_mtime_ns, path.name))
+
+
+def _write_sequentially(process, count: int, prefix: str) -> dict[str, str]:
+    written = {}
+    with process.raw() as client:
+        for i in range(count):
+            key, value = f"{prefix}:{i:05d}", f"value-{i}"
+            assert client.call("SET", key, value) == "OK"
+            written[key] = value
+    return written
+
+
+def _assert_present(process, expected: dict[str, str]) -> None:
+    client = process.client()
+    try:
+        for batch in iter_chunks(sorted(expected), 1000):
+            values = client.mget(batch)
+            lost = [key for key, value in zip(batch, values) if value != expected[key]]
+            assert not lost, f"{len(lost)} records before the cut are missing: {lost[:5]}"
+    finally:
+        client.close()
+
+
+def _assert_logged_cut(process) -> None:
+    log = process.log_of_last_start().lower()
+    assert any(word in log for word in ("torn", "truncat", "cut")), (
+        "expected a log line about cutting the WAL tail (where and how many bytes); log:\n" + process.log_tail()
+    )
+
+
+@pytest.mark.understudy_only
+def test_torn_tail_garbage_appended(make_server):
+    seed = BASE_SEED + 100
+    process = make_server(fsync="always")
+    written = _write_sequentially(process, 300, "before")
+    process.kill()
+    segment = _newest_segment(process)
+    garbage = random.Random(seed).randbytes(37)
+    with open(segment, "ab") as file:
+        file.write(garbage)
+    print(f"appended 37 garbage bytes (seed {seed}) to {segment.name}")
+
+    process.start()
+    _assert_logged_cut(process)
+    _assert_present(process, written)
+    # new writes go after the cut and survive another crash
+    written.update(_write_sequentially(process, 50, "after"))
+    process.kill()
+    process.start()
+    _assert_present(process, written)
+
+
+@pytest.mark.understudy_only
+def test_torn_tail_last_record_truncated(make_server):
+    process = make_server(fsync="always")
+    written = _write_sequentially(process, 300, "before")
+    process.kill()
+    segment = _newest_segment(process)
+    size = segment.stat().st_size
+    assert size > 3
+    os.truncate(segment, size - 3)
+    print(f"truncated {segment.name} from {size} to {size - 3} bytes")
+
+    process.start()
+    _assert_logged_cut(process)
+    last_key = max(written)
+    del written[last_key]  # the torn record may be gone; every record before it must not be
+    _assert_present(process, written)
+    with process.raw() as client:
+        assert client.call("SET", "after", "ok") == "OK"
+    assert process.stop() == 0
+    process.start()
+    _assert_present(process, written)
+
+
+@pytest.mark.understudy_only
+def test_corruption_before_the_tail_refuses_to_start(make_server):
+    process = make_server(fsync="always")
+    _write_sequentially(process, 300, "before")
+    process.kill()
+    segment = _newest_segment(process)
+    data = bytearray(segment.read_bytes())
+    offset = len(data) // 2
+    data[offset] ^= 0xFF
+    segment.write_bytes(bytes(data))
+    print(f"flipped byte {offset} of {segment.name} ({len(data)} bytes)")
+
+    code = process.start_expecting_refusal()
+    assert code != 0
+    log = process.log_of_last_start()
+    assert segment.name in log, "the refusal must name the corrupt file; log:\n" + process.log_tail()
