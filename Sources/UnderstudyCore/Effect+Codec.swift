@@ -17,6 +17,8 @@
 /// | 5   | setExpiry(ms)                  | key, i64 expireAtMilliseconds        |
 /// | 6   | rename                         | from, to                             |
 /// | 7   | flushAll                       | —                                    |
+/// | 8   | append                         | key, suffix                          |
+/// | 9   | setRange                       | key, varint offset, bytes            |
 ///
 /// A byte string (key, value, from, to) is a varint length followed by the bytes.
 ///
@@ -100,6 +102,15 @@ extension Effect {
             EffectEncoding.appendBytes(to, to: &buffer)
         case .flushAll:
             buffer.append(EffectEncoding.Tag.flushAll)
+        case .append(let key, let suffix):
+            buffer.append(EffectEncoding.Tag.append)
+            EffectEncoding.appendBytes(key, to: &buffer)
+            EffectEncoding.appendBytes(suffix, to: &buffer)
+        case .setRange(let key, let offset, let bytes):
+            buffer.append(EffectEncoding.Tag.setRange)
+            EffectEncoding.appendBytes(key, to: &buffer)
+            EffectEncoding.appendVarint(UInt64(offset), to: &buffer)
+            EffectEncoding.appendBytes(bytes, to: &buffer)
         }
     }
 }
@@ -120,6 +131,8 @@ public struct EffectCodecError: Error, Sendable, Equatable, CustomStringConverti
         public static let unknownTag = Code("unknownTag")
         /// A varint is longer than 10 bytes, overflows 64 bits, or is not minimal.
         public static let invalidVarint = Code("invalidVarint")
+        /// A field is out of its allowed range.
+        public static let invalidValue = Code("invalidValue")
         /// Bytes remain after the last effect.
         public static let trailingBytes = Code("trailingBytes")
     }
@@ -148,6 +161,8 @@ private enum EffectEncoding {
         static let setExpiry: UInt8 = 5
         static let rename: UInt8 = 6
         static let flushAll: UInt8 = 7
+        static let append: UInt8 = 8
+        static let setRange: UInt8 = 9
     }
 
     static func appendVarint(_ value: UInt64, to buffer: inout [UInt8]) {
@@ -241,6 +256,18 @@ private struct EffectDecoding {
             return .rename(from: try readBytes(), to: try readBytes())
         case EffectEncoding.Tag.flushAll:
             return .flushAll
+        case EffectEncoding.Tag.append:
+            return .append(key: try readBytes(), suffix: try readBytes())
+        case EffectEncoding.Tag.setRange:
+            let key = try readBytes()
+            let offsetStart = offset
+            let rangeOffset = try readVarint()
+            // A string may not exceed 512 MB (Redis's proto-max-bulk-len): refuse a larger
+            // offset before it can trap or allocate.
+            guard rangeOffset <= 512 << 20 else {
+                throw EffectCodecError(.invalidValue, at: offsetStart, "setRange offset \(rangeOffset) exceeds 512 MB")
+            }
+            return .setRange(key: key, offset: Int(rangeOffset), bytes: try readBytes())
         case let tag:
             throw EffectCodecError(.unknownTag, at: start, "unknown effect tag \(tag)")
         }

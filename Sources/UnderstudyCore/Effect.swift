@@ -16,4 +16,11 @@ public enum Effect: Equatable, Sendable {
     case rename(from: [UInt8], to: [UInt8])
     /// Removes every key.
     case flushAll
+    /// Appends `suffix` to the value of `key` (keeping its expiry), or creates `key` with
+    /// value `suffix` and no expiry. Logged by APPEND instead of the whole new value, so a
+    /// growing string costs the log only what was appended.
+    case append(key: [UInt8], suffix: [UInt8])
+    /// Overwrites the value of `key` from byte `offset` with `bytes`, zero-padding a shorter
+    /// value (keeping its expiry), or creates `key` that way with no expiry. Logged by SETRANGE.
+    case setRange(key: [UInt8], offset: Int, bytes: [UInt8])
 }

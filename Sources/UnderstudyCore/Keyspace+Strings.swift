@@ -114,9 +114,8 @@ extension Keyspace {
         }
         try Self.checkStringLength(entry.value.count, plus: suffix.count)
         guard !suffix.isEmpty else { return .integer(Int64(entry.value.count)) }
-        let value = entry.value + suffix
-        record(.set(key: key, value: value, expireAtMilliseconds: entry.expireAtMilliseconds), in: &context)
-        return .integer(Int64(value.count))
+        record(.append(key: key, suffix: suffix), in: &context)
+        return .integer(Int64(entry.value.count + suffix.count))
     }
 
     mutating func stringLength(_ context: inout ExecutionContext) throws(CommandError) -> Reply {
@@ -133,12 +132,8 @@ extension Keyspace {
         guard !patch.isEmpty else { return .integer(Int64(entry?.value.count ?? 0)) }
         guard offset <= Int64(Self.maximumStringBytes) else { throw .stringTooLong }
         try Self.checkStringLength(Int(offset), plus: patch.count)
-        var value = entry?.value ?? []
-        let end = Int(offset) + patch.count
-        if value.count < end { value += repeatElement(0, count: end - value.count) }
-        value.replaceSubrange(Int(offset)..<end, with: patch)
-        record(.set(key: key, value: value, expireAtMilliseconds: entry?.expireAtMilliseconds), in: &context)
-        return .integer(Int64(value.count))
+        record(.setRange(key: key, offset: Int(offset), bytes: patch), in: &context)
+        return .integer(Int64(max(entry?.value.count ?? 0, Int(offset) + patch.count)))
     }
 
     /// GETRANGE key start end (and its old name SUBSTR), Redis's index rules included.

@@ -48,12 +48,34 @@ public struct Keyspace: Sendable {
             guard let entry = entries[from] else { return }
             remove(from)
             store(entry, forKey: to)
+        case .append(let key, let suffix):
+            // Mutate in place (no copy of a long value) when the key exists.
+            if entries[key] != nil {
+                entries[key]!.value.append(contentsOf: suffix)
+            } else {
+                store(Entry(value: suffix), forKey: key)
+            }
+        case .setRange(let key, let offset, let bytes):
+            if entries[key] != nil {
+                Self.overwrite(&entries[key]!.value, at: offset, with: bytes)
+            } else {
+                var value: [UInt8] = []
+                Self.overwrite(&value, at: offset, with: bytes)
+                store(Entry(value: value), forKey: key)
+            }
         case .flushAll:
             entries.removeAll()
             keyOrder.removeAll()
             expiryQueue.removeAll()
             keysWithExpiryCount = 0
         }
+    }
+
+    /// SETRANGE's byte patch: zero-pads `value` up to `offset + bytes.count`, then overwrites.
+    private static func overwrite(_ value: inout [UInt8], at offset: Int, with bytes: [UInt8]) {
+        let end = offset + bytes.count
+        if value.count < end { value.append(contentsOf: repeatElement(0, count: end - value.count)) }
+        value.replaceSubrange(offset..<end, with: bytes)
     }
 
     public mutating func apply(_ effects: [Effect]) {

@@ -11,7 +11,16 @@ import UnderstudyCore
         .setExpiry(key: Array("k".utf8), expireAtMilliseconds: nil),
         .rename(from: Array("a".utf8), to: Array("b".utf8)),
         .flushAll,
+        .append(key: Array("log".utf8), suffix: Array("line\n".utf8)),
+        .setRange(key: Array("r".utf8), offset: 300, bytes: [1, 2, 3]),
     ]
+
+    @Test func decode_setRangeOffsetBeyond512MB_isRefused() {
+        var record = Effect.encodeRecord([.setRange(key: [1], offset: 512 << 20, bytes: [9])])
+        #expect(throws: Never.self) { try Effect.decodeRecord(record) }
+        record = Effect.encodeRecord([.setRange(key: [1], offset: (512 << 20) + 1, bytes: [9])])
+        #expect(throws: EffectCodecError.self) { try Effect.decodeRecord(record) }
+    }
 
     @Test func roundTrip_everyEffectKind() throws {
         let encoded = Effect.encodeRecord(Self.everyKind)

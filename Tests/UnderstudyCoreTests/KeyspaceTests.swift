@@ -104,3 +104,25 @@ import Testing
         return Command(arguments: words.map { Array($0.utf8) })
     }
 }
+
+@Suite struct KeyspaceAppendEffectTests {
+    @Test func append_logsOnlyTheSuffix_andReplaysToTheSameValue() {
+        var keyspace = Keyspace()
+        var random = SystemRandomNumberGenerator()
+        var replayed = Keyspace()
+        for command in [Command("SET", "log", "a"), Command("PEXPIRE", "log", "100000"),
+                        Command("APPEND", "log", "bc"), Command("APPEND", "new", "x"),
+                        Command("SETRANGE", "log", "5", "Z"), Command("SETRANGE", "fresh", "2", "q")] {
+            let execution = keyspace.execute(command, nowMilliseconds: 1_000, random: &random)
+            replayed.apply(execution.effects)
+        }
+        #expect(keyspace.entries == replayed.entries)
+        #expect(keyspace.entries[Array("log".utf8)]?.value == Array("abc".utf8) + [0, 0] + Array("Z".utf8))
+        #expect(keyspace.entries[Array("log".utf8)]?.expireAtMilliseconds == 101_000)
+        #expect(keyspace.entries[Array("fresh".utf8)]?.value == [0, 0] + Array("q".utf8))
+
+        let append = keyspace.execute(Command("APPEND", "log", "tail"), nowMilliseconds: 1_000, random: &random)
+        #expect(append.effects == [.append(key: Array("log".utf8), suffix: Array("tail".utf8))])
+        #expect(append.reply == .integer(10))
+    }
+}

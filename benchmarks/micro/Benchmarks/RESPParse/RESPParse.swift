@@ -25,21 +25,16 @@ let pipelinedRequests: [UInt8] = Array([[UInt8]](repeating: setRequest, count: p
 
 let bulkReply = Reply.bulk([UInt8](repeating: UInt8(ascii: "v"), count: 64))
 
-/// Time per operation (inner loop of 1,000) and allocations per operation.
-let perOperation = Benchmark.Configuration(
-    metrics: [.wallClock, .cpuTotal, .throughput, .mallocCountTotal],
-    scalingFactor: .kilo,
-    maxDuration: .seconds(2),
-    maxIterations: 100_000
-)
-
-/// Time per operation (inner loop of 100) and allocations per operation.
-let perHundredOperations = Benchmark.Configuration(
-    metrics: [.wallClock, .cpuTotal, .throughput, .mallocCountTotal],
-    scalingFactor: .hundred,
-    maxDuration: .seconds(2),
-    maxIterations: 100_000
-)
+/// Time and allocations per operation: `scalingFactor` operations per measured iteration
+/// (the results are divided by it). A function: `Benchmark.Configuration` is not `Sendable`.
+func configuration(scalingFactor: BenchmarkScalingFactor) -> Benchmark.Configuration {
+    Benchmark.Configuration(
+        metrics: [.wallClock, .cpuTotal, .throughput, .mallocCountTotal],
+        scalingFactor: scalingFactor,
+        maxDuration: .seconds(2),
+        maxIterations: 200_000
+    )
+}
 
 /// Parses every command in `bytes` with `parser`, as the decoder does across reads.
 /// Returns the number of commands parsed.
@@ -57,7 +52,7 @@ func parseAll(_ bytes: UnsafeRawBufferPointer, with parser: inout RESPCommandPar
 }
 
 let benchmarks: @Sendable () -> Void = {
-    Benchmark("RESPCommandParser.parse SET 64-byte value", configuration: perOperation) { benchmark in
+    Benchmark("RESPCommandParser.parse SET 64-byte value", configuration: configuration(scalingFactor: .kilo)) { benchmark in
         var parser = RESPCommandParser()
         try setRequest.withUnsafeBytes { bytes in
             for _ in benchmark.scaledIterations {
@@ -68,7 +63,7 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
-    Benchmark("RESPCommandParser.parse 16 pipelined SETs (per buffer)", configuration: perHundredOperations) { benchmark in
+    Benchmark("RESPCommandParser.parse 16 pipelined SETs (per buffer)", configuration: configuration(scalingFactor: .kilo)) { benchmark in
         var parser = RESPCommandParser()
         try pipelinedRequests.withUnsafeBytes { bytes in
             for _ in benchmark.scaledIterations {
@@ -79,7 +74,7 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     // Replies accumulate in one buffer, as a pipelined batch's do; cleared per 1,000.
-    Benchmark("ByteBuffer.writeRESPReply +OK", configuration: perOperation) { benchmark in
+    Benchmark("ByteBuffer.writeRESPReply +OK", configuration: configuration(scalingFactor: .kilo)) { benchmark in
         var buffer = ByteBufferAllocator().buffer(capacity: 8 << 10)
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
@@ -88,7 +83,7 @@ let benchmarks: @Sendable () -> Void = {
         blackHole(buffer.readableBytes)
     }
 
-    Benchmark("ByteBuffer.writeRESPReply 64-byte bulk", configuration: perOperation) { benchmark in
+    Benchmark("ByteBuffer.writeRESPReply 64-byte bulk", configuration: configuration(scalingFactor: .kilo)) { benchmark in
         var buffer = ByteBufferAllocator().buffer(capacity: 128 << 10)
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {

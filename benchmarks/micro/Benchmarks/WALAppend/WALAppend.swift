@@ -23,21 +23,16 @@ let setEffects: [Effect] = [
 /// Records appended per `writePending` in the batch benchmark.
 let recordsPerBatch = 32
 
-/// Time per operation (inner loop of 1,000) and allocations per operation.
-let perOperation = Benchmark.Configuration(
-    metrics: [.wallClock, .cpuTotal, .throughput, .mallocCountTotal],
-    scalingFactor: .kilo,
-    maxDuration: .seconds(2),
-    maxIterations: 100_000
-)
-
-/// One measured operation per iteration (for operations of microseconds or more).
-let perIteration = Benchmark.Configuration(
-    metrics: [.wallClock, .cpuTotal, .throughput, .mallocCountTotal],
-    scalingFactor: .one,
-    maxDuration: .seconds(2),
-    maxIterations: 200_000
-)
+/// Time and allocations per operation: `scalingFactor` operations per measured iteration
+/// (the results are divided by it). A function: `Benchmark.Configuration` is not `Sendable`.
+func configuration(scalingFactor: BenchmarkScalingFactor) -> Benchmark.Configuration {
+    Benchmark.Configuration(
+        metrics: [.wallClock, .cpuTotal, .throughput, .mallocCountTotal],
+        scalingFactor: scalingFactor,
+        maxDuration: .seconds(2),
+        maxIterations: 200_000
+    )
+}
 
 /// A fresh data directory with a recovered, open `WALWriter`; removed in teardown.
 final class WALFixture {
@@ -95,7 +90,7 @@ func walBenchmark(
 }
 
 let benchmarks: @Sendable () -> Void = {
-    walBenchmark("WALWriter.append 64-byte SET", configuration: perOperation) { benchmark, fixture in
+    walBenchmark("WALWriter.append 64-byte SET", configuration: configuration(scalingFactor: .kilo)) { benchmark, fixture in
         for _ in benchmark.scaledIterations {
             blackHole(try fixture.writer.append(epoch: .initial, effects: setEffects))
         }
@@ -104,7 +99,7 @@ let benchmarks: @Sendable () -> Void = {
         try fixture.dropSealedSegments()
     }
 
-    walBenchmark("WALWriter.append x32 + writePending (no fsync)", configuration: perIteration) { benchmark, fixture in
+    walBenchmark("WALWriter.append x32 + writePending (no fsync)", configuration: configuration(scalingFactor: .one)) { benchmark, fixture in
         for _ in 0..<recordsPerBatch {
             blackHole(try fixture.writer.append(epoch: .initial, effects: setEffects))
         }
@@ -113,7 +108,7 @@ let benchmarks: @Sendable () -> Void = {
         try fixture.dropSealedSegments()
     }
 
-    Benchmark("Effect.encodeRecord 64-byte SET (into reused buffer)", configuration: perOperation) { benchmark in
+    Benchmark("Effect.encodeRecord 64-byte SET (into reused buffer)", configuration: configuration(scalingFactor: .kilo)) { benchmark in
         var buffer: [UInt8] = []
         buffer.reserveCapacity(256)
         for _ in benchmark.scaledIterations {
@@ -123,14 +118,14 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
-    Benchmark("Effect.encodeRecord 64-byte SET (returns new array)", configuration: perOperation) { benchmark in
+    Benchmark("Effect.encodeRecord 64-byte SET (returns new array)", configuration: configuration(scalingFactor: .kilo)) { benchmark in
         for _ in benchmark.scaledIterations {
             blackHole(Effect.encodeRecord(setEffects))
         }
     }
 
     let page = (0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
-    Benchmark("CRC32C.checksum 4 KiB", configuration: perOperation) { benchmark in
+    Benchmark("CRC32C.checksum 4 KiB", configuration: configuration(scalingFactor: .kilo)) { benchmark in
         page.withUnsafeBytes { bytes in
             for _ in benchmark.scaledIterations {
                 blackHole(CRC32C.checksum(bytes))
