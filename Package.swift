@@ -93,8 +93,14 @@ let package = Package(
             name: "UnderstudyServerTests",
             dependencies: [
                 "UnderstudyServer",
+                "UnderstudyCore",
+                "UnderstudyWire",
+                "UnderstudyStorage",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings
         ),

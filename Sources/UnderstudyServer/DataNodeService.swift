@@ -52,9 +52,11 @@ public struct DataNodeService: Service {
             try await group.shutdownGracefully()
             throw ServerStartError(message: "cannot listen on \(configuration.host):\(configuration.port): \(error)")
         }
+        let boundPort = serverChannel.localAddress?.port ?? configuration.port
         logger.info("ready to accept connections", metadata: [
-            "listen": "\(configuration.host):\(configuration.port)", "fsync": "\(configuration.fsyncPolicy.rawValue)",
+            "listen": "\(configuration.host):\(boundPort)", "fsync": "\(configuration.fsyncPolicy.rawValue)",
         ])
+        configuration.onListening?(boundPort)
 
         try await withGracefulShutdownHandler {
             try await serverChannel.closeFuture.get()

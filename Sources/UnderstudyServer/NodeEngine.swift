@@ -46,7 +46,8 @@ final class NodeEngine: @unchecked Sendable {
     private var nextClientID: Int64 = 1
     var statistics = ServerStatistics()
     private var isShuttingDown = false
-    private var drainPromise: EventLoopPromise<Void>?
+    /// The pending `drain()` and the closes of the connections it is waiting for.
+    private var pendingDrain: (promise: EventLoopPromise<Void>, closes: [EventLoopFuture<Void>])?
 
     init(
         eventLoop: any EventLoop,
@@ -290,27 +291,30 @@ final class NodeEngine: @unchecked Sendable {
 
     // MARK: Shutdown
 
-    /// Writes and syncs everything appended, releases every held reply, and closes the
-    /// client connections once their replies are out.
+    /// Stops taking requests, writes and syncs everything appended, releases every held
+    /// reply, and closes the client connections once their replies are out.
+    ///
+    /// Connections MUST stop taking requests when the drain starts: a client that keeps
+    /// pipelining writes would otherwise postpone the shutdown for as long as it writes.
     func drain() -> EventLoopFuture<Void> {
         eventLoop.assertInEventLoop()
         isShuttingDown = true
         let promise = eventLoop.makePromise(of: Void.self)
-        drainPromise = promise
+        pendingDrain = (promise, clients.values.map { $0.closeAfterFlush() })
         flush()
         startSyncIfNeeded()
         finishDrainIfDurable()
         return promise.futureResult
     }
 
-    /// Completes `drain()` once every written record is durable (or the log has failed).
+    /// Completes `drain()` once every written record is durable (or the log has failed)
+    /// and every connection has closed.
     private func finishDrainIfDurable() {
-        guard let promise = drainPromise else { return }
+        guard let drain = pendingDrain else { return }
         guard walFailure != nil || (durableLSN >= wal.lastWrittenLSN && !syncInFlight) else { return }
-        drainPromise = nil
+        pendingDrain = nil
         advanceVisible(to: wal.lastWrittenLSN)
-        let closes = clients.values.map { $0.closeAfterFlush() }
-        EventLoopFuture.andAllComplete(closes, on: eventLoop).cascade(to: promise)
+        EventLoopFuture.andAllComplete(drain.closes, on: eventLoop).cascade(to: drain.promise)
     }
 
     /// Stops the background threads; call after `drain()` and outside the event loop.

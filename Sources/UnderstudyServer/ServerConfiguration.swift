@@ -23,6 +23,8 @@ public struct ServerConfiguration: Sendable {
     public var expiryCycleIntervalMilliseconds: Int64
     /// How many expired keys one expiry pass deletes at most.
     public var expiryCycleMaxKeys: Int
+    /// Called once with the bound port when the listener is up (in-process tests bind port 0).
+    var onListening: (@Sendable (_ port: Int) -> Void)?
 
     public init(
         dataDirectory: String,
