@@ -10,7 +10,7 @@ import UnderstudyWire
 /// Commands in the pipelined buffer.
 let pipelinedCommandCount = 16
 
-/// `*3\r\n$3\r\nSET\r\n$10\r\nkey:000123\r\n$64\r\n<64 bytes>\r\n` (104 bytes).
+/// `*3\r\n$3\r\nSET\r\n$10\r\nkey:000123\r\n$64\r\n<64 bytes>\r\n` (101 bytes).
 let setRequest: [UInt8] = {
     var buffer = ByteBuffer()
     buffer.writeRESPCommand(Command(arguments: [
@@ -29,7 +29,8 @@ let bulkReply = Reply.bulk([UInt8](repeating: UInt8(ascii: "v"), count: 64))
 /// (the results are divided by it). A function: `Benchmark.Configuration` is not `Sendable`.
 func configuration(scalingFactor: BenchmarkScalingFactor) -> Benchmark.Configuration {
     Benchmark.Configuration(
-        metrics: [.wallClock, .cpuTotal, .throughput, .mallocCountTotal],
+        metrics: [.wallClock, .mallocCountTotal, .throughput],
+        timeUnits: .nanoseconds,
         scalingFactor: scalingFactor,
         maxDuration: .seconds(2),
         maxIterations: 200_000
