@@ -32,6 +32,8 @@ final class NodeEngine: @unchecked Sendable {
     private(set) var durableLSN: LSN
     private var flushScheduled = false
     private var syncInFlight = false
+    private var groupCommit: GroupCommitPolicy
+    private var groupCommitTimer: Scheduled<Void>?
     /// The first write or sync error; once set the node refuses writes until restarted.
     private(set) var walFailure: String?
 
@@ -65,6 +67,7 @@ final class NodeEngine: @unchecked Sendable {
         self.durableLSN = recovered.lastLSN
         self.lastSnapshotLSN = recovered.snapshotLSN
         self.startedAtMonotonicMilliseconds = WallClock.monotonicMilliseconds()
+        self.groupCommit = GroupCommitPolicy(maxDelayNanoseconds: configuration.groupCommitMaxDelayNanoseconds)
         self.syncPool = NIOThreadPool(numberOfThreads: 1)
         self.snapshotPool = NIOThreadPool(numberOfThreads: 1)
         syncPool.start()
@@ -123,7 +126,7 @@ final class NodeEngine: @unchecked Sendable {
         }
         switch configuration.fsyncPolicy {
         case .always:
-            startSyncIfNeeded()
+            considerSync()
         case .everysec, .no:
             advanceVisible(to: written)
             if pendingSnapshot != nil { startSyncIfNeeded() }
@@ -145,12 +148,15 @@ final class NodeEngine: @unchecked Sendable {
                 self.statistics.fsyncCount += 1
                 self.durableLSN = max(self.durableLSN, lsn)
                 if self.configuration.fsyncPolicy == .always {
-                    self.advanceVisible(to: lsn)
+                    let released = self.advanceVisible(to: lsn)
+                    self.groupCommit.syncCompleted(releasedConnections: released)
                 }
                 self.startPendingSnapshotIfDurable()
                 self.finishDrainIfDurable()
-                if self.configuration.fsyncPolicy == .always || self.isShuttingDown || self.pendingSnapshot != nil {
+                if self.isShuttingDown || self.pendingSnapshot != nil {
                     self.startSyncIfNeeded()
+                } else if self.configuration.fsyncPolicy == .always {
+                    self.considerSync()
                 }
             case .failure(let error):
                 self.failWAL("WAL fdatasync failed: \(error)")
@@ -159,15 +165,40 @@ final class NodeEngine: @unchecked Sendable {
         }
     }
 
-    private func advanceVisible(to lsn: LSN) {
-        guard lsn > visibleLSN else { return }
+    /// Asks the group-commit policy whether the next fdatasync should start now.
+    private func considerSync() {
+        guard !syncInFlight, walFailure == nil else { return }
+        let now = WallClock.monotonicNanoseconds()
+        switch groupCommit.decide(
+            recordsWaiting: wal.lastWrittenLSN > durableLSN, waitingConnections: waiters.count, nowNanoseconds: now)
+        {
+        case .nothingToSync:
+            return
+        case .startNow:
+            groupCommitTimer?.cancel()
+            groupCommitTimer = nil
+            startSyncIfNeeded()
+        case .waitUntil(let deadline):
+            guard groupCommitTimer == nil else { return }
+            groupCommitTimer = eventLoop.scheduleTask(in: .nanoseconds(deadline - now)) {
+                self.groupCommitTimer = nil
+                self.considerSync()
+            }
+        }
+    }
+
+    /// Moves `visibleLSN` and hands held replies out; returns how many connections it released.
+    @discardableResult
+    private func advanceVisible(to lsn: LSN) -> Int {
+        guard lsn > visibleLSN else { return 0 }
         visibleLSN = lsn
-        guard !waiters.isEmpty else { return }
+        guard !waiters.isEmpty else { return 0 }
         let released = waiters
         waiters.removeAll(keepingCapacity: true)
         for handler in released.values {
             handler.releaseReplies(upTo: lsn)
         }
+        return released.count
     }
 
     /// Called by a handler holding replies that wait for `visibleLSN`.

@@ -23,6 +23,9 @@ public struct ServerConfiguration: Sendable {
     public var expiryCycleIntervalMilliseconds: Int64
     /// How many expired keys one expiry pass deletes at most.
     public var expiryCycleMaxKeys: Int
+    /// The longest a written record waits for more company before its `fdatasync` starts
+    /// under `--fsync always` (see `GroupCommitPolicy`).
+    public var groupCommitMaxDelayNanoseconds: Int64 = 500_000
     /// Called once with the bound port when the listener is up (in-process tests bind port 0).
     var onListening: (@Sendable (_ port: Int) -> Void)?
 
