@@ -41,9 +41,13 @@ final class ClientHandler: ChannelDuplexHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        guard let id = engine.clientConnected(self) else {
+        let id: Int64
+        switch engine.clientConnected(self) {
+        case .success(let clientID):
+            id = clientID
+        case .failure(let refusal):
             var buffer = context.channel.allocator.buffer(capacity: 48)
-            buffer.writeRESPReply(.error("ERR max number of clients reached"))
+            buffer.writeRESPReply(.error(refusal.message))
             isClosing = true
             let channel = context.channel
             context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in channel.close(promise: nil) }

@@ -56,6 +56,7 @@ public struct DataNodeService: Service {
         logger.info("ready to accept connections", metadata: [
             "listen": "\(configuration.host):\(boundPort)", "fsync": "\(configuration.fsyncPolicy.rawValue)",
         ])
+        try await loop.submit { engine.listeningPort = boundPort }.get()
         configuration.onListening?(boundPort)
 
         try await withGracefulShutdownHandler {

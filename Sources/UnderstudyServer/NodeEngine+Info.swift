@@ -61,7 +61,7 @@ extension NodeEngine {
             ("arch_bits", "64"),
             ("multiplexing_api", "epoll"),
             ("process_id", "\(getpid())"),
-            ("tcp_port", "\(configuration.port)"),
+            ("tcp_port", "\(listeningPort)"),
             ("uptime_in_seconds", "\(uptimeSeconds)"),
             ("uptime_in_days", "\(uptimeSeconds / 86_400)"),
             ("executable", "understudy"),

@@ -39,7 +39,7 @@ extension NodeEngine {
             ("dir", configuration.dataDirectory),
             ("maxclients", String(configuration.maxConnections)),
             ("maxmemory", "0"),
-            ("port", String(configuration.port)),
+            ("port", String(listeningPort)),
             ("proto-max-bulk-len", String(configuration.wireLimits.maxBulkBytes)),
             ("save", ""),
             ("timeout", "0"),

@@ -67,6 +67,7 @@ final class NodeEngine: @unchecked Sendable {
         self.durableLSN = recovered.lastLSN
         self.lastSnapshotLSN = recovered.snapshotLSN
         self.startedAtMonotonicMilliseconds = WallClock.monotonicMilliseconds()
+        self.listeningPort = configuration.port
         self.groupCommit = GroupCommitPolicy(maxDelayNanoseconds: configuration.groupCommitMaxDelayNanoseconds)
         self.syncPool = NIOThreadPool(numberOfThreads: 1)
         self.snapshotPool = NIOThreadPool(numberOfThreads: 1)
@@ -299,17 +300,24 @@ final class NodeEngine: @unchecked Sendable {
 
     // MARK: Clients
 
-    /// Registers a new connection; returns its client ID, or nil if over `maxConnections`.
-    func clientConnected(_ handler: ClientHandler) -> Int64? {
+    /// Registers a new connection; returns its client ID, or the error that refuses it.
+    func clientConnected(_ handler: ClientHandler) -> Result<Int64, RefusedConnection> {
         statistics.totalConnectionsReceived += 1
-        guard clients.count < configuration.maxConnections, !isShuttingDown else {
+        guard !isShuttingDown else {
             statistics.rejectedConnections += 1
-            return nil
+            return .failure(RefusedConnection(message: "ERR server is shutting down"))
+        }
+        guard clients.count < configuration.maxConnections else {
+            statistics.rejectedConnections += 1
+            return .failure(RefusedConnection(message: "ERR max number of clients reached"))
         }
         clients[ObjectIdentifier(handler)] = handler
         defer { nextClientID += 1 }
-        return nextClientID
+        return .success(nextClientID)
     }
+
+    /// The port clients reach this node on (the bound one when `--listen` said port 0).
+    var listeningPort: Int = 0
 
     func clientDisconnected(_ handler: ClientHandler) {
         clients.removeValue(forKey: ObjectIdentifier(handler))
@@ -353,4 +361,9 @@ final class NodeEngine: @unchecked Sendable {
         try await syncPool.shutdownGracefully()
         try await snapshotPool.shutdownGracefully()
     }
+}
+
+/// Why a new connection was turned away; its message is sent before closing.
+struct RefusedConnection: Error {
+    var message: String
 }
