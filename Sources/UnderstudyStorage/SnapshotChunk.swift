@@ -1,4 +1,3 @@
-import CLZ4
 public import UnderstudyCore
 
 /// One chunk of a snapshot: a batch of entries, LZ4-compressed, framed and checksummed.
@@ -29,22 +28,11 @@ public enum SnapshotChunk {
     /// Compresses and frames one raw chunk (an encoded record).
     public static func frame(raw: [UInt8]) -> [UInt8] {
         precondition(!raw.isEmpty && raw.count <= maxRawBytes, "raw chunk of \(raw.count) bytes is outside 1...\(maxRawBytes)")
-        let bound = Int(LZ4_compressBound(Int32(raw.count)))
-        var framed = [UInt8](repeating: 0, count: headerBytes + bound)
-        let compressedBytes = raw.withUnsafeBytes { source in
-            framed.withUnsafeMutableBytes { destination in
-                LZ4_compress_default(
-                    source.baseAddress!.assumingMemoryBound(to: CChar.self),
-                    (destination.baseAddress! + headerBytes).assumingMemoryBound(to: CChar.self),
-                    Int32(raw.count),
-                    Int32(bound)
-                )
-            }
-        }
-        guard compressedBytes > 0 else { fatalError("Internal inconsistency: LZ4 failed with a bound-sized buffer") }
-        framed.removeSubrange((headerBytes + Int(compressedBytes))...)
+        let compressed = raw.withUnsafeBytes { LZ4Block.compress($0) }
+        var framed = [UInt8](repeating: 0, count: headerBytes)
+        framed.append(contentsOf: compressed)
         framed.storeUInt32(UInt32(raw.count), at: 0)
-        framed.storeUInt32(UInt32(compressedBytes), at: 4)
+        framed.storeUInt32(UInt32(compressed.count), at: 4)
         var crc = CRC32C()
         framed.withUnsafeBytes {
             crc.update(UnsafeRawBufferPointer(rebasing: $0[0..<8]))
@@ -65,7 +53,7 @@ public enum SnapshotChunk {
         guard rawBytes >= 1 && rawBytes <= maxRawBytes else {
             throw StorageError(.corruptSnapshot, "chunk raw length \(rawBytes) is outside 1...\(maxRawBytes)")
         }
-        let bound = Int(LZ4_compressBound(Int32(rawBytes)))
+        let bound = LZ4Block.bound(rawBytes: rawBytes)
         guard compressedBytes >= 1 && compressedBytes <= bound && compressedBytes <= available else {
             throw StorageError(.corruptSnapshot, "chunk compressed length \(compressedBytes) is outside 1...\(min(bound, available))")
         }
@@ -81,17 +69,11 @@ public enum SnapshotChunk {
         guard crc.value == header.checksum else {
             throw StorageError(.corruptSnapshot, "chunk checksum mismatch")
         }
-        var raw = [UInt8](repeating: 0, count: header.rawBytes)
-        let produced = raw.withUnsafeMutableBytes { destination in
-            LZ4_decompress_safe(
-                compressed.baseAddress!.assumingMemoryBound(to: CChar.self),
-                destination.baseAddress!.assumingMemoryBound(to: CChar.self),
-                Int32(compressed.count),
-                Int32(destination.count)
-            )
-        }
-        guard produced == header.rawBytes else {
-            throw StorageError(.corruptSnapshot, "chunk decompressed to \(produced) bytes, expected \(header.rawBytes)")
+        let raw: [UInt8]
+        do {
+            raw = try LZ4Block.decompress(compressed, rawBytes: header.rawBytes)
+        } catch {
+            throw StorageError(.corruptSnapshot, "chunk does not decompress: \(error)")
         }
         let effects: [Effect]
         do {

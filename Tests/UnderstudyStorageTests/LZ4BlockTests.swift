@@ -1,0 +1,20 @@
+import Testing
+import UnderstudyStorage
+
+@Suite struct LZ4BlockTests {
+    @Test func roundTrip_repetitiveAndRandomLookingData() throws {
+        for raw in [[UInt8](repeating: 7, count: 100_000), (0..<5000).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 13) }, [42]] {
+            let compressed = raw.withUnsafeBytes { LZ4Block.compress($0) }
+            #expect(compressed.count <= LZ4Block.bound(rawBytes: raw.count))
+            #expect(try compressed.withUnsafeBytes { try LZ4Block.decompress($0, rawBytes: raw.count) } == raw)
+        }
+    }
+
+    @Test func decompress_wrongLengthOrGarbage_throws() {
+        let raw = [UInt8](repeating: 1, count: 1000)
+        let compressed = raw.withUnsafeBytes { LZ4Block.compress($0) }
+        #expect(throws: StorageError.self) { try compressed.withUnsafeBytes { try LZ4Block.decompress($0, rawBytes: 999) } }
+        #expect(throws: StorageError.self) { try [0xFF, 0xFF, 0xFF].withUnsafeBytes { try LZ4Block.decompress($0, rawBytes: 50) } }
+        #expect(throws: StorageError.self) { try compressed.withUnsafeBytes { try LZ4Block.decompress($0, rawBytes: 0) } }
+    }
+}
