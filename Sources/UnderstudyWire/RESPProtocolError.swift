@@ -35,6 +35,8 @@ public struct RESPProtocolError: Error, Sendable, Equatable, CustomStringConvert
         public static let nestingTooDeep = Code("nestingTooDeep")
         /// A reply line with an unknown type byte, or a malformed integer reply.
         public static let invalidReply = Code("invalidReply")
+        /// A replication frame is malformed, of an unknown type, or over its size limit.
+        public static let invalidReplicationFrame = Code("invalidReplicationFrame")
     }
 
     public var code: Code
