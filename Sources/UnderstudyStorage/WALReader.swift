@@ -129,7 +129,7 @@ public final class WALReader {
                 guard !movedWithoutProgress else {
                     throw StorageError(.corruptLog, "LSN \(nextLSN) was written but its segment holds no frame", path: current.segment.path, offset: current.offset)
                 }
-                try moveToNextSegment()
+                try moveToNextSegment(lastLSN: lastLSN)
                 movedWithoutProgress = true
                 continue
             }
@@ -245,18 +245,20 @@ public final class WALReader {
 
     /// The current segment has no frame left, but `nextLSN` was written: it is in the
     /// segment named `nextLSN` (a segment boundary is a batch boundary).
-    private func moveToNextSegment() throws {
+    private func moveToNextSegment(lastLSN: LSN) throws {
         let path = StorageLayout.walDirectory(dataDirectory) + "/" + WALFormat.segmentName(firstLSN: nextLSN)
         do {
             let segment = try WALReadSegment(path: path, firstLSN: nextLSN)
             if indexes[nextLSN] == nil { indexes[nextLSN] = WALSegmentIndex(firstLSN: nextLSN) }
             position = Position(segment: segment, offset: Int64(WALFormat.segmentHeaderBytes))
         } catch let error as StorageError where error.code == .walNotRetained {
-            // Gone because it was pruned (everything up to it is gone too), or never made.
-            if let oldest = try WALReader.oldestRetainedLSN(dataDirectory: dataDirectory), oldest <= nextLSN {
-                throw StorageError(.lsnGap, "LSN \(nextLSN) was written but no segment starts there", path: path)
+            // Pruned (everything before it is gone too), never made, or a hole in the log.
+            let segments = try WALSegments.list(dataDirectory: dataDirectory)
+            guard let oldest = segments.first, oldest.firstLSN <= nextLSN else { throw error }
+            if segments.contains(where: { $0.firstLSN > nextLSN }) {
+                throw StorageError(.lsnGap, "no segment starts at LSN \(nextLSN) but later ones exist", path: path)
             }
-            throw error
+            throw StorageError(.invalidState, "asked for LSNs up to \(lastLSN) but the log ends at LSN \(nextLSN.rawValue - 1)", path: path)
         }
     }
 
