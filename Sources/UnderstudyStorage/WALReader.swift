@@ -32,6 +32,8 @@ public struct WALFrameBatch: Sendable, Equatable {
 public final class WALReader {
     /// Read size when walking frame headers for a seek.
     static let scanBlockBytes = 64 << 10
+    /// The most `readFrames` reads with one `pread` (a larger `maxBytes` takes several).
+    static let readBlockBytes = 1 << 20
 
     public let dataDirectory: String
     /// The LSN the next `readFrames` starts at.
@@ -123,7 +125,7 @@ public final class WALReader {
             let budget = maxBytes - bytes.count
             if count > 0 && budget < WALFormat.frameHeaderBytes { break }
             guard let current = position else { fatalError("Internal inconsistency: no read position") }
-            let block = try current.segment.read(at: current.offset, count: max(budget, WALFormat.frameHeaderBytes))
+            let block = try current.segment.read(at: current.offset, count: min(max(budget, WALFormat.frameHeaderBytes), WALReader.readBlockBytes))
             if block.isEmpty {
                 // Frames up to lastLSN exist, and none is left here: the next segment has them.
                 guard !movedWithoutProgress else {
@@ -136,7 +138,9 @@ public final class WALReader {
             movedWithoutProgress = false
             var taken = try takeFrames(block, upTo: lastLSN, into: &bytes)
             if taken == 0 {
-                if count > 0 { break }  // the next frame does not fit in this batch
+                // The next frame is larger than the block: read it alone, if the batch is
+                // empty (at least one frame) or it still fits the budget.
+                if count > 0 && WALReader.frameBytes(startingWith: block) > budget { break }
                 taken = try takeOneLargeFrame(header: block, into: &bytes)
             }
             count += taken
@@ -203,6 +207,13 @@ public final class WALReader {
             }
         }
         return taken
+    }
+
+    /// The size of the frame whose first bytes are `block` (header + payload length), or
+    /// `Int.max` if not even its header is there.
+    private static func frameBytes(startingWith block: [UInt8]) -> Int {
+        guard block.count >= WALFormat.frameHeaderBytes else { return Int.max }
+        return WALFormat.frameHeaderBytes + Int(block.withUnsafeBytes { $0.readUInt32(at: 0) })
     }
 
     /// Reads the single frame at the current position whose start is in `header` but

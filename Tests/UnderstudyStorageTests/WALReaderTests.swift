@@ -163,4 +163,19 @@ import UnderstudyCore
         #expect(storageError { _ = try reader.readFrames(upTo: LSN(9), maxBytes: 1 << 20) }?.code == .invalidState)
         #expect(reader.nextLSN == LSN(3))
     }
+
+    @Test func maxBytesAboveTheReadBlock_stillFillsTheBatch_withFramesLargerThanABlock() throws {
+        let log = try LiveLog()
+        let big: [Effect] = [.set(key: Array("big".utf8), value: [UInt8](repeating: 9, count: WALReader.readBlockBytes + 10), expireAtMilliseconds: nil)]
+        try log.write(1...3)
+        _ = try log.writer.append(epoch: .initial, effects: big)
+        try log.writer.writePending()
+        for index in 5...6 { _ = try log.writer.append(epoch: .initial, effects: testRecord(index)) }
+        try log.writer.writePending()
+        let reader = log.reader
+        try reader.seek(to: LSN(1))
+        let batch = try #require(try reader.readFrames(upTo: LSN(6), maxBytes: 4 << 20))
+        #expect(batch.count == 6 && batch.bytes.count > WALReader.readBlockBytes)
+        #expect(try WALFormat.decodeFrames(batch.bytes)[3].effects == big)
+    }
 }
