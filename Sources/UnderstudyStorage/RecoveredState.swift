@@ -12,8 +12,14 @@ public struct RecoveredState: Sendable {
     /// The LSN of the snapshot that was loaded, `.zero` if none.
     public var snapshotLSN: LSN
     public var statistics: RecoveryStatistics
+    /// The CRC32C field of the WAL frame at `lastLSN` (what a standby sends in its
+    /// `REPLICATE` handshake). Nil when there is no such frame on disk: an empty node
+    /// (`lastLSN` 0), or a state that ends at a snapshot whose record's segment was pruned
+    /// or moved aside (a freshly installed snapshot).
+    public var lastRecordChecksum: UInt32?
 
-    public init(keyspace: Keyspace, lastLSN: LSN, lastEpoch: Epoch, snapshotLSN: LSN, statistics: RecoveryStatistics) {
+    public init(keyspace: Keyspace, lastLSN: LSN, lastEpoch: Epoch, snapshotLSN: LSN, statistics: RecoveryStatistics, lastRecordChecksum: UInt32? = nil) {
+        self.lastRecordChecksum = lastRecordChecksum
         self.keyspace = keyspace
         self.lastLSN = lastLSN
         self.lastEpoch = lastEpoch

@@ -33,12 +33,28 @@ public enum Recovery {
             lastLSN: replay.lastLSN,
             lastEpoch: replay.lastEpoch,
             snapshotLSN: replay.snapshotLSN,
-            statistics: replay.statistics
+            statistics: replay.statistics,
+            lastRecordChecksum: try lastRecordChecksum(replay, dataDirectory: dataDirectory, logger: logger)
         )
         logger.info(
             "Recovered \(state.keyspace.count) keys up to LSN \(state.lastLSN) (epoch \(state.lastEpoch)): snapshot LSN \(state.snapshotLSN), \(state.statistics.recordsReplayed) records replayed from \(state.statistics.segmentsScanned) segments"
         )
         return state
+    }
+
+    /// The CRC field of the frame at the recovered last LSN. Replay saw it unless the
+    /// state ends at a snapshot whose record lies in a segment replay skipped (wholly
+    /// covered); then it is looked up in that segment, if it is still there. A damaged
+    /// covered segment does not stop recovery (it never did): the checksum is unknown.
+    private static func lastRecordChecksum(_ replay: WALReplay, dataDirectory: String, logger: Logger) throws -> UInt32? {
+        if let frame = replay.lastCheckedFrame, frame.lsn == replay.lastLSN { return frame.checksum }
+        guard replay.lastLSN == replay.snapshotLSN else { return nil }
+        do {
+            return try WALReader(dataDirectory: dataDirectory).recordChecksum(at: replay.lastLSN)
+        } catch let error as StorageError where error.code != .io {
+            logger.warning("The checksum of the record at the snapshot LSN \(replay.lastLSN) is unknown: \(error)")
+            return nil
+        }
     }
 
     private static func createDirectories(_ dataDirectory: String) throws {

@@ -1,3 +1,4 @@
+import Glibc
 public import UnderstudyCore
 
 /// The byte layout of snapshot files (docs/storage.md has the full picture).
@@ -83,4 +84,55 @@ public struct SnapshotInfo: Sendable, Equatable {
     public var entryCount: Int
     public var chunkCount: Int
     public var fileBytes: Int64
+}
+
+extension SnapshotFormat {
+    /// The newest snapshot in `<data-dir>/snapshots` (highest LSN), described from its
+    /// header and trailer only, or nil if there is none. Cheap: the chunks are not read,
+    /// so the file is not fully validated (`SnapshotReader.read` does that; a
+    /// `SnapshotSender` checks the file checksum as it streams).
+    ///
+    /// - Throws: `.corruptSnapshot` naming the file if its header or trailer is invalid.
+    public static func newest(dataDirectory: String) throws -> SnapshotInfo? {
+        guard let newest = try list(dataDirectory: dataDirectory).first else { return nil }
+        let descriptor = try FileIO.open(newest.path, flags: O_RDONLY)
+        defer { close(descriptor) }
+        return try describe(descriptor: descriptor, path: newest.path)
+    }
+
+    /// Reads and checks the header and trailer of an open snapshot file.
+    static func describe(descriptor: Int32, path: String) throws -> SnapshotInfo {
+        let size = try FileIO.size(descriptor, path: path)
+        do {
+            guard size >= Int64(headerBytes + trailerBytes) else {
+                throw StorageError(.corruptSnapshot, "file is \(size) bytes, too short for a snapshot", offset: 0)
+            }
+            let header = try readExactly(descriptor, count: headerBytes, at: 0, path: path)
+            let (lsn, epoch) = try header.withUnsafeBytes { try parseHeader($0) }
+            if let nameLSN = self.lsn(ofFileNamed: String(path.split(separator: "/").last ?? "")), nameLSN != lsn {
+                throw StorageError(.corruptSnapshot, "header says LSN \(lsn) but the file name says \(nameLSN)", offset: 16)
+            }
+            let trailerOffset = size - Int64(trailerBytes)
+            let trailer = try readExactly(descriptor, count: trailerBytes, at: trailerOffset, path: path)
+            return try trailer.withUnsafeBytes { raw in
+                guard raw.readUInt32(at: 0) == endMarker else {
+                    throw StorageError(.corruptSnapshot, "no end marker where the trailer should start", offset: trailerOffset)
+                }
+                return SnapshotInfo(
+                    path: path, lsn: lsn, epoch: epoch,
+                    entryCount: Int(raw.readUInt64(at: 4)), chunkCount: Int(raw.readUInt32(at: 12)), fileBytes: size
+                )
+            }
+        } catch var error as StorageError {
+            error.path = path
+            throw error
+        }
+    }
+
+    private static func readExactly(_ descriptor: Int32, count: Int, at offset: Int64, path: String) throws -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        let complete = try bytes.withUnsafeMutableBytes { try FileIO.readExactly(descriptor, into: $0, at: offset, path: path) }
+        guard complete else { throw StorageError(.io, "file shrank while being read", path: path, offset: offset) }
+        return bytes
+    }
 }

@@ -25,6 +25,20 @@ public struct StorageError: Error, Sendable, CustomStringConvertible {
         public static let writerFailed = Code("writerFailed")
         /// The caller asked for something the on-disk state does not allow.
         public static let invalidState = Code("invalidState")
+        /// The WAL records asked for are no longer on disk: their segment was pruned (or
+        /// vanished while being read). A replication sender falls back to a snapshot.
+        public static let walNotRetained = Code("walNotRetained")
+        /// Frames handed to `WALWriter.appendFrames` or `WALFormat.decodeFrames` are not
+        /// whole, checksum-valid, decodable frames with non-decreasing epochs. Nothing
+        /// was appended.
+        public static let invalidFrames = Code("invalidFrames")
+        /// The epoch history file (`<data-dir>/epochs`) is damaged: the node MUST NOT
+        /// start on it (its epoch could go backwards).
+        public static let corruptEpochHistory = Code("corruptEpochHistory")
+        /// A snapshot transfer broke its announcement (more or fewer bytes than announced,
+        /// another LSN, a checksum mismatch). The transfer was abandoned and its temporary
+        /// file removed: the node is unchanged.
+        public static let snapshotTransfer = Code("snapshotTransfer")
     }
 
     public var code: Code

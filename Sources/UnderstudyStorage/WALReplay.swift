@@ -18,6 +18,8 @@ struct WALReplay {
     private(set) var lastLSN: LSN
     private(set) var lastEpoch: Epoch
     private(set) var statistics: RecoveryStatistics
+    /// The LSN and CRC field of the last checksum-valid frame checked (applied or not).
+    private(set) var lastCheckedFrame: (lsn: LSN, checksum: UInt32)?
     private let logger: Logger
     /// The LSN the next frame must carry, once the first segment has been read.
     private var expectedLSN: LSN?
@@ -118,6 +120,7 @@ struct WALReplay {
         }
         previousFrameEpoch = frame.epoch
         expectedLSN = frame.lsn.next
+        lastCheckedFrame = (frame.lsn, raw.readUInt32(at: offset + 4))
         guard frame.lsn > snapshotLSN else { return }
         let effects: [Effect]
         do {

@@ -38,6 +38,10 @@ public final class WALWriter {
     public private(set) var lastAppendedLSN: LSN
     /// The epoch of the last record given to `append`.
     public private(set) var lastAppendedEpoch: Epoch
+    /// The CRC32C field of the last appended frame (what a standby sends in its
+    /// `REPLICATE` handshake); nil when it is unknown (an empty log, or a log that ends at
+    /// a snapshot whose record is no longer in the WAL).
+    public private(set) var lastRecordChecksum: UInt32?
     /// The LSN of the last record handed to the kernel by `writePending`.
     public private(set) var lastWrittenLSN: LSN
     /// Bytes written to segment files by this writer (headers included).
@@ -65,8 +69,9 @@ public final class WALWriter {
     /// Pending buffers grown past this are released after a write instead of kept.
     private static let retainedPendingCapacity = 4 << 20
 
-    private init(walDirectory: String, configuration: Configuration, lastLSN: LSN, lastEpoch: Epoch, bytesSinceSnapshot: Int64) {
+    private init(walDirectory: String, configuration: Configuration, lastLSN: LSN, lastEpoch: Epoch, lastRecordChecksum: UInt32?, bytesSinceSnapshot: Int64) {
         self.walDirectory = walDirectory
+        self.lastRecordChecksum = lastRecordChecksum
         self.configuration = configuration
         self.lastAppendedLSN = lastLSN
         self.lastAppendedEpoch = lastEpoch
@@ -93,6 +98,7 @@ public final class WALWriter {
             configuration: configuration,
             lastLSN: recovered.lastLSN,
             lastEpoch: recovered.lastEpoch,
+            lastRecordChecksum: recovered.lastRecordChecksum,
             bytesSinceSnapshot: recovered.statistics.walBytesAfterSnapshot
         )
     }
@@ -106,10 +112,44 @@ public final class WALWriter {
         precondition(!effects.isEmpty, "a WAL record carries at least one effect")
         precondition(epoch >= lastAppendedEpoch, "epochs never decrease: \(epoch) after \(lastAppendedEpoch)")
         let lsn = lastAppendedLSN.next
+        let start = pending.count
         try WALFormat.appendFrame(epoch: epoch, lsn: lsn, effects: effects, to: &pending)
         lastAppendedLSN = lsn
         lastAppendedEpoch = epoch
+        lastRecordChecksum = pending.withUnsafeBytes { $0.readUInt32(at: start + 4) }
         return lsn
+    }
+
+    /// A standby's append: copies frames received from the primary into the pending
+    /// buffer byte for byte (same framing, same CRCs), so its segments hold exactly the
+    /// primary's frames. Returns the last LSN (`lastAppendedLSN` for empty input).
+    ///
+    /// Checked before anything is copied (`WALFormat.checkFrames`): whole frames, each
+    /// checksum-valid and decodable, the first at `lastAppendedLSN + 1` and the rest
+    /// contiguous, epochs not below `lastAppendedEpoch` and never decreasing. The caller
+    /// MUST drop duplicates (LSN ≤ `lastAppendedLSN`) first: `WALRecord.frameBytes` says
+    /// where each frame lies. Nothing is appended if any frame fails.
+    ///
+    /// - Throws: `.invalidFrames` or `.lsnGap` (nothing appended, the writer stays usable),
+    ///   or `.writerFailed` after an earlier failure.
+    @discardableResult
+    public func appendFrames(_ frames: UnsafeRawBufferPointer) throws -> LSN {
+        if let failure { throw refusal(failure) }
+        var last: (lsn: LSN, epoch: Epoch, checksum: UInt32)?
+        try WALFormat.checkFrames(frames, after: lastAppendedLSN, minimumEpoch: lastAppendedEpoch) { frame, offset, _ in
+            last = (frame.lsn, frame.epoch, frames.readUInt32(at: offset + 4))
+        }
+        guard let last else { return lastAppendedLSN }
+        pending.append(contentsOf: frames)
+        lastAppendedLSN = last.lsn
+        lastAppendedEpoch = last.epoch
+        lastRecordChecksum = last.checksum
+        return last.lsn
+    }
+
+    @discardableResult
+    public func appendFrames(_ frames: [UInt8]) throws -> LSN {
+        try frames.withUnsafeBytes { try appendFrames($0) }
     }
 
     /// Writes every pending frame to the active segment (starting a new segment first if
