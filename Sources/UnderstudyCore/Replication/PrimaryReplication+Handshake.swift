@@ -19,7 +19,7 @@ extension PrimaryReplication {
         // No checksum: LSN 0, or state from a snapshot; the agreeing history vouches for it.
         let lastRecordMatches = handshake.lastRecordChecksum == nil || facts.checksumOfRecord(handshake.lastLSN) != nil
         if lastRecordMatches, needed >= facts.oldestRetainedLSN {
-            attach(address: handshake.standbyAddress, durableLSN: handshake.lastLSN, nextLSNToSend: needed)
+            attach(address: handshake.standbyAddress, nextLSNToSend: needed)
             return .stream(from: needed)
         }
         guard let snapshotLSN = facts.newestSnapshotLSN, snapshotLSN.next >= facts.oldestRetainedLSN,
@@ -27,9 +27,7 @@ extension PrimaryReplication {
             let snapshotText = facts.newestSnapshotLSN.map { "the newest snapshot is at LSN \($0)" } ?? "there is no snapshot"
             return .refuseUnavailable(reason: "the standby needs LSN \(needed) but the primary retains the WAL only from LSN \(facts.oldestRetainedLSN) and \(snapshotText)")
         }
-        // The standby's old log is set aside when it installs the snapshot: nothing of it
-        // counts as replicated any more.
-        attach(address: handshake.standbyAddress, durableLSN: .zero, nextLSNToSend: snapshotLSN.next)
+        attach(address: handshake.standbyAddress, nextLSNToSend: snapshotLSN.next)
         return .sendSnapshot(lsn: snapshotLSN)
     }
 
@@ -58,10 +56,11 @@ extension PrimaryReplication {
         return nil
     }
 
-    private mutating func attach(address: String, durableLSN: LSN, nextLSNToSend: LSN) {
-        var attached = AttachedStandby(address: address, nextLSNToSend: nextLSNToSend)
-        attached.caughtUpOnce = durableLSN >= lastWrittenLSN
-        standby = attached
-        standbyDurableLSN = durableLSN
+    /// Attaches a standby whose durable LSN is not known yet. Its handshake's last LSN may
+    /// include records not yet durable on its disk, so nothing counts as replicated until
+    /// its first acknowledgement (which it sends as soon as the stream is accepted).
+    private mutating func attach(address: String, nextLSNToSend: LSN) {
+        standby = AttachedStandby(address: address, nextLSNToSend: nextLSNToSend)
+        standbyDurableLSN = .zero
     }
 }

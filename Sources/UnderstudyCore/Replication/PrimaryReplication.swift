@@ -38,7 +38,8 @@ public struct PrimaryReplication: Sendable {
     /// The last LSN durable on this node's disk.
     public private(set) var localDurableLSN: LSN
     /// The standby's last acknowledged durable LSN, kept after it detaches (those records
-    /// stay durable there); `.zero` from the moment a standby is sent a snapshot.
+    /// stay durable there); `.zero` from a handshake until the standby's first
+    /// acknowledgement.
     public internal(set) var standbyDurableLSN: LSN?
     /// The higher epoch seen, once this node has stepped down.
     public private(set) var steppedDownForEpoch: Epoch?
@@ -133,6 +134,7 @@ public struct PrimaryReplication: Sendable {
             return [.disconnectStandby(reason: "standby acknowledged LSN \(durableLSN), beyond the last LSN sent (\(LSN(attached.nextLSNToSend.rawValue - 1)))")]
         }
         attached.lastAcknowledgedMilliseconds = nowMilliseconds
+        if durableLSN >= lastWrittenLSN { attached.caughtUpOnce = true }
         guard durableLSN > (standbyDurableLSN ?? .zero) else {
             standby = attached
             return []
@@ -142,7 +144,6 @@ public struct PrimaryReplication: Sendable {
             attached.bytesInFlight -= oldest.bytes
             attached.batchesInFlight.removeFirst()
         }
-        if durableLSN >= lastWrittenLSN { attached.caughtUpOnce = true }
         standby = attached
         return progress()
     }
