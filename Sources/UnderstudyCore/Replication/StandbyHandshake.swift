@@ -113,7 +113,8 @@ public struct StandbyHandshake: Hashable, Sendable {
         }
         let host = bytes[..<colon]
         let bracketed = host.first == UInt8(ascii: "[") && host.last == UInt8(ascii: "]") && host.count > 2
-        guard !host.isEmpty, bracketed || !host.contains(UInt8(ascii: ":")) else {
+        let plain = !host.contains { $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: "[") || $0 == UInt8(ascii: "]") }
+        guard !host.isEmpty, bracketed || plain else {
             throw malformed("standby address needs a host (IPv6 in brackets)")
         }
         return String(decoding: bytes, as: UTF8.self)
