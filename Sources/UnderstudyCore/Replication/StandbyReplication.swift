@@ -54,6 +54,7 @@ public struct StandbyReplication: Sendable {
     public mutating func endStream() {
         primaryEpoch = nil
         acknowledgementPending = false
+        caughtUpOnce = false
         lagSamples.removeAll()
     }
 

@@ -66,4 +66,20 @@ import Testing
             (error as? ReplicationError)?.code == .unsupportedProtocolVersion
         }
     }
+
+    /// Random single-field mutations either parse to something that re-encodes the same
+    /// way, or throw: never a trap, never a half-valid value.
+    @Test func init_randomlyMutatedArguments_parseCanonicallyOrThrow() {
+        var random = SeededGenerator(seed: 5)
+        let alphabet = Array("0123456789:,-[]. xA".utf8)
+        for _ in 0..<3000 {
+            var arguments = sample.arguments
+            let field = Int.random(in: 1..<arguments.count, using: &random)
+            let length = Int.random(in: 0...12, using: &random)
+            arguments[field] = (0..<length).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &random)] }
+            if let parsed = try? StandbyHandshake(arguments: arguments) {
+                #expect(parsed.arguments == arguments)
+            }
+        }
+    }
 }
