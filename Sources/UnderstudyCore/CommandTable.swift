@@ -38,6 +38,9 @@ public enum CommandTable {
 
     private static let serverCommands: [CommandSpec] = [
         CommandSpec(name: "info", arity: -1, handler: .server, isWrite: false),
+        CommandSpec(name: "role", arity: 1, handler: .server, isWrite: false),
+        // A standby's request to stream this node's log (docs/replication.md).
+        CommandSpec(name: "replicate", arity: 7, handler: .connection, isWrite: false),
         CommandSpec(name: "config", arity: -2, handler: .server, isWrite: false),
         CommandSpec(name: "command", arity: -1, handler: .server, isWrite: false),
     ]

@@ -8,7 +8,7 @@ import UnderstudyWire
 ///
 /// Back-pressure: the handler stops reading from the socket while too many replies are
 /// held or the socket is not writable, so a pipelining client cannot grow memory without bound.
-final class ClientHandler: ChannelDuplexHandler {
+final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = Command
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -69,6 +69,10 @@ final class ClientHandler: ChannelDuplexHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !isClosing else { return }
         let command = unwrapInboundIn(data)
+        if command.name == "replicate", command.arguments.count == 7, held.isEmpty {
+            becomeReplicationLink(command, context: context)
+            return
+        }
         let (reply, requiredLSN) = dispatch(command)
         enqueue(reply, requiredLSN: requiredLSN)
     }
@@ -92,6 +96,33 @@ final class ClientHandler: ChannelDuplexHandler {
         }
         engine.logger.debug("connection error", metadata: ["client": "\(session.remoteAddress)", "error": "\(error)"])
         context.close(promise: nil)
+    }
+
+    /// A standby's `REPLICATE`: answer it and, when the primary streams, hand this
+    /// connection over to replication frames (the standby sends nothing until it reads the
+    /// answer, so no request bytes are left behind).
+    private func becomeReplicationLink(_ command: Command, context: ChannelHandlerContext) {
+        let (reply, accepted) = engine.standbyHandshake(command, channel: context.channel)
+        output.writeRESPReply(reply)
+        flushOutput()
+        guard accepted else {
+            isClosing = true
+            context.close(promise: nil)
+            return
+        }
+        engine.clientDisconnected(self)
+        let pipeline = context.pipeline.syncOperations
+        do {
+            let decoder = try pipeline.handler(type: ByteToMessageHandler<RESPCommandDecoder>.self)
+            try pipeline.addHandlers(
+                [ByteToMessageHandler(ReplicationFrameDecoder()), PrimaryLinkHandler(engine: engine)],
+                position: .after(self))
+            pipeline.removeHandler(decoder, promise: nil)
+            pipeline.removeHandler(self, promise: nil)
+        } catch {
+            engine.logger.error("cannot turn the connection into a replication link", metadata: ["error": "\(error)"])
+            context.close(promise: nil)
+        }
     }
 
     // MARK: Back-pressure
@@ -150,6 +181,16 @@ final class ClientHandler: ChannelDuplexHandler {
         if let released { output.writeImmutableBuffer(released) }
         for _ in 0..<failedCount { output.writeRESPReply(.error(message)) }
         flushOutput()
+        afterRelease()
+    }
+
+    /// Called by the engine when records timed out waiting for the standby: replies that
+    /// need LSNs in `after+1 ... through` are answered with `message`.
+    func failReplies(after: LSN, through: LSN, message: String) {
+        if let released = held.release(upTo: through, failingAbove: after, message: message) {
+            output.writeImmutableBuffer(released)
+            flushOutput()
+        }
         afterRelease()
     }
 

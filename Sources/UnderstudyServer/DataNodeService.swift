@@ -38,8 +38,10 @@ public struct DataNodeService: Service {
         // snapshots run on their own threads.
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let loop = group.next()
+        let history = try loadEpochHistory()
         let engine = NodeEngine(
-            eventLoop: loop, configuration: configuration, recovered: recovered, wal: wal, logger: logger)
+            eventLoop: loop, configuration: configuration, recovered: recovered, wal: wal, history: history,
+            logger: logger)
         let timers = startTimers(engine: engine, on: loop)
 
         let serverChannel: any Channel
@@ -74,6 +76,17 @@ public struct DataNodeService: Service {
         logger.info("stopped", metadata: ["durable_lsn": "\(finalLSN)"])
     }
 
+    /// The node's epoch history from `DIR/epochs`; a new node starts at epoch 1 and
+    /// persists that before it serves.
+    private func loadEpochHistory() throws -> EpochHistory {
+        if let bytes = try EpochHistoryStore.read(dataDirectory: configuration.dataDirectory) {
+            return try EpochHistory(decoding: bytes)
+        }
+        let history = EpochHistory()
+        try EpochHistoryStore.write(history.encode(), dataDirectory: configuration.dataDirectory)
+        return history
+    }
+
     private func makeBootstrap(group: MultiThreadedEventLoopGroup, engine: NodeEngine) -> ServerBootstrap {
         let limits = configuration.wireLimits
         return ServerBootstrap(group: group)
@@ -98,6 +111,11 @@ public struct DataNodeService: Service {
                 delay: .milliseconds(configuration.expiryCycleIntervalMilliseconds)
             ) { _ in engine.runExpiryCycle() },
         ]
+        if let replication = configuration.replication {
+            timers.append(loop.scheduleRepeatedTask(
+                initialDelay: .zero, delay: .milliseconds(replication.heartbeatIntervalMilliseconds)
+            ) { _ in engine.replicationTick() })
+        }
         if configuration.fsyncPolicy == .everysec {
             timers.append(loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
                 engine.runEverySecondSync()

@@ -52,6 +52,27 @@ struct HeldReplies {
         return released
     }
 
+    /// Removes the replies up to the first one that needs an LSN above `through`; those that
+    /// need an LSN in `after+1 ... through` are replaced by `-message` (their records timed
+    /// out waiting for the standby), the others are released as they are.
+    mutating func release(upTo through: LSN, failingAbove after: LSN, message: String) -> ByteBuffer? {
+        var output = ByteBuffer()
+        while firstMark < marks.count, marks[firstMark].requiredLSN <= through {
+            let mark = marks[firstMark]
+            if mark.requiredLSN > after {
+                bytes.moveReaderIndex(to: mark.endIndex)
+                for _ in 0..<mark.count { output.writeRESPReply(.error(message)) }
+            } else {
+                var slice = bytes.readSlice(length: mark.endIndex - bytes.readerIndex)!
+                output.writeBuffer(&slice)
+            }
+            count -= mark.count
+            firstMark += 1
+        }
+        compactIfDrained()
+        return output.readableBytes > 0 ? output : nil
+    }
+
     /// Removes every held reply; returns how many of them depended on an LSN above `lsn`
     /// (those are to be answered with an error) and the bytes of those that did not.
     mutating func fail(after lsn: LSN) -> (released: ByteBuffer?, failedCount: Int) {

@@ -37,12 +37,7 @@ extension NodeEngine {
                 ("total_error_replies_protocol", "\(statistics.protocolErrors)"),
             ]
         case "replication":
-            return [
-                ("role", "master"),
-                ("connected_slaves", "0"),
-                ("understudy_epoch", "\(epoch)"),
-                ("master_repl_offset", "\(lastAppendedLSN)"),
-            ]
+            return replicationFields()
         case "keyspace":
             guard keyspace.count > 0 else { return [] }
             return [("db0", "keys=\(keyspace.count),expires=\(keyspace.keysWithExpiryCount),avg_ttl=0")]
@@ -83,5 +78,55 @@ extension NodeEngine {
             ("snapshot_last_unix_time", "\((lastSnapshotUnixMilliseconds ?? 0) / 1000)"),
             ("snapshots_taken", "\(statistics.snapshotsTaken)"),
         ]
+    }
+
+    private func replicationFields() -> [(String, String)] {
+        let now = WallClock.monotonicMilliseconds()
+        if replication.role == .standby, let configuration = replication.configuration,
+           let standby = replication.standby {
+            let lag = standby.lag(nowMilliseconds: now)
+            return [
+                ("role", "slave"),
+                ("master_host", configuration.peer.host),
+                ("master_port", "\(configuration.peer.port)"),
+                ("master_link_status", replication.linkStatus == "connected" ? "up" : "down"),
+                ("slave_repl_offset", "\(standby.lastLSN)"),
+                ("slave_read_only", "1"),
+                ("understudy_epoch", "\(epoch)"),
+                ("understudy_link_state", replication.linkStatus),
+                ("understudy_last_refusal", replication.lastRefusal ?? ""),
+                ("understudy_applied_lsn", "\(standby.lastLSN)"),
+                ("understudy_durable_lsn", "\(standby.durableLSN)"),
+                ("understudy_lag_lsns", "\(lag.lsns)"),
+                ("understudy_lag_milliseconds", "\(lag.milliseconds)"),
+            ]
+        }
+        var fields: [(String, String)] = [
+            ("role", "master"),
+            ("connected_slaves", replication.standbyChannel == nil ? "0" : "1"),
+        ]
+        if let primary = replication.primary {
+            let lag = primary.lag(nowMilliseconds: now)
+            if replication.standbyChannel != nil, let address = replication.standbyAddress,
+               let parsed = ListenAddress(parsing: address) {
+                let state = lag.state == .streaming ? "online" : "wait_bgsave"
+                fields.append(("slave0", "ip=\(parsed.host),port=\(parsed.port),state=\(state),offset=\(primary.standbyDurableLSN ?? .zero),lag=\(lag.milliseconds / 1000)"))
+            }
+            fields += [
+                ("understudy_replication_mode", primary.mode.rawValue),
+                ("understudy_sync_state", "\(lag.state)"),
+                ("understudy_commit_lsn", "\(primary.commitLSN)"),
+                ("understudy_standby_durable_lsn", "\(primary.standbyDurableLSN ?? .zero)"),
+                ("understudy_lag_lsns", "\(lag.lsns)"),
+                ("understudy_lag_bytes", "\(lag.bytes)"),
+                ("understudy_lag_milliseconds", "\(lag.milliseconds)"),
+                ("understudy_fenced_by_epoch", replication.fencedByEpoch.map { "\($0)" } ?? ""),
+            ]
+        }
+        fields += [
+            ("understudy_epoch", "\(epoch)"),
+            ("master_repl_offset", "\(lastAppendedLSN)"),
+        ]
+        return fields
     }
 }

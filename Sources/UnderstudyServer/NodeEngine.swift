@@ -20,8 +20,8 @@ final class NodeEngine: @unchecked Sendable {
     let logger: Logger
     let startedAtMonotonicMilliseconds: Int64
 
-    private(set) var keyspace: Keyspace
-    private let wal: WALWriter
+    var keyspace: Keyspace
+    let wal: WALWriter
     private let syncPool: NIOThreadPool
     private let snapshotPool: NIOThreadPool
     private var random = SystemRandomNumberGenerator()
@@ -45,6 +45,8 @@ final class NodeEngine: @unchecked Sendable {
 
     private var clients: [ObjectIdentifier: ClientHandler] = [:]
     private var waiters: [ObjectIdentifier: ClientHandler] = [:]
+    /// Primary or standby state when this node is one of a pair (`--peer`).
+    var replication: ReplicationShellState
     private var nextClientID: Int64 = 1
     var statistics = ServerStatistics()
     private var isShuttingDown = false
@@ -56,6 +58,7 @@ final class NodeEngine: @unchecked Sendable {
         configuration: ServerConfiguration,
         recovered: RecoveredState,
         wal: WALWriter,
+        history: EpochHistory,
         logger: Logger
     ) {
         self.eventLoop = eventLoop
@@ -68,6 +71,9 @@ final class NodeEngine: @unchecked Sendable {
         self.lastSnapshotLSN = recovered.snapshotLSN
         self.startedAtMonotonicMilliseconds = WallClock.monotonicMilliseconds()
         self.listeningPort = configuration.port
+        self.replication = ReplicationShellState(
+            configuration: configuration, recovered: recovered, history: history, walBytesWritten: wal.totalBytesWritten)
+        if replication.role == .standby { keyspace.deletesExpiredKeys = false }
         self.groupCommit = GroupCommitPolicy(maxDelayNanoseconds: configuration.groupCommitMaxDelayNanoseconds)
         self.syncPool = NIOThreadPool(numberOfThreads: 1)
         self.snapshotPool = NIOThreadPool(numberOfThreads: 1)
@@ -76,7 +82,8 @@ final class NodeEngine: @unchecked Sendable {
     }
 
     var lastAppendedLSN: LSN { wal.lastAppendedLSN }
-    var epoch: Epoch { .initial }
+    var isStopping: Bool { isShuttingDown }
+    var epoch: Epoch { replication.history.currentEpoch }
 
     // MARK: Commands
 
@@ -87,6 +94,9 @@ final class NodeEngine: @unchecked Sendable {
         if isWrite, let walFailure {
             return (.error("ERR write refused: \(walFailure)"), wal.lastAppendedLSN)
         }
+        if isWrite, let refusal = refusalOfWrite() {
+            return (.error(refusal), wal.lastAppendedLSN)
+        }
         let execution = keyspace.execute(
             command, nowMilliseconds: WallClock.nowMilliseconds(), random: &random)
         if !execution.effects.isEmpty, !log(execution.effects) {
@@ -96,7 +106,7 @@ final class NodeEngine: @unchecked Sendable {
     }
 
     /// Appends one record and schedules the loop-end write; false if the log refused it.
-    private func log(_ effects: [Effect]) -> Bool {
+    func log(_ effects: [Effect]) -> Bool {
         do {
             _ = try wal.append(epoch: epoch, effects: effects)
         } catch {
@@ -108,7 +118,7 @@ final class NodeEngine: @unchecked Sendable {
         return true
     }
 
-    private func scheduleFlush() {
+    func scheduleFlush() {
         guard !flushScheduled else { return }
         flushScheduled = true
         // Tasks run after the loop has handled every readable channel: one write per pass.
@@ -125,12 +135,14 @@ final class NodeEngine: @unchecked Sendable {
             failWAL("WAL write failed: \(error)")
             return
         }
+        recordsWritten(upTo: written)
         switch configuration.fsyncPolicy {
         case .always:
             considerSync()
         case .everysec, .no:
-            advanceVisible(to: written)
-            if pendingSnapshot != nil { startSyncIfNeeded() }
+            localDurabilityAdvanced(to: written)
+            // A standby acknowledges only what is on its disk: it syncs at once, whatever --fsync says.
+            if pendingSnapshot != nil || replication.role == .standby { startSyncIfNeeded() }
         }
         considerSnapshot()
     }
@@ -149,9 +161,10 @@ final class NodeEngine: @unchecked Sendable {
                 self.statistics.fsyncCount += 1
                 self.durableLSN = max(self.durableLSN, lsn)
                 if self.configuration.fsyncPolicy == .always {
-                    let released = self.advanceVisible(to: lsn)
+                    let released = self.localDurabilityAdvanced(to: lsn)
                     self.groupCommit.syncCompleted(releasedConnections: released)
                 }
+                self.standbyDurable(lsn)
                 self.startPendingSnapshotIfDurable()
                 self.finishDrainIfDurable()
                 if self.isShuttingDown || self.pendingSnapshot != nil {
@@ -190,7 +203,7 @@ final class NodeEngine: @unchecked Sendable {
 
     /// Moves `visibleLSN` and hands held replies out; returns how many connections it released.
     @discardableResult
-    private func advanceVisible(to lsn: LSN) -> Int {
+    func advanceVisible(to lsn: LSN) -> Int {
         guard lsn > visibleLSN else { return 0 }
         visibleLSN = lsn
         guard !waiters.isEmpty else { return 0 }
@@ -200,6 +213,15 @@ final class NodeEngine: @unchecked Sendable {
             handler.releaseReplies(upTo: lsn)
         }
         return released.count
+    }
+
+    /// Answers `-message` to every held reply that needs an LSN in `after+1 ... through`.
+    func failHeldReplies(after: LSN, through: LSN, message: String) {
+        let affected = waiters
+        waiters.removeAll(keepingCapacity: true)
+        for handler in affected.values {
+            handler.failReplies(after: after, through: through, message: message)
+        }
     }
 
     /// Called by a handler holding replies that wait for `visibleLSN`.
@@ -225,7 +247,8 @@ final class NodeEngine: @unchecked Sendable {
 
     /// Deletes a sample of expired keys through logged deletions (never silently).
     func runExpiryCycle() {
-        guard walFailure == nil, !isShuttingDown else { return }
+        // A standby never expires keys by its own clock: the primary's logged deletions do.
+        guard walFailure == nil, !isShuttingDown, replication.role != .standby else { return }
         let effects = keyspace.expireSample(
             nowMilliseconds: WallClock.nowMilliseconds(),
             maximumKeys: configuration.expiryCycleMaxKeys,
@@ -338,6 +361,8 @@ final class NodeEngine: @unchecked Sendable {
     func drain() -> EventLoopFuture<Void> {
         eventLoop.assertInEventLoop()
         isShuttingDown = true
+        replication.primaryChannel?.close(promise: nil)
+        replication.standbyChannel?.close(promise: nil)
         let promise = eventLoop.makePromise(of: Void.self)
         pendingDrain = (promise, clients.values.map { $0.closeAfterFlush() })
         flush()

@@ -1,4 +1,5 @@
 public import UnderstudyWire
+public import UnderstudyCore
 
 /// Everything a data node needs to start, with the defaults an operator gets.
 ///
@@ -26,6 +27,8 @@ public struct ServerConfiguration: Sendable {
     /// The longest a written record waits for more company before its `fdatasync` starts
     /// under `--fsync always` (see `GroupCommitPolicy`).
     public var groupCommitMaxDelayNanoseconds: Int64 = 500_000
+    /// The pair this node belongs to; nil for a standalone node.
+    public var replication: ReplicationConfiguration?
     /// Called once with the bound port when the listener is up (in-process tests bind port 0).
     var onListening: (@Sendable (_ port: Int) -> Void)?
 
@@ -53,5 +56,35 @@ public struct ServerConfiguration: Sendable {
         self.walRetentionBytes = walRetentionBytes
         self.expiryCycleIntervalMilliseconds = expiryCycleIntervalMilliseconds
         self.expiryCycleMaxKeys = expiryCycleMaxKeys
+    }
+}
+
+/// How a node takes part in a primary–standby pair (`--peer`, `--replication`, `--role`).
+public struct ReplicationConfiguration: Sendable {
+    /// The other node's client address.
+    public var peer: ListenAddress
+    public var mode: ReplicationMode
+    public var role: ReplicationRole
+    /// How long a sync-mode write waits for the standby before its reply fails (NOREPLICAS).
+    public var syncTimeoutMilliseconds: Int64
+    /// Records that may wait for the standby at once; past it writes are refused.
+    public var maxWaitingWrites: Int
+    /// Bytes sent to the standby and not yet acknowledged.
+    public var windowBytes: Int
+    /// How often the primary sends a heartbeat frame.
+    public var heartbeatIntervalMilliseconds: Int64
+
+    public init(
+        peer: ListenAddress, mode: ReplicationMode = .sync, role: ReplicationRole,
+        syncTimeoutMilliseconds: Int64 = 5_000, maxWaitingWrites: Int = 10_000,
+        windowBytes: Int = 8 << 20, heartbeatIntervalMilliseconds: Int64 = 100
+    ) {
+        self.peer = peer
+        self.mode = mode
+        self.role = role
+        self.syncTimeoutMilliseconds = syncTimeoutMilliseconds
+        self.maxWaitingWrites = maxWaitingWrites
+        self.windowBytes = windowBytes
+        self.heartbeatIntervalMilliseconds = heartbeatIntervalMilliseconds
     }
 }

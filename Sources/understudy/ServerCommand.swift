@@ -2,6 +2,7 @@ public import ArgumentParser
 public import Logging
 import ServiceLifecycle
 public import UnderstudyServer
+public import UnderstudyCore
 import UnixSignals
 import UnderstudyWire
 
@@ -42,6 +43,21 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Bytes of WAL covered by a snapshot that are kept anyway (for standby catch-up).")
     var walRetentionBytes: Int64 = 256 << 20
 
+    @Option(help: "The other node's client address, HOST:PORT: makes this node one of a primary-standby pair.")
+    var peer: ListenAddress?
+
+    @Option(help: "With --peer: sync (a reply only once the standby has the write on disk) or async.")
+    var replication: ReplicationMode = .sync
+
+    @Option(help: "With --peer: this node's role, primary or standby.")
+    var role: ReplicationRole = .primary
+
+    @Option(help: "How long a sync-mode write waits for the standby before it fails with NOREPLICAS (e.g. 5s, 500ms).")
+    var syncTimeout: String = "5s"
+
+    @Option(help: "Writes that may wait for the standby at once; more are refused with NOREPLICAS.")
+    var maxWaitingWrites: Int = 10_000
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
@@ -55,6 +71,13 @@ struct ServerCommand: AsyncParsableCommand {
         guard walSegmentBytes >= 4096 else { throw ValidationError("--wal-segment-bytes must be at least 4096") }
         guard snapshotThresholdBytes >= 1 else { throw ValidationError("--snapshot-threshold-bytes must be positive") }
         guard walRetentionBytes >= 0 else { throw ValidationError("--wal-retention-bytes must not be negative") }
+        guard let timeout = DurationText.milliseconds(syncTimeout), timeout > 0 else {
+            throw ValidationError("--sync-timeout must be a positive duration such as 5s or 500ms (got '\(syncTimeout)')")
+        }
+        guard maxWaitingWrites >= 1 else { throw ValidationError("--max-waiting-writes must be at least 1") }
+        if let peer, peer.host == listen.host, peer.port == listen.port {
+            throw ValidationError("--peer must name the other node, not this node's --listen address")
+        }
     }
 
     func run() async throws {
@@ -63,10 +86,16 @@ struct ServerCommand: AsyncParsableCommand {
         limits.maxBulkBytes = maxBulkBytes
         limits.maxRequestBytes = maxRequestBytes
         limits.maxArguments = maxArguments
-        let configuration = ServerConfiguration(
+        var configuration = ServerConfiguration(
             dataDirectory: dataDir, host: listen.host, port: listen.port, fsyncPolicy: fsync,
             wireLimits: limits, maxConnections: maxConnections, walSegmentMaxBytes: walSegmentBytes,
             snapshotThresholdBytes: snapshotThresholdBytes, walRetentionBytes: walRetentionBytes)
+        if let peer {
+            configuration.replication = ReplicationConfiguration(
+                peer: peer, mode: replication, role: role,
+                syncTimeoutMilliseconds: DurationText.milliseconds(syncTimeout) ?? 5_000,
+                maxWaitingWrites: maxWaitingWrites)
+        }
         let service = DataNodeService(configuration: configuration, logger: logger)
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
@@ -78,6 +107,10 @@ struct ServerCommand: AsyncParsableCommand {
 }
 
 extension FsyncPolicy: ExpressibleByArgument {}
+
+extension ReplicationMode: ExpressibleByArgument {}
+
+extension ReplicationRole: ExpressibleByArgument {}
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
 

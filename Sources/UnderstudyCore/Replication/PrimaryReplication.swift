@@ -106,7 +106,7 @@ public struct PrimaryReplication: Sendable {
     public var bytesInFlight: Int { standby?.bytesInFlight ?? 0 }
 
     /// Replies after this LSN still wait (neither released nor failed).
-    var waitingFloorLSN: LSN { max(commitLSN, failedThroughLSN) }
+    public var waitingFloorLSN: LSN { max(commitLSN, failedThroughLSN) }
 
     // MARK: - Events
 

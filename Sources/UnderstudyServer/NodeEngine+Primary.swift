@@ -1,0 +1,226 @@
+import Logging
+import NIOCore
+import UnderstudyCore
+import UnderstudyStorage
+import UnderstudyWire
+
+/// The primary's side of replication: the shell that carries out `PrimaryReplication`'s
+/// actions. Every decision (what to send, what to release, when to fail) is the core's.
+extension NodeEngine {
+    /// Why a write must not run here, or nil. Standby: READONLY with the primary's address;
+    /// a fenced primary: READONLY with the epoch that fenced it; sync primary: the core's
+    /// admission limit.
+    func refusalOfWrite() -> String? {
+        guard let configuration = replication.configuration else { return nil }
+        if replication.role == .standby {
+            return "READONLY You can't write against a read only replica. primary=\(configuration.peer) epoch=\(epoch)"
+        }
+        if let fencedEpoch = replication.fencedByEpoch {
+            return "READONLY this node is no longer the primary: epoch \(fencedEpoch) superseded epoch \(epoch)"
+        }
+        if case .refuse(let message)? = replication.primary?.admitWrite(lastAppendedLSN: wal.lastAppendedLSN) {
+            return message
+        }
+        return nil
+    }
+
+    /// After the loop-end write: the core learns, record by record, what the WAL files now
+    /// hold (one pass's bytes are shared evenly among its records, for the lag in bytes).
+    func recordsWritten(upTo lsn: LSN) {
+        guard var primary = replication.primary, lsn > primary.lastWrittenLSN else { return }
+        let count = Int64(lsn.rawValue - primary.lastWrittenLSN.rawValue)
+        let bytes = wal.totalBytesWritten - replication.bytesReportedWritten
+        replication.bytesReportedWritten = wal.totalBytesWritten
+        let now = WallClock.monotonicMilliseconds()
+        var actions: [PrimaryAction] = []
+        var next = primary.lastWrittenLSN.next
+        while next <= lsn {
+            actions += primary.recordWritten(next, bytes: Int(bytes / count), nowMilliseconds: now)
+            next = next.next
+        }
+        replication.primary = primary
+        perform(actions)
+    }
+
+    /// Local durability advanced (fdatasync, or write(2) under everysec/no). Returns how
+    /// many connections' replies it released, for the group-commit policy.
+    @discardableResult
+    func localDurabilityAdvanced(to lsn: LSN) -> Int {
+        guard var primary = replication.primary else { return advanceVisible(to: lsn) }
+        let actions = primary.localDurable(lsn, nowMilliseconds: WallClock.monotonicMilliseconds())
+        replication.primary = primary
+        return perform(actions)
+    }
+
+    /// Carries out the core's actions in order; returns how many connections were released.
+    @discardableResult
+    func perform(_ actions: [PrimaryAction]) -> Int {
+        var released = 0
+        for action in actions {
+            switch action {
+            case .release(let lsn):
+                released += advanceVisible(to: lsn)
+            case .failWaiting(let after, let through, let message):
+                logger.warning("writes waited too long for the standby", metadata: [
+                    "after_lsn": "\(after)", "through_lsn": "\(through)",
+                ])
+                failHeldReplies(after: after, through: through, message: message)
+            case .stepDown(let seenEpoch):
+                stepDown(seenEpoch: seenEpoch)
+            case .sendRecords(let from, let maxBytes):
+                sendRecords(from: from, maxBytes: maxBytes)
+            case .completeWait:
+                break  // WAIT is not wired yet; the core gets no waits to complete.
+            case .disconnectStandby(let reason):
+                logger.warning("closing the standby's connection", metadata: ["reason": "\(reason)"])
+                replication.standbyChannel?.close(promise: nil)
+            }
+        }
+        return released
+    }
+
+    private func stepDown(seenEpoch: Epoch) {
+        guard replication.fencedByEpoch == nil else { return }
+        replication.fencedByEpoch = seenEpoch
+        logger.critical("a higher epoch exists: this node stops accepting writes", metadata: [
+            "epoch": "\(epoch)", "seen_epoch": "\(seenEpoch)",
+        ])
+    }
+
+    /// Reads whole WAL frames from the files and sends them as one records frame.
+    private func sendRecords(from: LSN, maxBytes: Int) {
+        guard let channel = replication.standbyChannel, let reader = replication.standbyReader else { return }
+        let batch: WALFrameBatch
+        do {
+            if reader.nextLSN != from { try reader.seek(to: from) }
+            guard let read = try reader.readFrames(upTo: wal.lastWrittenLSN, maxBytes: maxBytes) else { return }
+            batch = read
+        } catch {
+            logger.error("cannot read the WAL for the standby; it will reconnect", metadata: ["error": "\(error)"])
+            channel.close(promise: nil)
+            return
+        }
+        var buffer = channel.allocator.buffer(capacity: batch.bytes.count + 32)
+        buffer.writeReplicationFrame(Self.recordsFrame(epoch: epoch, frames: batch.bytes))
+        channel.writeAndFlush(buffer, promise: nil)
+        guard var primary = replication.primary else { return }
+        let actions = primary.recordsSent(upTo: batch.lastLSN, bytes: batch.bytes.count)
+        replication.primary = primary
+        perform(actions)
+    }
+
+    /// A records frame, LZ4-compressed when that saves at least an eighth.
+    static func recordsFrame(epoch: Epoch, frames: [UInt8]) -> ReplicationFrame {
+        if frames.count >= 512 {
+            let compressed = frames.withUnsafeBytes { LZ4Block.compress($0) }
+            if compressed.count <= frames.count - frames.count / 8 {
+                return .records(epoch: epoch, compressed: true, rawBytes: frames.count, payload: compressed)
+            }
+        }
+        return .records(epoch: epoch, compressed: false, rawBytes: frames.count, payload: frames)
+    }
+
+    // MARK: Handshake
+
+    /// A standby's `REPLICATE`: decides with the core and, when it streams, turns the
+    /// connection into a replication link. Returns the reply line to send first.
+    func standbyHandshake(_ command: Command, channel: any Channel) -> (reply: Reply, accepted: Bool) {
+        guard var primary = replication.primary else {
+            let reason = replication.role == .standby
+                ? "READONLY this node is a standby; its primary is \(replication.configuration.map { "\($0.peer)" } ?? "unknown")"
+                : "ERR this node has no --peer: it does not replicate"
+            return (.error(reason), false)
+        }
+        let handshake: StandbyHandshake
+        do {
+            handshake = try StandbyHandshake(arguments: command.arguments)
+        } catch {
+            return (.error("ERR bad REPLICATE: \(error)"), false)
+        }
+        let facts: PrimaryLogFacts
+        let reader = WALReader(dataDirectory: configuration.dataDirectory)
+        do {
+            let oldest = try WALReader.oldestRetainedLSN(dataDirectory: configuration.dataDirectory) ?? wal.lastWrittenLSN.next
+            let snapshotLSN = try SnapshotFormat.newest(dataDirectory: configuration.dataDirectory)?.lsn
+            facts = PrimaryLogFacts(
+                lastWrittenLSN: wal.lastWrittenLSN, oldestRetainedLSN: oldest, newestSnapshotLSN: snapshotLSN,
+                checksumOfRecord: { lsn in
+                    do { return try reader.recordChecksum(at: lsn) } catch { return nil }
+                })
+        } catch {
+            return (.error("ERR cannot read the WAL: \(error)"), false)
+        }
+        let decision = primary.standbyHandshake(handshake, facts: facts)
+        replication.primary = primary
+        switch decision {
+        case .stream(let from):
+            replication.standbyChannel = channel
+            replication.standbyReader = reader
+            replication.standbyAddress = handshake.standbyAddress
+            logger.info("standby attached", metadata: [
+                "standby": "\(handshake.standbyAddress)", "from_lsn": "\(from)", "standby_lsn": "\(handshake.lastLSN)",
+            ])
+            return (.simple("STREAM \(epoch) \(from)"), true)
+        case .sendSnapshot(let lsn):
+            primary.standbyDetached(nowMilliseconds: WallClock.monotonicMilliseconds())
+            replication.primary = primary
+            return (.error("ERR the standby needs the snapshot at LSN \(lsn): snapshot catch-up is not available yet"), false)
+        case .refuseDiverged(let reason):
+            logger.error("standby refused: its log diverged from ours", metadata: ["standby": "\(handshake.standbyAddress)", "reason": "\(reason)"])
+            return (.error("DIVERGED \(reason)"), false)
+        case .refuseUnavailable(let reason):
+            return (.error("ERR \(reason)"), false)
+        case .stepDown(let seenEpoch):
+            perform(primary.receivedHigherEpoch(seenEpoch))
+            return (.error("EPOCH \(seenEpoch) this node was primary of epoch \(epoch) and has stepped down"), false)
+        }
+    }
+
+    /// The link is ready: the core may start sending.
+    func standbyStreamStarted() {
+        guard var primary = replication.primary else { return }
+        let actions = primary.readyToStream()
+        replication.primary = primary
+        perform(actions)
+    }
+
+    func standbyAcknowledged(durableLSN: LSN, frameEpoch: Epoch) {
+        guard var primary = replication.primary else { return }
+        let actions = primary.standbyAcknowledged(
+            durableLSN: durableLSN, epoch: frameEpoch, nowMilliseconds: WallClock.monotonicMilliseconds())
+        replication.primary = primary
+        perform(actions)
+    }
+
+    func standbyLinkClosed(_ channel: any Channel) {
+        guard replication.standbyChannel === channel, var primary = replication.primary else { return }
+        primary.standbyDetached(nowMilliseconds: WallClock.monotonicMilliseconds())
+        replication.primary = primary
+        replication.standbyChannel = nil
+        replication.standbyReader = nil
+        logger.warning("standby detached", metadata: ["standby": "\(replication.standbyAddress ?? "?")"])
+    }
+
+    /// Every heartbeat interval: timeouts in the core, a heartbeat frame to the standby.
+    func replicationTick() {
+        let now = WallClock.monotonicMilliseconds()
+        standbyTick()
+        if var primary = replication.primary {
+            let actions = primary.tick(nowMilliseconds: now)
+            replication.primary = primary
+            perform(actions)
+            // Replies (reads among them) that arrived after their records had already timed
+            // out depend on writes the standby does not have: they fail too, not wait forever.
+            if primary.waitingFloorLSN > visibleLSN {
+                failHeldReplies(
+                    after: visibleLSN, through: primary.waitingFloorLSN,
+                    message: "NOREPLICAS this reply depends on writes up to LSN \(primary.waitingFloorLSN) that the standby has not acknowledged")
+            }
+            if let channel = replication.standbyChannel {
+                var buffer = channel.allocator.buffer(capacity: 32)
+                buffer.writeReplicationFrame(.heartbeat(epoch: epoch, lastWrittenLSN: wal.lastWrittenLSN, primaryTimeMilliseconds: WallClock.nowMilliseconds()))
+                channel.writeAndFlush(buffer, promise: nil)
+            }
+        }
+    }
+}

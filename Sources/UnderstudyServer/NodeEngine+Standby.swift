@@ -1,0 +1,192 @@
+import Logging
+import NIOCore
+import NIOPosix
+import UnderstudyCore
+import UnderstudyStorage
+import UnderstudyWire
+
+/// The standby's side of replication: connect to the primary, hand the stream to
+/// `StandbyReplication`, append what it accepts byte for byte, acknowledge what is durable.
+extension NodeEngine {
+    /// Every heartbeat interval: (re)connect to the primary when there is no link.
+    func standbyTick() {
+        guard replication.role == .standby, replication.primaryChannel == nil, !replication.connecting,
+              !isStopping, WallClock.monotonicMilliseconds() >= replication.nextConnectAtMilliseconds,
+              let peer = replication.configuration?.peer
+        else { return }
+        replication.connecting = true
+        let engine = self
+        ClientBootstrap(group: eventLoop)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .connectTimeout(.seconds(1))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandlers(
+                        ByteToMessageHandler(StandbyLinkDecoder()),
+                        StandbyLinkHandler(engine: engine))
+                }
+            }
+            .connect(host: peer.host, port: peer.port)
+            .whenComplete { result in
+                engine.replication.connecting = false
+                if case .failure(let error) = result {
+                    engine.primaryLinkFailed("cannot connect to the primary at \(peer): \(error)")
+                }
+            }
+    }
+
+    /// The link is up: the handshake to send.
+    func primaryLinkOpened(_ channel: any Channel) -> Command? {
+        guard var standby = replication.standby else { return nil }
+        replication.primaryChannel = channel
+        replication.linkStatus = "handshake"
+        let handshake = standby.handshake(address: "\(configuration.host):\(listeningPort)")
+        replication.standby = standby
+        return Command(arguments: handshake.arguments)
+    }
+
+    /// The primary's answer to REPLICATE.
+    func primaryAnsweredHandshake(_ reply: Reply) {
+        guard var standby = replication.standby, let channel = replication.primaryChannel else { return }
+        if case .simple(let line) = reply {
+            let words = line.split(separator: " ")
+            if words.count == 3, words[0] == "STREAM", let epoch = UInt64(words[1]), let from = UInt64(words[2]) {
+                let action = standby.streamAccepted(epoch: Epoch(epoch), from: LSN(from))
+                replication.standby = standby
+                replication.linkStatus = "connected"
+                replication.lastRefusal = nil
+                replication.reconnectDelayMilliseconds = 100
+                logger.info("streaming from the primary", metadata: ["from_lsn": "\(from)", "epoch": "\(epoch)"])
+                perform(action)
+                return
+            }
+        }
+        let text: String
+        if case .error(let message) = reply { text = message } else { text = "unexpected reply \(reply)" }
+        replication.lastRefusal = text
+        if text.hasPrefix("DIVERGED") {
+            logger.error("the primary refused this standby: its log diverged; nothing conflicting is applied", metadata: ["reason": "\(text)"])
+            replication.linkStatus = "diverged"
+        } else {
+            logger.warning("the primary refused the stream", metadata: ["reason": "\(text)"])
+        }
+        channel.close(promise: nil)
+    }
+
+    /// A frame from the primary.
+    func primarySent(_ frame: ReplicationFrame) {
+        guard var standby = replication.standby else { return }
+        switch frame {
+        case .records(_, let compressed, let rawBytes, let payload):
+            let frames: [UInt8]
+            do {
+                frames = compressed ? try payload.withUnsafeBytes { try LZ4Block.decompress($0, rawBytes: rawBytes) } : payload
+            } catch {
+                primaryLinkFailed("a records frame does not decompress: \(error)")
+                return
+            }
+            applyRecords(frames)
+        case .heartbeat(let epoch, let lastWrittenLSN, let primaryTime):
+            let action = standby.primaryHeartbeat(
+                epoch: epoch, lastWrittenLSN: lastWrittenLSN, primaryTimeMilliseconds: primaryTime,
+                nowMilliseconds: WallClock.monotonicMilliseconds())
+            replication.standby = standby
+            perform(action)
+        case .error(_, let message):
+            primaryLinkFailed("the primary ended the stream: \(message)")
+        case .snapshotChunk, .snapshotEnd, .acknowledge:
+            primaryLinkFailed("unexpected frame from the primary")
+        }
+    }
+
+    private func applyRecords(_ frames: [UInt8]) {
+        guard var standby = replication.standby else { return }
+        let records: [WALRecord]
+        do {
+            records = try WALFormat.decodeFrames(frames)
+        } catch {
+            primaryLinkFailed("records from the primary do not decode: \(error)")
+            return
+        }
+        let headers = records.map {
+            RecordHeader(epoch: $0.epoch, lsn: $0.lsn, checksum: $0.checksum, byteCount: $0.frameBytes.count)
+        }
+        let decisions = standby.receivedRecords(headers)
+        replication.standby = standby
+        for decision in decisions {
+            switch decision {
+            case .adoptEpoch(let newEpoch, let firstLSN):
+                do {
+                    replication.history.begin(epoch: newEpoch, at: firstLSN)
+                    try EpochHistoryStore.write(replication.history.encode(), dataDirectory: configuration.dataDirectory)
+                } catch {
+                    primaryLinkFailed("cannot persist epoch \(newEpoch): \(error)")
+                    return
+                }
+            case .append(let range):
+                guard !range.isEmpty else { continue }
+                let bytes = Array(frames[records[range.lowerBound].frameBytes.lowerBound..<records[range.upperBound - 1].frameBytes.upperBound])
+                do {
+                    try wal.appendFrames(bytes)
+                } catch {
+                    primaryLinkFailed("cannot append the primary's records: \(error)")
+                    return
+                }
+                for record in records[range] { keyspace.apply(record.effects) }
+                statistics.walRecordsAppended += Int64(range.count)
+                scheduleFlush()
+            case .refuse(let reason):
+                logger.error("refused records from the primary", metadata: ["reason": "\(reason)"])
+                replication.lastRefusal = reason
+                primaryLinkFailed(reason)
+                return
+            }
+        }
+    }
+
+    /// Records up to `lsn` are on this standby's disk.
+    func standbyDurable(_ lsn: LSN) {
+        guard var standby = replication.standby, lsn <= standby.lastLSN else { return }
+        let action = standby.localDurable(lsn)
+        replication.standby = standby
+        perform(action)
+    }
+
+    private func perform(_ action: StandbyAction?) {
+        guard let action else { return }
+        switch action {
+        case .acknowledge(let durable, let ackEpoch):
+            guard let channel = replication.primaryChannel, var standby = replication.standby else { return }
+            var buffer = channel.allocator.buffer(capacity: 32)
+            buffer.writeReplicationFrame(.acknowledge(epoch: ackEpoch, durableLSN: durable, appliedLSN: standby.lastLSN))
+            channel.writeAndFlush(buffer, promise: nil)
+            let next = standby.acknowledgementSent()
+            replication.standby = standby
+            perform(next)
+        case .disconnect(let reason):
+            primaryLinkFailed(reason)
+        }
+    }
+
+    /// Drops the link (if any) and schedules a reconnect with backoff.
+    func primaryLinkFailed(_ reason: String) {
+        if replication.linkStatus != "diverged" { replication.linkStatus = "connecting" }
+        logger.warning("replication link down; reconnecting", metadata: [
+            "reason": "\(reason)", "retry_in_ms": "\(replication.reconnectDelayMilliseconds)",
+        ])
+        replication.nextConnectAtMilliseconds = WallClock.monotonicMilliseconds() + replication.reconnectDelayMilliseconds
+        replication.reconnectDelayMilliseconds = min(replication.reconnectDelayMilliseconds * 2, 2_000)
+        if var standby = replication.standby {
+            standby.endStream()
+            replication.standby = standby
+        }
+        let channel = replication.primaryChannel
+        replication.primaryChannel = nil
+        channel?.close(promise: nil)
+    }
+
+    func primaryLinkClosed(_ channel: any Channel) {
+        guard replication.primaryChannel === channel else { return }
+        primaryLinkFailed("the primary closed the connection")
+    }
+}

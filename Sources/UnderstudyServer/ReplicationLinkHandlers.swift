@@ -1,0 +1,109 @@
+import Logging
+import NIOCore
+import UnderstudyCore
+import UnderstudyWire
+
+/// What a standby reads from its primary: one RESP reply line (the handshake's answer),
+/// then binary replication frames.
+enum StandbyInbound {
+    case handshakeReply(Reply)
+    case frame(ReplicationFrame)
+}
+
+/// Decodes the primary's side of a replication connection.
+struct StandbyLinkDecoder: ByteToMessageDecoder {
+    typealias InboundOut = StandbyInbound
+    private var handshakeAnswered = false
+
+    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        if !handshakeAnswered {
+            guard let reply = try buffer.readRESPReply() else { return .needMoreData }
+            handshakeAnswered = true
+            context.fireChannelRead(wrapInboundOut(.handshakeReply(reply)))
+            return .continue
+        }
+        guard let frame = try ReplicationFrameDecoder.readFrame(from: &buffer, maxFrameBytes: 64 << 20) else {
+            return .needMoreData
+        }
+        context.fireChannelRead(wrapInboundOut(.frame(frame)))
+        return .continue
+    }
+
+    mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+        let state = try decode(context: context, buffer: &buffer)
+        if case .needMoreData = state { buffer.moveReaderIndex(to: buffer.writerIndex) }
+        return state
+    }
+}
+
+/// The standby's end of the link: hands everything to the engine.
+final class StandbyLinkHandler: ChannelInboundHandler {
+    typealias InboundIn = StandbyInbound
+    typealias OutboundOut = ByteBuffer
+    private let engine: NodeEngine
+
+    init(engine: NodeEngine) {
+        self.engine = engine
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        guard let handshake = engine.primaryLinkOpened(context.channel) else {
+            context.close(promise: nil)
+            return
+        }
+        var buffer = context.channel.allocator.buffer(capacity: 256)
+        buffer.writeRESPCommand(handshake)
+        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .handshakeReply(let reply): engine.primaryAnsweredHandshake(reply)
+        case .frame(let frame): engine.primarySent(frame)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        engine.primaryLinkClosed(context.channel)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        engine.primaryLinkFailed("replication link error: \(error)")
+    }
+}
+
+/// The primary's end of a standby's link, after `REPLICATE` was accepted: acknowledgements in.
+final class PrimaryLinkHandler: ChannelInboundHandler {
+    typealias InboundIn = ReplicationFrame
+    private let engine: NodeEngine
+
+    init(engine: NodeEngine) {
+        self.engine = engine
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        engine.standbyStreamStarted()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .acknowledge(let epoch, let durableLSN, _):
+            engine.standbyAcknowledged(durableLSN: durableLSN, frameEpoch: epoch)
+        case .error(_, let message):
+            engine.logger.warning("the standby ended the stream", metadata: ["reason": "\(message)"])
+            context.close(promise: nil)
+        default:
+            engine.logger.warning("unexpected frame from the standby; closing its link")
+            context.close(promise: nil)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        engine.standbyLinkClosed(context.channel)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        engine.logger.warning("standby link error", metadata: ["error": "\(error)"])
+        context.close(promise: nil)
+    }
+}
