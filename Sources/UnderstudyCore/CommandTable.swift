@@ -41,6 +41,9 @@ public enum CommandTable {
         CommandSpec(name: "role", arity: 1, handler: .server, isWrite: false),
         // A standby's request to stream this node's log (docs/replication.md).
         CommandSpec(name: "replicate", arity: 7, handler: .connection, isWrite: false),
+        CommandSpec(name: "wait", arity: 3, handler: .connection, isWrite: false),
+        // Which durability the connection's last write has reached (docs/replication.md).
+        CommandSpec(name: "durability", arity: 1, handler: .connection, isWrite: false),
         CommandSpec(name: "config", arity: -2, handler: .server, isWrite: false),
         CommandSpec(name: "command", arity: -1, handler: .server, isWrite: false),
     ]

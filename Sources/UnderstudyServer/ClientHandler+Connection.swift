@@ -23,11 +23,32 @@ extension ClientHandler {
             return .simple("RESET")
         case "client":
             return client(arguments)
+        case "wait":
+            return wait(arguments)
+        case "durability":
+            let (level, lsn) = engine.durability(of: session.lastWriteLSN)
+            return .array([.bulk(level), .integer(Int64(lsn.rawValue))])
         case "hello":
             return hello(arguments)
         default:
             return .error("ERR unknown command '\(command.name)'")
         }
+    }
+
+    /// WAIT numreplicas timeout (Redis semantics). While it waits, later requests of this
+    /// connection wait behind it (their replies must follow its reply).
+    private func wait(_ arguments: [[UInt8]]) -> Reply {
+        guard let replicas = Int(String(decoding: arguments[1], as: UTF8.self)),
+              let timeout = Int64(String(decoding: arguments[2], as: UTF8.self)) else {
+            return .error("ERR value is not an integer or out of range")
+        }
+        guard timeout >= 0 else { return .error("ERR timeout is negative") }
+        if let immediate = engine.waitForReplicas(
+            self, lsn: session.lastWriteLSN, numberOfReplicas: replicas, timeoutMilliseconds: timeout) {
+            return immediate
+        }
+        waitPending = true
+        return .simple("")  // not sent: see `enqueue`, the real reply comes from `completeWait`
     }
 
     private func select(_ argument: [UInt8]) -> Reply {

@@ -14,13 +14,17 @@ extension ClientHandler {
         session.lastCommandName = name
         switch spec.handler {
         case .keyspace:
-            return engine.execute(command, isWrite: spec.isWrite)
+            let (reply, requiredLSN) = engine.execute(command, isWrite: spec.isWrite)
+            if spec.isWrite, !reply.isError { session.lastWriteLSN = requiredLSN }
+            return (reply, requiredLSN)
         case .connection:
             engine.statistics.totalCommandsProcessed += 1
             return (executeConnectionCommand(command), .zero)
         case .server:
             engine.statistics.totalCommandsProcessed += 1
-            return (engine.executeServerCommand(command), engine.lastAppendedLSN)
+            // INFO, ROLE, CONFIG and COMMAND report on the node, not on keys: they answer at
+            // once, even while writes wait for a missing standby.
+            return (engine.executeServerCommand(command), .zero)
         }
     }
 }

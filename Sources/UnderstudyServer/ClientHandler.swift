@@ -23,6 +23,9 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var held: HeldReplies
     private var readDeferred = false
     var isClosing = false
+    /// A WAIT is pending: later requests are kept, in order, until it is answered.
+    var waitPending = false
+    private var deferredCommands: [Command] = []
     private var closePromise: EventLoopPromise<Void>?
 
     init(engine: NodeEngine, allocator: ByteBufferAllocator) {
@@ -69,11 +72,20 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !isClosing else { return }
         let command = unwrapInboundIn(data)
+        guard !waitPending else {
+            deferredCommands.append(command)
+            return
+        }
+        process(command, context: context)
+    }
+
+    private func process(_ command: Command, context: ChannelHandlerContext) {
         if command.name == "replicate", command.arguments.count == 7, held.isEmpty {
             becomeReplicationLink(command, context: context)
             return
         }
         let (reply, requiredLSN) = dispatch(command)
+        if waitPending { return }  // WAIT answers later, through `completeWait`
         enqueue(reply, requiredLSN: requiredLSN)
     }
 
@@ -128,7 +140,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: Back-pressure
 
     func read(context: ChannelHandlerContext) {
-        if held.count >= Self.maxHeldReplies || !context.channel.isWritable {
+        if held.count >= Self.maxHeldReplies || deferredCommands.count >= Self.maxHeldReplies || !context.channel.isWritable {
             readDeferred = true
         } else {
             context.read()
@@ -141,7 +153,8 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func resumeReadingIfDeferred() {
-        guard readDeferred, let context, held.count < Self.maxHeldReplies, context.channel.isWritable else { return }
+        guard readDeferred, let context, held.count < Self.maxHeldReplies,
+              deferredCommands.count < Self.maxHeldReplies, context.channel.isWritable else { return }
         readDeferred = false
         context.read()
     }
@@ -182,6 +195,18 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         for _ in 0..<failedCount { output.writeRESPReply(.error(message)) }
         flushOutput()
         afterRelease()
+    }
+
+    /// The pending WAIT is answered: send its reply, then run the requests that waited.
+    func completeWait(replicas: Int) {
+        guard waitPending, let context else { return }
+        waitPending = false
+        enqueue(.integer(Int64(replicas)), requiredLSN: .zero)
+        while !waitPending, !isClosing, !deferredCommands.isEmpty {
+            process(deferredCommands.removeFirst(), context: context)
+        }
+        flushOutput()
+        resumeReadingIfDeferred()
     }
 
     /// Called by the engine when records timed out waiting for the standby: replies that

@@ -1,3 +1,5 @@
+import UnderstudyCore
+
 /// Per-connection state that commands such as CLIENT and HELLO read and change.
 struct ClientSession {
     var id: Int64 = 0
@@ -7,4 +9,6 @@ struct ClientSession {
     var remoteAddress = "?"
     var connectedAtMonotonicMilliseconds: Int64 = 0
     var lastCommandName = "NULL"
+    /// The LSN of this connection's last write (what WAIT and DURABILITY ask about).
+    var lastWriteLSN = LSN.zero
 }

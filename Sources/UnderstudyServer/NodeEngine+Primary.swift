@@ -69,8 +69,8 @@ extension NodeEngine {
                 stepDown(seenEpoch: seenEpoch)
             case .sendRecords(let from, let maxBytes):
                 sendRecords(from: from, maxBytes: maxBytes)
-            case .completeWait:
-                break  // WAIT is not wired yet; the core gets no waits to complete.
+            case .completeWait(let connection, let replicas):
+                replication.waitingClients.removeValue(forKey: connection)?.completeWait(replicas: replicas)
             case .disconnectStandby(let reason):
                 logger.warning("closing the standby's connection", metadata: ["reason": "\(reason)"])
                 replication.standbyChannel?.close(promise: nil)
@@ -118,6 +118,41 @@ extension NodeEngine {
             }
         }
         return .records(epoch: epoch, compressed: false, rawBytes: frames.count, payload: frames)
+    }
+
+    // MARK: WAIT and DURABILITY
+
+    /// WAIT: the reply now, or nil when `handler` must wait for `completeWait`.
+    func waitForReplicas(_ handler: ClientHandler, lsn: LSN, numberOfReplicas: Int, timeoutMilliseconds: Int64) -> Reply? {
+        if replication.role == .standby { return .error("ERR WAIT cannot be used with replica instances.") }
+        guard var primary = replication.primary else { return .integer(0) }
+        let deadline = timeoutMilliseconds == 0 ? nil : WallClock.monotonicMilliseconds() + timeoutMilliseconds
+        let connection = UInt64(handler.session.id)
+        let outcome = primary.waitRequested(
+            connection: connection, lsn: lsn, deadlineMilliseconds: deadline, numberOfReplicas: numberOfReplicas)
+        replication.primary = primary
+        switch outcome {
+        case .satisfied(let replicas): return .integer(Int64(replicas))
+        case .refused(let message): return .error(message)
+        case .pending:
+            replication.waitingClients[connection] = handler
+            return nil
+        }
+    }
+
+    /// How durable the write at `lsn` is now: `replica` (on the standby's disk too), `local`
+    /// (on this node's disk), `pending` (not yet durable), or `none` (no write yet).
+    func durability(of lsn: LSN) -> (level: String, lsn: LSN) {
+        guard lsn > .zero else { return ("none", lsn) }
+        if let standbyDurable = replication.primary?.standbyDurableLSN, standbyDurable >= lsn { return ("replica", lsn) }
+        return (durableLSN >= lsn ? "local" : "pending", lsn)
+    }
+
+    func waitingClientDisconnected(_ handler: ClientHandler) {
+        let connection = UInt64(handler.session.id)
+        guard replication.waitingClients.removeValue(forKey: connection) != nil, var primary = replication.primary else { return }
+        primary.waitCancelled(connection: connection)
+        replication.primary = primary
     }
 
     // MARK: Handshake

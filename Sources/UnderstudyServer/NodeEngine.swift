@@ -95,7 +95,8 @@ final class NodeEngine: @unchecked Sendable {
             return (.error("ERR write refused: \(walFailure)"), wal.lastAppendedLSN)
         }
         if isWrite, let refusal = refusalOfWrite() {
-            return (.error(refusal), wal.lastAppendedLSN)
+            // Nothing ran: the refusal reveals no data and need not wait for anything.
+            return (.error(refusal), .zero)
         }
         let execution = keyspace.execute(
             command, nowMilliseconds: WallClock.nowMilliseconds(), random: &random)
@@ -345,6 +346,7 @@ final class NodeEngine: @unchecked Sendable {
     func clientDisconnected(_ handler: ClientHandler) {
         clients.removeValue(forKey: ObjectIdentifier(handler))
         waiters.removeValue(forKey: ObjectIdentifier(handler))
+        waitingClientDisconnected(handler)
     }
 
     var connectedClientCount: Int { clients.count }

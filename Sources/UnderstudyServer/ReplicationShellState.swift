@@ -16,6 +16,8 @@ struct ReplicationShellState {
     var standbyChannel: (any Channel)?
     var standbyReader: WALReader?
     var standbyAddress: String?
+    /// Connections in WAIT, by client ID.
+    var waitingClients: [UInt64: ClientHandler] = [:]
     /// WAL bytes already reported to the core with `recordWritten`.
     var bytesReportedWritten: Int64 = 0
 

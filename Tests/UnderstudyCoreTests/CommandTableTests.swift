@@ -11,6 +11,7 @@ import Testing
         "flushall": -1, "flushdb": -1, "expire": -3, "pexpire": -3, "expireat": -3, "pexpireat": -3, "ttl": 2,
         "pttl": 2, "expiretime": 2, "pexpiretime": 2, "persist": 2, "ping": -1, "echo": 2, "select": 2,
         "client": -2, "hello": -1, "quit": -1, "reset": 1, "info": -1, "config": -2, "command": -1, "role": 1,
+        "wait": 3, "durability": 1,  // DURABILITY is Understudy's own
         "replicate": 7,  // Understudy's own: a standby's handshake (not in Redis)
     ]
 
@@ -23,14 +24,14 @@ import Testing
     }
 
     @Test func handlers_areAssignedByRoom() {
-        for name in ["ping", "echo", "select", "client", "hello", "quit", "reset", "replicate"] {
+        for name in ["ping", "echo", "select", "client", "hello", "quit", "reset", "replicate", "wait", "durability"] {
             #expect(CommandTable.spec(named: name)?.handler == .connection, "\(name)")
         }
         for name in ["info", "config", "command", "role"] {
             #expect(CommandTable.spec(named: name)?.handler == .server, "\(name)")
         }
         let keyspaceCount = CommandTable.all.filter { $0.handler == .keyspace }.count
-        #expect(keyspaceCount == Self.redisArity.count - 12)
+        #expect(keyspaceCount == Self.redisArity.count - 14)
         #expect(CommandTable.spec(named: "set")?.isWrite == true)
         #expect(CommandTable.spec(named: "get")?.isWrite == false)
         #expect(CommandTable.spec(named: "flushall")?.isWrite == true)
