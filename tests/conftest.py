@@ -12,7 +12,7 @@ import os
 
 import pytest
 
-from harness import ServerProcess
+from harness import ReplicationPair, ServerProcess
 
 
 def pytest_addoption(parser):
@@ -113,3 +113,39 @@ def make_server(target, tmp_path_factory):
     finally:
         for process in started:
             process.kill()
+
+
+@pytest.fixture
+def make_node(tmp_path_factory):
+    """Factory for understudy nodes that are NOT started yet (``port=`` fixes the port across
+    restarts); every one is killed at teardown."""
+    created: list[ServerProcess] = []
+
+    def factory(**options) -> ServerProcess:
+        process = ServerProcess("understudy", tmp_path_factory.mktemp("node"), **options)
+        created.append(process)
+        return process
+
+    try:
+        yield factory
+    finally:
+        for process in created:
+            process.kill()
+
+
+@pytest.fixture
+def make_pair(tmp_path_factory):
+    """Factory for a primary-standby pair (``harness.ReplicationPair``), started unless
+    ``start=False``; both nodes are killed at teardown, whatever happened."""
+    pairs: list[ReplicationPair] = []
+
+    def factory(mode: str = "sync", start: bool = True, **options) -> ReplicationPair:
+        pair = ReplicationPair(tmp_path_factory.mktemp("primary"), tmp_path_factory.mktemp("standby"), mode, **options)
+        pairs.append(pair)
+        return pair.start() if start else pair
+
+    try:
+        yield factory
+    finally:
+        for pair in pairs:
+            pair.kill()

@@ -8,6 +8,7 @@ fixed time hoping the server is ready.
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import signal
 import socket
@@ -24,6 +25,16 @@ HOST = "127.0.0.1"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 STARTUP_TIMEOUT_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 15.0
+_port_random = random.Random()
+
+# understudy flags passed through as ``--name-with-dashes VALUE`` when given as options
+# (``None`` leaves a flag out, so a restart can drop one).
+PASS_THROUGH_FLAGS = (
+    "max_bulk_bytes", "max_request_bytes", "max_arguments", "max_connections",
+    # replication (docs/replication.md) and the storage knobs its tests need
+    "peer", "replication", "role", "sync_timeout", "max_waiting_writes",
+    "wal_segment_bytes", "snapshot_threshold_bytes", "wal_retention_bytes", "log_level",
+)
 
 
 class ServerStartError(RuntimeError):
@@ -39,6 +50,38 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind((HOST, 0))
         return probe.getsockname()[1]
+
+
+def reserve_port(rng=None) -> int:
+    """A loopback port below the kernel's ephemeral range that was free a moment ago.
+
+    For nodes that must keep their port across restarts (a pair names each other with
+    ``--peer``): a port from ``free_port()`` lies in the ephemeral range, where the client
+    connections the tests open can take it while its server is down; below the range only
+    an explicit ``bind`` can.
+    """
+    low = 32768
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        pass
+    rng = rng or _port_random
+    floor = 10000 if low > 12000 else 1024
+    for _ in range(200):
+        port = rng.randrange(floor, low)
+        if port_is_free(port):
+            return port
+    return free_port()
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((HOST, port))
+        except OSError:
+            return False
+        return True
 
 
 def wait_until(predicate: Callable[[], object], timeout: float, interval: float = 0.01, message: str = ""):
@@ -70,8 +113,11 @@ class ServerProcess:
     """One server process. ``target`` is ``"understudy"`` or ``"redis"``.
 
     ``options`` are understudy flag names without dashes (``fsync``, ``max_bulk_bytes``,
-    ``max_connections`` ...). For ``redis`` the ones that have a Redis equivalent are
-    mapped; the rest are ignored (tests that need them are understudy-only).
+    ``max_connections``, ``peer``, ``role`` ...). For ``redis`` the ones that have a Redis
+    equivalent are mapped; the rest are ignored (tests that need them are understudy-only).
+    ``port``: listen on this port at every start (a pair's nodes name each other's ports);
+    without it every start picks a fresh free port. ``options`` may be changed between
+    starts (``process.options.update(role="standby")``).
     """
 
     def __init__(self, target: str, work_dir: Path, **options):
@@ -100,8 +146,8 @@ class ServerProcess:
                 "--listen", f"{HOST}:{port}",
                 "--fsync", self.options.get("fsync", "always"),
             ]
-            for name in ("max_bulk_bytes", "max_request_bytes", "max_arguments", "max_connections"):
-                if name in self.options:
+            for name in PASS_THROUGH_FLAGS:
+                if self.options.get(name) is not None:
                     command += ["--" + name.replace("_", "-"), str(self.options[name])]
             return command
         if self.target == "redis":
@@ -134,7 +180,7 @@ class ServerProcess:
         last_error = None
         for _attempt in range(3):
             self._close_log()
-            port = free_port()
+            port = self._next_port()
             self._log_file = open(self.log_path, "ab")
             self._log_file.write(f"--- start {self.starts + 1} on port {port} ---\n".encode())
             self._log_file.flush()
@@ -167,7 +213,7 @@ class ServerProcess:
 
         Fails if it starts serving instead.
         """
-        port = free_port()
+        port = self._next_port()
         self._log_file = open(self.log_path, "ab")
         self._log_file.write(f"--- start {self.starts + 1} on port {port} (refusal expected) ---\n".encode())
         self._log_file.flush()
@@ -185,6 +231,21 @@ class ServerProcess:
                 raise AssertionError(f"{self.target} started serving; expected it to refuse. log:\n{self.log_tail()}")
         self._close_log()
         return self.process.returncode
+
+    def _next_port(self) -> int:
+        fixed = self.options.get("port")
+        if fixed is None:
+            return free_port()
+        # A fixed port is normally free at once (the server sets SO_REUSEADDR); give a
+        # process that was just killed a moment to let go of it.
+        wait_until(lambda: port_is_free(fixed), STOP_TIMEOUT_SECONDS, 0.05, f"port {fixed} is free")
+        return fixed
+
+    @property
+    def address(self) -> str:
+        """``HOST:PORT`` this node listens on (its ``--listen``, what a peer names)."""
+        port = self.port if self.port is not None else self.options.get("port")
+        return f"{HOST}:{port}"
 
     def log_of_last_start(self) -> str:
         text = self.log_text()
@@ -210,6 +271,16 @@ class ServerProcess:
             raise AssertionError(f"{self.target} did not exit within {timeout}s of SIGTERM; log:\n{self.log_tail()}")
         self._close_log()
         return code
+
+    def pause(self) -> None:
+        """SIGSTOP: the process stalls (its sockets stay open) until ``resume()``."""
+        assert self.alive, "pause() needs a running process"
+        os.kill(self.process.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """SIGCONT after ``pause()``."""
+        if self.alive:
+            os.kill(self.process.pid, signal.SIGCONT)
 
     def kill(self) -> None:
         """kill -9, and reap the process."""
@@ -255,3 +326,148 @@ def iter_chunks(items: Iterable, size: int):
             batch = []
     if batch:
         yield batch
+
+
+# -- replication (docs/replication.md) ---------------------------------------------------
+
+_help_cache: dict[str, str] = {}
+
+
+def understudy_server_help() -> str:
+    """``understudy server --help`` output ("" if the binary is missing or fails)."""
+    binary = str(understudy_binary())
+    if binary not in _help_cache:
+        try:
+            completed = subprocess.run([binary, "server", "--help"], capture_output=True, text=True,
+                                       timeout=30, stdin=subprocess.DEVNULL)
+            _help_cache[binary] = completed.stdout + completed.stderr
+        except (OSError, subprocess.SubprocessError):
+            _help_cache[binary] = ""
+    return _help_cache[binary]
+
+
+def understudy_supports(flag: str) -> bool:
+    """True if ``understudy server --help`` lists ``flag`` (e.g. ``--peer``)."""
+    return any(word.strip("[],=<>") == flag for word in understudy_server_help().split())
+
+
+def parse_info(text: str) -> dict[str, str]:
+    """``INFO`` text to a dict of raw string values (``# Section`` lines and blanks skipped)."""
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or ":" not in line:
+            continue
+        name, value = line.split(":", 1)
+        fields[name] = value
+    return fields
+
+
+def info(process: "ServerProcess", section: str = "replication", timeout: float = 5.0) -> dict[str, str]:
+    """One ``INFO <section>`` on a fresh connection (a reply held back by the server, e.g.
+    behind a sync write that waits for the standby, cannot leak into a later call)."""
+    with RawClient(HOST, process.port, timeout=timeout) as client:
+        reply = client.call("INFO", section)
+    if not isinstance(reply, str):
+        raise AssertionError(f"INFO {section} answered {reply!r}")
+    return parse_info(reply)
+
+
+def call(process: "ServerProcess", *args, timeout: float = 5.0):
+    """One command on a fresh raw connection; errors come back as ``resp.Err``."""
+    with RawClient(HOST, process.port, timeout=timeout) as client:
+        return client.call(*args)
+
+
+def wait_until_stable(read: Callable[[], object], quiet_seconds: float, timeout: float,
+                      interval: float = 0.05, message: str = ""):
+    """Poll ``read()`` until its value has not changed for ``quiet_seconds``; return it.
+
+    Raises ``TimeoutError`` if it keeps changing (or keeps failing) for ``timeout`` seconds.
+    """
+    deadline = time.monotonic() + timeout
+    value, since, last_error = None, None, None
+    while True:
+        now = time.monotonic()
+        try:
+            current = read()
+            if since is None or current != value:
+                value, since = current, now
+            elif now - since >= quiet_seconds:
+                return value
+        except Exception as error:  # noqa: BLE001 - "not yet" while polling
+            last_error, since = error, None
+        if now >= deadline:
+            raise TimeoutError(f"value kept changing for {timeout}s (last {value!r}): {message}") from last_error
+        time.sleep(interval)
+
+
+def holds_for(predicate: Callable[[], object], seconds: float, interval: float = 0.05) -> tuple[bool, object]:
+    """Check that ``predicate`` stays truthy for ``seconds`` (a bounded observation window
+    for "this must not happen" checks). Returns ``(True, None)`` or ``(False, value)`` at the
+    first falsy value or exception."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            value = predicate()
+        except Exception as error:  # noqa: BLE001
+            return False, error
+        if not value:
+            return False, value
+        if time.monotonic() >= deadline:
+            return True, None
+        time.sleep(interval)
+
+
+class ReplicationPair:
+    """A primary and a standby on fixed loopback ports, each naming the other with ``--peer``.
+
+    ``options`` go to both nodes; ``primary_options`` / ``standby_options`` to one. Nothing
+    is started until ``start()``.
+    """
+
+    def __init__(self, primary_dir: Path, standby_dir: Path, mode: str,
+                 primary_options: dict | None = None, standby_options: dict | None = None, **options):
+        primary_port = reserve_port()
+        standby_port = reserve_port()
+        while standby_port == primary_port:
+            standby_port = reserve_port()
+        self.mode = mode
+        common = {"fsync": "always", "replication": mode, **options}
+        self.primary = ServerProcess(
+            "understudy", primary_dir, port=primary_port, peer=f"{HOST}:{standby_port}", role="primary",
+            **{**common, **(primary_options or {})})
+        self.standby = ServerProcess(
+            "understudy", standby_dir, port=standby_port, peer=f"{HOST}:{primary_port}", role="standby",
+            **{**common, **(standby_options or {})})
+
+    def start(self, attach: bool = True, timeout: float = 30.0) -> "ReplicationPair":
+        self.primary.start()
+        self.standby.start()
+        if attach:
+            self.wait_attached(timeout)
+        return self
+
+    def wait_attached(self, timeout: float = 30.0) -> None:
+        """Until the primary counts the standby and the standby's link is up."""
+        wait_until(lambda: info(self.primary).get("connected_slaves") == "1"
+                   and info(self.standby).get("master_link_status") == "up",
+                   timeout, 0.05, "standby attached (primary connected_slaves:1, standby master_link_status:up)")
+
+    def last_written_lsn(self) -> int:
+        return int(info(self.primary, "persistence")["wal_last_appended_lsn"])
+
+    def standby_applied_lsn(self) -> int:
+        return int(info(self.standby)["understudy_applied_lsn"])
+
+    def wait_caught_up(self, timeout: float = 30.0) -> int:
+        """Until the standby has applied everything the primary has written (call once
+        writes stopped); returns that LSN."""
+        def caught_up():
+            target = self.last_written_lsn()
+            return (target,) if self.standby_applied_lsn() >= target else None
+        return wait_until(caught_up, timeout, 0.05, "standby applied the primary's last LSN")[0]
+
+    def kill(self) -> None:
+        self.primary.kill()
+        self.standby.kill()
