@@ -505,8 +505,6 @@ class LiveWriter:
 SNAPSHOT_CATCH_UP_OPTIONS = {"snapshot_threshold_bytes": 65536, "wal_segment_bytes": 65536, "wal_retention_bytes": 0}
 
 
-@pytest.mark.xfail(reason="snapshot catch-up is not wired into the server yet (storage and core parts exist): "
-                          "the primary answers that the snapshot is not available", strict=True)
 def test_standby_catches_up_from_snapshot_while_writes_continue(make_pair):
     pair = make_pair("async", primary_options=SNAPSHOT_CATCH_UP_OPTIONS)
     primary, standby = pair.primary, pair.standby

@@ -197,9 +197,27 @@ extension NodeEngine {
             ])
             return (.simple("STREAM \(epoch) \(from)"), true)
         case .sendSnapshot(let lsn):
-            primary.standbyDetached(nowMilliseconds: WallClock.monotonicMilliseconds())
-            replication.primary = primary
-            return (.error("ERR the standby needs the snapshot at LSN \(lsn): snapshot catch-up is not available yet"), false)
+            let sender: SnapshotSender
+            do {
+                guard let newest = try SnapshotSender.newest(dataDirectory: configuration.dataDirectory),
+                      newest.info.lsn == lsn else {
+                    throw StorageError(.invalidState, "the snapshot at LSN \(lsn) is gone")
+                }
+                sender = newest
+            } catch {
+                primary.standbyDetached(nowMilliseconds: WallClock.monotonicMilliseconds())
+                replication.primary = primary
+                return (.error("ERR cannot send the snapshot at LSN \(lsn): \(error)"), false)
+            }
+            replication.standbyChannel = channel
+            replication.standbyReader = reader
+            replication.standbyAddress = handshake.standbyAddress
+            replication.snapshotSender = sender
+            logger.info("standby needs a snapshot: sending it", metadata: [
+                "standby": "\(handshake.standbyAddress)", "snapshot_lsn": "\(lsn)", "bytes": "\(sender.totalBytes)",
+            ])
+            let history = String(decoding: replication.history.textBytes, as: UTF8.self)
+            return (.simple("SNAPSHOT \(epoch) \(lsn) \(sender.totalBytes) \(sender.info.epoch) \(history)"), true)
         case .refuseDiverged(let reason):
             logger.error("standby refused: its log diverged from ours", metadata: ["standby": "\(handshake.standbyAddress)", "reason": "\(reason)"])
             return (.error("DIVERGED \(reason)"), false)
@@ -211,12 +229,44 @@ extension NodeEngine {
         }
     }
 
-    /// The link is ready: the core may start sending.
+    /// The link is ready: send the snapshot first if one is due, then the core may stream.
     func standbyStreamStarted() {
+        if replication.snapshotSender != nil {
+            sendNextSnapshotChunk()
+            return
+        }
         guard var primary = replication.primary else { return }
         let actions = primary.readyToStream()
         replication.primary = primary
         perform(actions)
+    }
+
+    /// One chunk at a time, the next when the socket took the previous: memory stays at one
+    /// chunk whatever the snapshot's size.
+    private func sendNextSnapshotChunk() {
+        guard let sender = replication.snapshotSender, let channel = replication.standbyChannel else { return }
+        let offset = sender.bytesSent
+        var buffer = channel.allocator.buffer(capacity: 256 << 10 + 32)
+        do {
+            if let chunk = try sender.nextChunk(maxBytes: 256 << 10) {
+                buffer.writeReplicationFrame(.snapshotChunk(epoch: epoch, offset: UInt64(offset), bytes: chunk))
+                channel.writeAndFlush(buffer).whenComplete { result in
+                    if case .success = result { self.sendNextSnapshotChunk() }
+                }
+                return
+            }
+            guard let checksum = sender.checksum else { throw StorageError(.invalidState, "snapshot checksum unknown at its end") }
+            buffer.writeReplicationFrame(.snapshotEnd(epoch: epoch, totalBytes: UInt64(sender.totalBytes), checksum: checksum))
+            channel.writeAndFlush(buffer, promise: nil)
+        } catch {
+            logger.error("cannot send the snapshot; the standby will retry", metadata: ["error": "\(error)"])
+            replication.snapshotSender = nil
+            channel.close(promise: nil)
+            return
+        }
+        logger.info("snapshot sent to the standby", metadata: ["bytes": "\(sender.totalBytes)"])
+        replication.snapshotSender = nil
+        standbyStreamStarted()
     }
 
     func standbyAcknowledged(durableLSN: LSN, frameEpoch: Epoch) {
@@ -233,6 +283,7 @@ extension NodeEngine {
         replication.primary = primary
         replication.standbyChannel = nil
         replication.standbyReader = nil
+        replication.snapshotSender = nil
         logger.warning("standby detached", metadata: ["standby": "\(replication.standbyAddress ?? "?")"])
     }
 

@@ -61,6 +61,10 @@ extension NodeEngine {
                 return
             }
         }
+        if case .simple(let line) = reply, line.hasPrefix("SNAPSHOT ") {
+            beginSnapshot(line)
+            return
+        }
         let text: String
         if case .error(let message) = reply { text = message } else { text = "unexpected reply \(reply)" }
         replication.lastRefusal = text
@@ -94,9 +98,81 @@ extension NodeEngine {
             perform(action)
         case .error(_, let message):
             primaryLinkFailed("the primary ended the stream: \(message)")
-        case .snapshotChunk, .snapshotEnd, .acknowledge:
+        case .snapshotChunk(_, _, let bytes):
+            do {
+                guard let receiver = replication.snapshotReceiver else { throw StorageError(.invalidState, "no snapshot announced") }
+                try receiver.receive(bytes)
+            } catch {
+                abortSnapshot("snapshot transfer failed: \(error)")
+            }
+        case .snapshotEnd(_, _, let checksum):
+            installSnapshot(checksum: checksum)
+        case .acknowledge:
             primaryLinkFailed("unexpected frame from the primary")
         }
+    }
+
+    /// `+SNAPSHOT <epoch> <lsn> <bytes> <snapshot-epoch> <history>`: the primary no longer
+    /// has the WAL this standby needs; its snapshot follows.
+    private func beginSnapshot(_ line: String) {
+        let words = line.split(separator: " ").map(String.init)
+        do {
+            guard words.count == 6, let primaryEpoch = UInt64(words[1]), let lsn = UInt64(words[2]),
+                  let bytes = Int64(words[3]), let snapshotEpoch = UInt64(words[4]) else {
+                throw StorageError(.snapshotTransfer, "malformed SNAPSHOT line: \(line)")
+            }
+            let history = try EpochHistory(text: words[5])
+            replication.snapshotReceiver = try SnapshotReceiver(
+                dataDirectory: configuration.dataDirectory, expectedLSN: LSN(lsn), totalBytes: bytes)
+            replication.incomingSnapshot = (LSN(lsn), Epoch(snapshotEpoch), Epoch(primaryEpoch), history)
+            replication.linkStatus = "snapshot"
+            logger.info("receiving a snapshot from the primary", metadata: ["lsn": "\(lsn)", "bytes": "\(bytes)"])
+        } catch {
+            abortSnapshot("cannot start receiving the snapshot: \(error)")
+        }
+    }
+
+    /// The whole snapshot arrived: verify and install it (the old WAL is set aside, never
+    /// deleted), reopen the log after it, then stream from the next LSN.
+    private func installSnapshot(checksum: UInt32) {
+        guard let receiver = replication.snapshotReceiver, let incoming = replication.incomingSnapshot,
+              var standby = replication.standby else {
+            primaryLinkFailed("a snapshot ended that was never announced")
+            return
+        }
+        replication.snapshotReceiver = nil
+        replication.incomingSnapshot = nil
+        do {
+            wal.close()
+            let installation = try receiver.finish(expectedChecksum: checksum, logger: logger)
+            wal = try WALWriter.open(
+                dataDirectory: configuration.dataDirectory, after: installation.state,
+                configuration: WALWriter.Configuration(segmentMaxBytes: configuration.walSegmentMaxBytes))
+            try standby.snapshotInstalled(lsn: incoming.lsn, epoch: incoming.epoch, history: incoming.history)
+            replication.history = standby.history
+            try EpochHistoryStore.write(replication.history.encode(), dataDirectory: configuration.dataDirectory)
+            keyspace = installation.state.keyspace
+            keyspace.deletesExpiredKeys = false
+            durableLSN = max(durableLSN, incoming.lsn)
+            visibleLSN = max(visibleLSN, incoming.lsn)
+            logger.warning("installed the primary's snapshot", metadata: [
+                "lsn": "\(incoming.lsn)", "keys": "\(keyspace.count)",
+                "previous_log_moved_to": "\(installation.discardedPath ?? "(none)")",
+            ])
+        } catch {
+            logger.critical("snapshot install failed; restart this standby", metadata: ["error": "\(error)"])
+            primaryLinkFailed("snapshot install failed: \(error)")
+            return
+        }
+        let action = standby.streamAccepted(epoch: incoming.primaryEpoch, from: incoming.lsn.next)
+        replication.standby = standby
+        replication.linkStatus = "connected"
+        replication.reconnectDelayMilliseconds = 100
+        perform(action)
+    }
+
+    private func abortSnapshot(_ reason: String) {
+        primaryLinkFailed(reason)
     }
 
     private func applyRecords(_ frames: [UInt8]) {
@@ -171,6 +247,10 @@ extension NodeEngine {
     /// Drops the link (if any) and schedules a reconnect with backoff.
     func primaryLinkFailed(_ reason: String) {
         if replication.linkStatus != "diverged" { replication.linkStatus = "connecting" }
+        // An unfinished snapshot leaves the node as it was (the receiver removes its file).
+        replication.snapshotReceiver?.abort()
+        replication.snapshotReceiver = nil
+        replication.incomingSnapshot = nil
         logger.warning("replication link down; reconnecting", metadata: [
             "reason": "\(reason)", "retry_in_ms": "\(replication.reconnectDelayMilliseconds)",
         ])

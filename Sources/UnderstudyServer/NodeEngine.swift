@@ -21,15 +21,16 @@ final class NodeEngine: @unchecked Sendable {
     let startedAtMonotonicMilliseconds: Int64
 
     var keyspace: Keyspace
-    let wal: WALWriter
+    /// Replaced only when a standby installs a snapshot from its primary.
+    var wal: WALWriter
     private let syncPool: NIOThreadPool
     private let snapshotPool: NIOThreadPool
     private var random = SystemRandomNumberGenerator()
 
     /// Replies that depend on LSNs up to here may be sent.
-    private(set) var visibleLSN: LSN
+    var visibleLSN: LSN
     /// Records up to here are on disk (fdatasync returned).
-    private(set) var durableLSN: LSN
+    var durableLSN: LSN
     private var flushScheduled = false
     private var syncInFlight = false
     private var groupCommit: GroupCommitPolicy

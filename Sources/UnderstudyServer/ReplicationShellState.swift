@@ -16,6 +16,11 @@ struct ReplicationShellState {
     var standbyChannel: (any Channel)?
     var standbyReader: WALReader?
     var standbyAddress: String?
+    /// Primary: the snapshot being sent to the standby, before its WAL stream starts.
+    var snapshotSender: SnapshotSender?
+    /// Standby: the snapshot being received, and what the primary said of it.
+    var snapshotReceiver: SnapshotReceiver?
+    var incomingSnapshot: (lsn: LSN, epoch: Epoch, primaryEpoch: Epoch, history: EpochHistory)?
     /// Connections in WAIT, by client ID.
     var waitingClients: [UInt64: ClientHandler] = [:]
     /// WAL bytes already reported to the core with `recordWritten`.
