@@ -51,6 +51,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from side_by_side import free_port, machine_description, redis_version  # shared with the single-node script
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BEGIN_MARKER = "<!-- replication:begin -->"
 END_MARKER = "<!-- replication:end -->"
@@ -64,12 +66,6 @@ KEYSPACE = 100_000
 
 
 # -- servers ---------------------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return probe.getsockname()[1]
-
 
 def command(port: int, *args: str, timeout: float = 5.0) -> bytes:
     """One command on a fresh connection; returns the raw reply (bulk replies read whole)."""
@@ -371,24 +367,6 @@ def median(results: list[Result]) -> Result:
     notes = sorted({r.note for r in results if r.note})
     return Result(statistics.median(r.rps for r in results), statistics.median(r.p50_ms for r in results),
                   statistics.median(r.p99_ms for r in results), "; ".join(notes))
-
-
-def machine_description() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} cores (nproc), {cpu}, Linux {platform.release()}"
-
-
-def redis_version() -> str:
-    output = subprocess.run(["redis-server", "--version"], capture_output=True, text=True).stdout
-    match = re.search(r"v=([\d.]+)", output)
-    return match.group(1) if match else output.strip()
 
 
 def percentile(values: list[int], fraction: float) -> int:
