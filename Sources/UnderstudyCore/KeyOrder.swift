@@ -49,7 +49,7 @@ struct KeyOrder: Sendable {
     func randomKey(using random: inout some RandomNumberGenerator) -> [UInt8]? {
         guard count > 0 else { return nil }
         while true {
-            if let key = slots[Int.random(in: 0..<slots.count, using: &random)] { return key }
+            if let key = slots[Int(random.next(upperBound: UInt(slots.count)))] { return key }
         }
     }
 
