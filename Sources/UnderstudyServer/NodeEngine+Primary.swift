@@ -27,29 +27,38 @@ extension NodeEngine {
     /// After the loop-end write: the core learns, record by record, what the WAL files now
     /// hold (one pass's bytes are shared evenly among its records, for the lag in bytes).
     func recordsWritten(upTo lsn: LSN) {
-        guard var primary = replication.primary, lsn > primary.lastWrittenLSN else { return }
-        let count = Int64(lsn.rawValue - primary.lastWrittenLSN.rawValue)
+        guard let lastReported = replication.primary?.lastWrittenLSN, lsn > lastReported else { return }
+        let count = Int64(lsn.rawValue - lastReported.rawValue)
         let bytes = wal.totalBytesWritten - replication.bytesReportedWritten
         replication.bytesReportedWritten = wal.totalBytesWritten
         let now = WallClock.monotonicMilliseconds()
-        var actions: [PrimaryAction] = []
-        var next = primary.lastWrittenLSN.next
-        while next <= lsn {
-            actions += primary.recordWritten(next, bytes: Int(bytes / count), nowMilliseconds: now)
-            next = next.next
+        primaryEvent { primary in
+            var actions: [PrimaryAction] = []
+            var next = lastReported.next
+            while next <= lsn {
+                actions += primary.recordWritten(next, bytes: Int(bytes / count), nowMilliseconds: now)
+                next = next.next
+            }
+            return actions
         }
-        replication.primary = primary
-        perform(actions)
+    }
+
+    /// Runs one event of the primary's state machine in place — never on a copy, which would
+    /// duplicate its record ring on every event — and performs the actions it returns.
+    @discardableResult
+    func primaryEvent(_ event: (inout PrimaryReplication) -> [PrimaryAction]) -> Int {
+        guard replication.primary != nil else { return 0 }
+        let actions = event(&replication.primary!)
+        return perform(actions)
     }
 
     /// Local durability advanced (fdatasync, or write(2) under everysec/no). Returns how
     /// many connections' replies it released, for the group-commit policy.
     @discardableResult
     func localDurabilityAdvanced(to lsn: LSN) -> Int {
-        guard var primary = replication.primary else { return advanceVisible(to: lsn) }
-        let actions = primary.localDurable(lsn, nowMilliseconds: WallClock.monotonicMilliseconds())
-        replication.primary = primary
-        return perform(actions)
+        guard replication.primary != nil else { return advanceVisible(to: lsn) }
+        let now = WallClock.monotonicMilliseconds()
+        return primaryEvent { $0.localDurable(lsn, nowMilliseconds: now) }
     }
 
     /// Carries out the core's actions in order; returns how many connections were released.
@@ -103,15 +112,14 @@ extension NodeEngine {
         var buffer = channel.allocator.buffer(capacity: batch.bytes.count + 32)
         buffer.writeReplicationFrame(Self.recordsFrame(epoch: epoch, frames: batch.bytes))
         channel.writeAndFlush(buffer, promise: nil)
-        guard var primary = replication.primary else { return }
-        let actions = primary.recordsSent(upTo: batch.lastLSN, bytes: batch.bytes.count)
-        replication.primary = primary
-        perform(actions)
+        primaryEvent { $0.recordsSent(upTo: batch.lastLSN, bytes: batch.bytes.count) }
     }
 
-    /// A records frame, LZ4-compressed when that saves at least an eighth.
+    /// A records frame, LZ4-compressed when that saves at least an eighth. Small batches
+    /// (the steady state of a standby that keeps up) go as they are: compressing them costs
+    /// the primary more CPU than the bytes are worth; catch-up batches are large.
     static func recordsFrame(epoch: Epoch, frames: [UInt8]) -> ReplicationFrame {
-        if frames.count >= 512 {
+        if frames.count >= minimumCompressedBatchBytes {
             let compressed = frames.withUnsafeBytes { LZ4Block.compress($0) }
             if compressed.count <= frames.count - frames.count / 8 {
                 return .records(epoch: epoch, compressed: true, rawBytes: frames.count, payload: compressed)
@@ -120,17 +128,18 @@ extension NodeEngine {
         return .records(epoch: epoch, compressed: false, rawBytes: frames.count, payload: frames)
     }
 
+    static let minimumCompressedBatchBytes = 16 << 10
+
     // MARK: WAIT and DURABILITY
 
     /// WAIT: the reply now, or nil when `handler` must wait for `completeWait`.
     func waitForReplicas(_ handler: ClientHandler, lsn: LSN, numberOfReplicas: Int, timeoutMilliseconds: Int64) -> Reply? {
         if replication.role == .standby { return .error("ERR WAIT cannot be used with replica instances.") }
-        guard var primary = replication.primary else { return .integer(0) }
+        guard replication.primary != nil else { return .integer(0) }
         let deadline = timeoutMilliseconds == 0 ? nil : WallClock.monotonicMilliseconds() + timeoutMilliseconds
         let connection = UInt64(handler.session.id)
-        let outcome = primary.waitRequested(
+        let outcome = replication.primary!.waitRequested(
             connection: connection, lsn: lsn, deadlineMilliseconds: deadline, numberOfReplicas: numberOfReplicas)
-        replication.primary = primary
         switch outcome {
         case .satisfied(let replicas): return .integer(Int64(replicas))
         case .refused(let message): return .error(message)
@@ -150,9 +159,8 @@ extension NodeEngine {
 
     func waitingClientDisconnected(_ handler: ClientHandler) {
         let connection = UInt64(handler.session.id)
-        guard replication.waitingClients.removeValue(forKey: connection) != nil, var primary = replication.primary else { return }
-        primary.waitCancelled(connection: connection)
-        replication.primary = primary
+        guard replication.waitingClients.removeValue(forKey: connection) != nil, replication.primary != nil else { return }
+        replication.primary!.waitCancelled(connection: connection)
     }
 
     // MARK: Handshake
@@ -235,10 +243,7 @@ extension NodeEngine {
             sendNextSnapshotChunk()
             return
         }
-        guard var primary = replication.primary else { return }
-        let actions = primary.readyToStream()
-        replication.primary = primary
-        perform(actions)
+        primaryEvent { $0.readyToStream() }
     }
 
     /// One chunk at a time, the next when the socket took the previous: memory stays at one
@@ -270,17 +275,13 @@ extension NodeEngine {
     }
 
     func standbyAcknowledged(durableLSN: LSN, frameEpoch: Epoch) {
-        guard var primary = replication.primary else { return }
-        let actions = primary.standbyAcknowledged(
-            durableLSN: durableLSN, epoch: frameEpoch, nowMilliseconds: WallClock.monotonicMilliseconds())
-        replication.primary = primary
-        perform(actions)
+        let now = WallClock.monotonicMilliseconds()
+        primaryEvent { $0.standbyAcknowledged(durableLSN: durableLSN, epoch: frameEpoch, nowMilliseconds: now) }
     }
 
     func standbyLinkClosed(_ channel: any Channel) {
-        guard replication.standbyChannel === channel, var primary = replication.primary else { return }
-        primary.standbyDetached(nowMilliseconds: WallClock.monotonicMilliseconds())
-        replication.primary = primary
+        guard replication.standbyChannel === channel, replication.primary != nil else { return }
+        replication.primary!.standbyDetached(nowMilliseconds: WallClock.monotonicMilliseconds())
         replication.standbyChannel = nil
         replication.standbyReader = nil
         replication.snapshotSender = nil
@@ -291,10 +292,9 @@ extension NodeEngine {
     func replicationTick() {
         let now = WallClock.monotonicMilliseconds()
         standbyTick()
-        if var primary = replication.primary {
-            let actions = primary.tick(nowMilliseconds: now)
-            replication.primary = primary
-            perform(actions)
+        if replication.primary != nil {
+            primaryEvent { $0.tick(nowMilliseconds: now) }
+            guard let primary = replication.primary else { return }
             // Replies (reads among them) that arrived after their records had already timed
             // out depend on writes the standby does not have: they fail too, not wait forever.
             if primary.waitingFloorLSN > visibleLSN {

@@ -79,7 +79,7 @@ extension NodeEngine {
 
     /// A frame from the primary.
     func primarySent(_ frame: ReplicationFrame) {
-        guard var standby = replication.standby else { return }
+        guard replication.standby != nil else { return }
         switch frame {
         case .records(_, let compressed, let rawBytes, let payload):
             let frames: [UInt8]
@@ -91,10 +91,10 @@ extension NodeEngine {
             }
             applyRecords(frames)
         case .heartbeat(let epoch, let lastWrittenLSN, let primaryTime):
-            let action = standby.primaryHeartbeat(
+            // In place (`standby!`): a copy would duplicate its lag samples on every event.
+            let action = replication.standby!.primaryHeartbeat(
                 epoch: epoch, lastWrittenLSN: lastWrittenLSN, primaryTimeMilliseconds: primaryTime,
                 nowMilliseconds: WallClock.monotonicMilliseconds())
-            replication.standby = standby
             perform(action)
         case .error(_, let message):
             primaryLinkFailed("the primary ended the stream: \(message)")
@@ -176,7 +176,7 @@ extension NodeEngine {
     }
 
     private func applyRecords(_ frames: [UInt8]) {
-        guard var standby = replication.standby else { return }
+        guard replication.standby != nil else { return }
         let records: [WALRecord]
         do {
             records = try WALFormat.decodeFrames(frames)
@@ -187,8 +187,7 @@ extension NodeEngine {
         let headers = records.map {
             RecordHeader(epoch: $0.epoch, lsn: $0.lsn, checksum: $0.checksum, byteCount: $0.frameBytes.count)
         }
-        let decisions = standby.receivedRecords(headers)
-        replication.standby = standby
+        let decisions = replication.standby!.receivedRecords(headers)
         for decision in decisions {
             switch decision {
             case .adoptEpoch(let newEpoch, let firstLSN):
@@ -222,23 +221,19 @@ extension NodeEngine {
 
     /// Records up to `lsn` are on this standby's disk.
     func standbyDurable(_ lsn: LSN) {
-        guard var standby = replication.standby, lsn <= standby.lastLSN else { return }
-        let action = standby.localDurable(lsn)
-        replication.standby = standby
-        perform(action)
+        guard let lastLSN = replication.standby?.lastLSN, lsn <= lastLSN else { return }
+        perform(replication.standby!.localDurable(lsn))
     }
 
     private func perform(_ action: StandbyAction?) {
         guard let action else { return }
         switch action {
         case .acknowledge(let durable, let ackEpoch):
-            guard let channel = replication.primaryChannel, var standby = replication.standby else { return }
+            guard let channel = replication.primaryChannel, let applied = replication.standby?.lastLSN else { return }
             var buffer = channel.allocator.buffer(capacity: 32)
-            buffer.writeReplicationFrame(.acknowledge(epoch: ackEpoch, durableLSN: durable, appliedLSN: standby.lastLSN))
+            buffer.writeReplicationFrame(.acknowledge(epoch: ackEpoch, durableLSN: durable, appliedLSN: applied))
             channel.writeAndFlush(buffer, promise: nil)
-            let next = standby.acknowledgementSent()
-            replication.standby = standby
-            perform(next)
+            perform(replication.standby!.acknowledgementSent())
         case .disconnect(let reason):
             primaryLinkFailed(reason)
         }
