@@ -296,8 +296,10 @@ extension NodeEngine {
             primaryEvent { $0.tick(nowMilliseconds: now) }
             guard let primary = replication.primary else { return }
             // Replies (reads among them) that arrived after their records had already timed
-            // out depend on writes the standby does not have: they fail too, not wait forever.
-            if primary.waitingFloorLSN > visibleLSN {
+            // out depend on writes the standby does not have: with no standby attached they
+            // fail too, rather than wait forever. With one attached, its acknowledgement
+            // releases them in a moment.
+            if replication.standbyChannel == nil, primary.waitingFloorLSN > visibleLSN {
                 failHeldReplies(
                     after: visibleLSN, through: primary.waitingFloorLSN,
                     message: "NOREPLICAS this reply depends on writes up to LSN \(primary.waitingFloorLSN) that the standby has not acknowledged")
