@@ -80,7 +80,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func process(_ command: Command, context: ChannelHandlerContext) {
-        if command.name == "replicate", command.arguments.count == 7, held.isEmpty {
+        if command.arguments.count == 7, held.isEmpty, command.name == "replicate" {  // count first: `name` allocates
             becomeReplicationLink(command, context: context)
             return
         }
