@@ -197,6 +197,7 @@ extension NodeEngine {
         replication.primary = primary
         switch decision {
         case .stream(let from):
+            replication.standbyChannel?.close(promise: nil)  // a new handshake replaces the old link
             replication.standbyChannel = channel
             replication.standbyReader = reader
             replication.standbyAddress = handshake.standbyAddress
@@ -217,6 +218,7 @@ extension NodeEngine {
                 replication.primary = primary
                 return (.error("ERR cannot send the snapshot at LSN \(lsn): \(error)"), false)
             }
+            replication.standbyChannel?.close(promise: nil)
             replication.standbyChannel = channel
             replication.standbyReader = reader
             replication.standbyAddress = handshake.standbyAddress

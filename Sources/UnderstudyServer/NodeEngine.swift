@@ -380,7 +380,15 @@ final class NodeEngine: @unchecked Sendable {
         guard let drain = pendingDrain else { return }
         guard walFailure != nil || (durableLSN >= wal.lastWrittenLSN && !syncInFlight) else { return }
         pendingDrain = nil
-        advanceVisible(to: wal.lastWrittenLSN)
+        if replication.primary?.mode == .sync {
+            // Zero RPO holds during shutdown too: a write the standby has not acknowledged is
+            // not acknowledged now either (hand-over on SIGTERM comes with switchover).
+            failHeldReplies(
+                after: visibleLSN, through: wal.lastAppendedLSN,
+                message: "ERR the primary shut down before the standby acknowledged this write: its outcome is unknown")
+        } else {
+            advanceVisible(to: wal.lastWrittenLSN)
+        }
         EventLoopFuture.andAllComplete(drain.closes, on: eventLoop).cascade(to: drain.promise)
     }
 
