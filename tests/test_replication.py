@@ -759,3 +759,23 @@ def test_max_waiting_writes_refuses_the_next_write_at_once(make_pair):
     assert call(primary, "GET", "wait:a") in (None, "a")
     assert call(primary, "GET", "wait:b") in (None, "b")
     assert call(primary, "SET", "wait:e", "e") == "OK"
+
+
+def test_sync_primary_sigterm_never_acknowledges_what_the_standby_lacks(make_pair):
+    """A write waiting for a paused standby when the primary gets SIGTERM is answered with an
+    error, never OK: zero RPO holds through a planned stop too. The primary exits 0."""
+    pair = make_pair("sync", sync_timeout="30s")
+    primary, standby = pair.primary, pair.standby
+    with primary.raw() as client:
+        assert client.call("SET", "before", "1") == "OK"
+    standby.pause()
+    try:
+        with primary.raw(timeout=20) as waiting:
+            waiting.send(encode("SET", "during", "2"))
+            wait_until(lambda: int(info(primary, "persistence")["wal_last_appended_lsn"]) >= 2,
+                       timeout=10, message="the waiting write was not appended")
+            assert primary.stop() == 0
+            reply = waiting.read_reply()
+            assert is_error(reply, "ERR") and "standby" in reply.message, reply
+    finally:
+        standby.resume()
