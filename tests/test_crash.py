@@ -15,81 +15,19 @@ import os
 import random
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from harness import iter_chunks, wait_until
-from resp import Closed, encode
+from writers import Writer, acknowledged_total
 
 pytestmark = pytest.mark.slow
 
 WRITERS = 6
-PIPELINE_DEPTH = 8
 MAX_OPERATIONS_PER_WRITER = 50_000
 MAX_WRITE_SECONDS = 20.0
 BASE_SEED = int(os.environ.get("CRASH_SEED", random.randrange(1 << 30)))
-
-
-@dataclass
-class Writer:
-    index: int
-    pipelined: bool
-    acknowledged: dict[str, str] = field(default_factory=dict)
-    sent: dict[str, str] = field(default_factory=dict)
-    increments_sent: int = 0
-    increments_acknowledged: int = 0
-    stopped_by: str = ""
-    unexpected: list = field(default_factory=list)
-
-    @property
-    def counter_key(self) -> str:
-        return f"counter:{self.index}"
-
-    def run(self, process, stop: threading.Event, salt: int) -> None:
-        deadline = time.monotonic() + MAX_WRITE_SECONDS
-        try:
-            client = process.raw(timeout=10.0)
-        except OSError as error:
-            self.stopped_by = f"connect: {error}"
-            return
-        try:
-            operation = 0
-            while operation < MAX_OPERATIONS_PER_WRITER and not stop.is_set() and time.monotonic() < deadline:
-                depth = PIPELINE_DEPTH if self.pipelined else 1
-                batch = []
-                for _ in range(depth):
-                    key = f"w{self.index}:k{operation}"
-                    value = f"v{self.index}-{operation}-{salt}-" + "p" * (operation % 37)
-                    batch.append((key, value))
-                    operation += 1
-                payload = b"".join(encode("SET", key, value) for key, value in batch)
-                for key, value in batch:
-                    self.sent[key] = value
-                client.send(payload)
-                for key, value in batch:
-                    reply = client.read_reply()
-                    if reply != "OK":
-                        self.unexpected.append((key, reply))
-                        return
-                    self.acknowledged[key] = value
-                if not self.pipelined and operation % 4 == 0:
-                    self.increments_sent += 1
-                    reply = client.call("INCR", self.counter_key)
-                    if not isinstance(reply, int):
-                        self.unexpected.append((self.counter_key, reply))
-                        return
-                    self.increments_acknowledged += 1
-            self.stopped_by = "stop event or limit"
-        except (Closed, ConnectionError, OSError, TimeoutError) as error:
-            self.stopped_by = f"{type(error).__name__}: {error}"[:200]
-        finally:
-            client.close()
-
-
-def _acknowledged_total(writers) -> int:
-    return sum(len(writer.acknowledged) for writer in writers)
 
 
 def _verify(process, writers, seed: int) -> None:
@@ -129,7 +67,8 @@ def test_kill9_keeps_every_acknowledged_write(make_server, round_index):
           f"and >= {minimum_acknowledged} acknowledged writes")
 
     process = make_server(fsync="always")
-    writers = [Writer(index, pipelined=(index % 2 == 1)) for index in range(WRITERS)]
+    writers = [Writer(index, pipelined=(index % 2 == 1), max_operations=MAX_OPERATIONS_PER_WRITER,
+                      max_seconds=MAX_WRITE_SECONDS, counts=True) for index in range(WRITERS)]
     stop = threading.Event()
     threads = [threading.Thread(target=writer.run, args=(process, stop, seed), daemon=True) for writer in writers]
     started = time.monotonic()
@@ -138,7 +77,7 @@ def test_kill9_keeps_every_acknowledged_write(make_server, round_index):
     try:
         wait_until(
             lambda: time.monotonic() - started >= kill_after_seconds
-            and _acknowledged_total(writers) >= minimum_acknowledged,
+            and acknowledged_total(writers) >= minimum_acknowledged,
             MAX_WRITE_SECONDS, 0.005, f"seed {seed}: kill point reached",
         )
     finally:
@@ -149,7 +88,7 @@ def test_kill9_keeps_every_acknowledged_write(make_server, round_index):
     assert not any(thread.is_alive() for thread in threads), "writer threads did not stop"
     for writer in writers:
         assert not writer.unexpected, f"seed {seed}: unexpected replies {writer.unexpected[:3]}"
-    print(f"seed {seed}: {_acknowledged_total(writers)} acknowledged, "
+    print(f"seed {seed}: {acknowledged_total(writers)} acknowledged, "
           f"{sum(len(w.sent) for w in writers)} sent; writers stopped by {[w.stopped_by[:40] for w in writers]}")
 
     process.start()

@@ -49,6 +49,7 @@ from harness import (
     wait_until_stable,
 )
 from resp import Closed, Err, encode
+from writers import Writer, acknowledged_total
 
 pytestmark = [
     pytest.mark.skipif(
@@ -68,7 +69,6 @@ TIMING_SLACK_SECONDS = 4.0
 READONLY_PREFIX = "READONLY You can't write against a read only replica."
 
 WRITERS = 6
-PIPELINE_DEPTH = 8
 MAX_OPERATIONS_PER_WRITER = 20_000
 MAX_WRITE_SECONDS = 15.0
 
@@ -159,53 +159,6 @@ def discarded_entries(process) -> list[Path]:
 
 # -- concurrent writers for the kill rounds -----------------------------------------------
 
-@dataclass
-class Writer:
-    """One connection writing unique keys with unique values; records what was acknowledged."""
-
-    index: int
-    pipelined: bool
-    acknowledged: dict[str, str] = field(default_factory=dict)
-    sent: dict[str, str] = field(default_factory=dict)
-    unexpected: list = field(default_factory=list)
-    stopped_by: str = ""
-
-    def run(self, process, stop: threading.Event, salt: int) -> None:
-        deadline = time.monotonic() + MAX_WRITE_SECONDS
-        try:
-            client = process.raw(timeout=10.0)
-        except OSError as error:
-            self.stopped_by = f"connect: {error}"
-            return
-        try:
-            operation = 0
-            while operation < MAX_OPERATIONS_PER_WRITER and not stop.is_set() and time.monotonic() < deadline:
-                batch = []
-                for _ in range(PIPELINE_DEPTH if self.pipelined else 1):
-                    key = f"w{self.index}:k{operation}"
-                    batch.append((key, f"v{self.index}-{operation}-{salt}-" + "p" * (operation % 29)))
-                    operation += 1
-                for key, value in batch:
-                    self.sent[key] = value
-                client.send(b"".join(encode("SET", key, value) for key, value in batch))
-                for key, value in batch:
-                    reply = client.read_reply()
-                    if reply != "OK":
-                        self.unexpected.append((key, reply))
-                        self.stopped_by = f"unexpected reply {reply!r}"
-                        return
-                    self.acknowledged[key] = value
-            self.stopped_by = "stop event or limit"
-        except (Closed, ConnectionError, OSError, TimeoutError) as error:
-            self.stopped_by = f"{type(error).__name__}: {error}"[:120]
-        finally:
-            client.close()
-
-
-def acknowledged_total(writers) -> int:
-    return sum(len(writer.acknowledged) for writer in writers)
-
-
 def run_writers_then_kill_primary(pair, seed: int, before_kill=None, pause_standby: bool = False) -> list[Writer]:
     """Start the writers; at a seeded random moment (and once some writes were acknowledged)
     call ``before_kill(writers)`` and ``kill -9`` the primary. Returns the writers, all stopped.
@@ -223,7 +176,8 @@ def run_writers_then_kill_primary(pair, seed: int, before_kill=None, pause_stand
     pause_seconds = rng.uniform(0.05, 0.3)
     print(f"seed {seed}: kill the primary after {kill_after_seconds:.3f}s and >= {minimum_acknowledged} "
           f"acknowledged writes" + (f", the standby stalled for the last {pause_seconds:.3f}s" if pause_standby else ""))
-    writers = [Writer(index, pipelined=(index % 2 == 1)) for index in range(WRITERS)]
+    writers = [Writer(index, pipelined=(index % 2 == 1), max_operations=MAX_OPERATIONS_PER_WRITER,
+                      max_seconds=MAX_WRITE_SECONDS) for index in range(WRITERS)]
     stop = threading.Event()
     threads = [threading.Thread(target=writer.run, args=(pair.primary, stop, seed), daemon=True)
                for writer in writers]
