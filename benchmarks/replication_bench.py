@@ -36,11 +36,8 @@ import datetime
 import io
 import multiprocessing
 import os
-import platform
 import random
-import re
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -51,7 +48,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from side_by_side import free_port, machine_description, redis_version  # shared with the single-node script
+from side_by_side import free_port, launch, machine_description, redis_version, terminate  # shared with the single-node script
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BEGIN_MARKER = "<!-- replication:begin -->"
@@ -125,24 +122,10 @@ class Process:
         self.port = port
         self.log_path = work_dir / f"{name}.log"
         self.log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(argv, stdout=self.log, stderr=self.log, stdin=subprocess.DEVNULL,
-                                        start_new_session=True)
-        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-        while not ping(port):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                tail = self.log_path.read_text(errors="replace").splitlines()[-15:]
-                raise SystemExit(f"{name} did not start; log {self.log_path}:\n" + "\n".join(tail))
-            time.sleep(0.02)
+        self.process = launch(argv, self.log, port, name, timeout=STARTUP_TIMEOUT_SECONDS)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        terminate(self.process)
         self.log.close()
 
 

@@ -82,6 +82,29 @@ def ping(port: int) -> bool:
         return False
 
 
+def launch(argv: list[str], log, port: int, name: str, timeout: float = 30.0) -> subprocess.Popen:
+    """Starts a server (own session, output to `log`) and waits until it answers PING."""
+    process = subprocess.Popen(argv, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + timeout
+    while not ping(port):
+        if process.poll() is not None or time.monotonic() > deadline:
+            terminate(process)
+            raise SystemExit(f"{name} did not start (see {log.name})")
+        time.sleep(0.02)
+    return process
+
+
+def terminate(process: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within 20 s."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 class Server:
     def __init__(self, kind: str, fsync: str, work_dir: Path, understudy_bin: Path | None):
         self.kind = kind
@@ -100,23 +123,10 @@ class Server:
                 "--listen", f"{HOST}:{self.port}", "--fsync", fsync,
             ]
         self.log = open(work_dir / f"{kind}-{fsync}.log", "ab")
-        self.process = subprocess.Popen(command, stdout=self.log, stderr=self.log, stdin=subprocess.DEVNULL,
-                                        start_new_session=True)
-        deadline = time.monotonic() + 30
-        while not ping(self.port):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise SystemExit(f"{kind} did not start (see {self.log.name})")
-            time.sleep(0.02)
+        self.process = launch(command, self.log, self.port, kind)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        terminate(self.process)
         self.log.close()
 
 
