@@ -43,6 +43,10 @@ public struct PrimaryReplication: Sendable {
     public internal(set) var standbyDurableLSN: LSN?
     /// The higher epoch seen, once this node has stepped down.
     public private(set) var steppedDownForEpoch: Epoch?
+    /// Sync mode with a witness: the witness has recorded the standby as not in sync, so a
+    /// write is released once it is durable here, without the standby (as pg_auto_failover
+    /// does). Set only after the witness has recorded it; cleared before it is told.
+    public private(set) var acknowledgesAlone = false
 
     /// Replies up to here were failed by the sync timeout or a step-down.
     private(set) var failedThroughLSN: LSN
@@ -181,10 +185,17 @@ public struct PrimaryReplication: Sendable {
         return .accept
     }
 
+    /// Sync mode: whether writes are released without the standby (see `acknowledgesAlone`).
+    public mutating func setAcknowledgesAlone(_ alone: Bool) -> [PrimaryAction] {
+        guard alone != acknowledgesAlone else { return [] }
+        acknowledgesAlone = alone
+        return progress()
+    }
+
     /// Time passes: fails sync writes that waited too long and `WAIT`s past their deadline.
     public mutating func tick(nowMilliseconds: Int64) -> [PrimaryAction] {
         var actions: [PrimaryAction] = []
-        if mode == .sync, steppedDownForEpoch == nil {
+        if mode == .sync, steppedDownForEpoch == nil, !acknowledgesAlone {
             let floor = waitingFloorLSN
             if let through = ring.lastLSN(writtenAtOrBefore: nowMilliseconds - syncTimeoutMilliseconds), through > floor {
                 failedThroughLSN = through
@@ -245,7 +256,7 @@ public struct PrimaryReplication: Sendable {
             let candidate: LSN
             switch mode {
             case .async: candidate = localDurableLSN
-            case .sync: candidate = min(localDurableLSN, standbyDurableLSN ?? .zero)
+            case .sync: candidate = acknowledgesAlone ? localDurableLSN : min(localDurableLSN, standbyDurableLSN ?? .zero)
             }
             if candidate > commitLSN {
                 commitLSN = candidate

@@ -16,6 +16,10 @@ public struct ReplicationError: Error, Sendable, Hashable, CustomStringConvertib
         public static let malformedHandshake = Code("malformedHandshake")
         /// A `REPLICATE` handshake asks for a protocol version this node does not speak.
         public static let unsupportedProtocolVersion = Code("unsupportedProtocolVersion")
+        /// The witness's persisted record is malformed.
+        public static let malformedWitnessRecord = Code("malformedWitnessRecord")
+        /// A witness request or reply has a missing, malformed or out-of-range field.
+        public static let malformedWitnessMessage = Code("malformedWitnessMessage")
     }
 
     public var code: Code

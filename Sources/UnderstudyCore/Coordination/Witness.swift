@@ -1,0 +1,181 @@
+/// The witness as a pure state machine: it stores no user data, only a `WitnessRecord`,
+/// and votes so that 2 of {primary, standby, witness} are needed for any promotion.
+///
+/// Every request returns a `WitnessResponse`; when its `persist` is set the shell MUST
+/// write that record durably (fsync) before it sends the reply, so that no answer ever
+/// depends on state a crash could take back.
+///
+/// The promise: answering a heartbeat of epoch E, the witness promises not to vote for
+/// any epoch above E for the heartbeat's lease plus a drift margin, on its own clock. The
+/// promise lives in memory, so a restarted witness assumes the longest lease it has
+/// recorded was promised just before it stopped.
+public struct Witness: Sendable {
+    /// The data nodes' names (their `--listen` addresses), in `--nodes` order.
+    public let nodes: [String]
+    /// nil until the first primary is chosen (a new cluster).
+    public private(set) var record: WitnessRecord?
+    /// No vote for a higher epoch before this instant.
+    public private(set) var promisedUntilMilliseconds: Int64
+    /// The current primary's last heartbeat: what a vote's eligibility is judged on.
+    public private(set) var lastReport: WitnessHeartbeat?
+    /// New cluster: what each node said in its `HELLO`.
+    private var hellos: [String: (epoch: Epoch, lastLSN: LSN, hint: ReplicationRole?)] = [:]
+
+    /// The reply and, if set, the record to persist before sending it.
+    public struct Response: Hashable, Sendable {
+        public var reply: WitnessReply
+        public var persist: WitnessRecord?
+    }
+
+    public init(nodes: [String], record: WitnessRecord?, nowMilliseconds: Int64) {
+        precondition(nodes.count == 2 && nodes[0] != nodes[1], "A witness serves exactly two distinct nodes")
+        self.nodes = nodes
+        self.record = record
+        let promise = record.map { $0.leaseMilliseconds + CoordinationSettings.defaultDriftMargin(leaseMilliseconds: $0.leaseMilliseconds) } ?? 0
+        promisedUntilMilliseconds = nowMilliseconds + promise
+    }
+
+    /// Answers one request at `nowMilliseconds` (the witness's monotonic clock).
+    public mutating func handle(_ request: WitnessRequest, nowMilliseconds now: Int64) -> Response {
+        switch request {
+        case .status:
+            guard let record else { return deny("no primary has been chosen yet: waiting for the nodes' first HELLO") }
+            return Response(reply: .state(record))
+        case .hello(let node, let hint, let epoch, let lastLSN):
+            guard let name = member(node) else { return unknown(node) }
+            return hello(name, hint: hint, epoch: epoch, lastLSN: lastLSN)
+        case .heartbeat(var beat):
+            guard let name = member(beat.node) else { return unknown(beat.node) }
+            beat.node = name
+            return heartbeat(beat, now: now)
+        case .vote(let node, let epoch, let durableLSN, let maxLagBytes):
+            guard let name = member(node) else { return unknown(node) }
+            return vote(name, epoch: epoch, durableLSN: durableLSN, maxLagBytes: maxLagBytes, now: now)
+        case .standbySync(let node, let epoch, let inSync):
+            guard let name = member(node) else { return unknown(node) }
+            guard var current = record, epoch == current.epoch, current.primary == name else {
+                return stale(or: "\(name) is not the primary of epoch \(epoch)", epoch: epoch)
+            }
+            guard current.standbyInSync != inSync else { return Response(reply: .state(current)) }
+            current.standbyInSync = inSync
+            return adopt(current)
+        }
+    }
+
+    /// The node's name as listed in `--nodes`: an exact match, or — for a node listening on
+    /// an unspecified address such as `0.0.0.0` — the one listed node with its port.
+    public func member(_ claimed: String) -> String? {
+        if nodes.contains(claimed) { return claimed }
+        guard let colon = claimed.lastIndex(of: ":") else { return nil }
+        let host = claimed[..<colon]
+        guard host == "0.0.0.0" || host == "[::]" || host == "::" || host.isEmpty else { return nil }
+        let port = claimed[colon...]
+        let matches = nodes.filter { $0.hasSuffix(port) }
+        return matches.count == 1 ? matches[0] : nil
+    }
+
+    private func other(than node: String) -> String {
+        nodes[0] == node ? nodes[1] : nodes[0]
+    }
+
+    // MARK: Requests
+
+    private mutating func hello(_ node: String, hint: ReplicationRole?, epoch: Epoch, lastLSN: LSN) -> Response {
+        if let record { return Response(reply: .state(record)) }
+        hellos[node] = (epoch, lastLSN, hint)
+        let chosen: String
+        if hint == .primary {
+            chosen = node
+        } else if let first = hellos[nodes[0]], let second = hellos[nodes[1]] {
+            if first.hint == .primary { chosen = nodes[0] } else if second.hint == .primary { chosen = nodes[1] } else {
+                // Neither asked to be primary: the one with the most of the log, the first listed on a tie.
+                chosen = (second.epoch, second.lastLSN.rawValue) > (first.epoch, first.lastLSN.rawValue) ? nodes[1] : nodes[0]
+            }
+        } else {
+            return deny("no primary yet: waiting for \(other(than: node)) or a node started with --role primary")
+        }
+        let startEpoch = hellos.values.map(\.epoch).max() ?? .initial
+        return adopt(WitnessRecord(
+            epoch: max(startEpoch, .initial), primary: chosen, standby: other(than: chosen), standbyInSync: true,
+            mode: .sync, leaseMilliseconds: 0))
+    }
+
+    private mutating func heartbeat(_ beat: WitnessHeartbeat, now: Int64) -> Response {
+        var current: WitnessRecord
+        if let record {
+            if beat.epoch < record.epoch { return Response(reply: .staleEpoch(record.epoch, primary: record.primary)) }
+            if beat.epoch == record.epoch, record.primary != beat.node {
+                return deny("\(beat.node) is not the primary of epoch \(beat.epoch) (\(record.primary ?? "none") is)")
+            }
+            current = record
+            if beat.epoch > record.epoch {
+                // A primary of an epoch this witness never granted: an operator forced it.
+                // It is newer by construction; nothing is known of its standby's state.
+                current = WitnessRecord(epoch: beat.epoch, primary: beat.node, standby: other(than: beat.node),
+                                        standbyInSync: false, mode: beat.mode, leaseMilliseconds: beat.leaseMilliseconds)
+            }
+        } else {
+            // A witness that lost (or never had) its record meets a running primary.
+            current = WitnessRecord(epoch: beat.epoch, primary: beat.node, standby: other(than: beat.node),
+                                    standbyInSync: false, mode: beat.mode, leaseMilliseconds: beat.leaseMilliseconds)
+        }
+        current.mode = beat.mode
+        current.leaseMilliseconds = max(current.leaseMilliseconds, beat.leaseMilliseconds)
+        let drift = CoordinationSettings.defaultDriftMargin(leaseMilliseconds: beat.leaseMilliseconds)
+        promisedUntilMilliseconds = max(promisedUntilMilliseconds, now + beat.leaseMilliseconds + drift)
+        lastReport = beat
+        return current == record ? Response(reply: .state(current)) : adopt(current)
+    }
+
+    private mutating func vote(_ node: String, epoch: Epoch, durableLSN: LSN, maxLagBytes: Int64, now: Int64) -> Response {
+        guard let current = record else { return deny("no primary has been chosen yet") }
+        if epoch == current.epoch, current.primary == node {
+            return Response(reply: .state(current))  // the same vote asked again: its answer was lost
+        }
+        guard epoch == Epoch(current.epoch.rawValue + 1) else {
+            return Response(reply: .staleEpoch(current.epoch, primary: current.primary))
+        }
+        guard current.primary != node else { return deny("\(node) is already the primary of epoch \(current.epoch)") }
+        guard now >= promisedUntilMilliseconds else {
+            return deny("the primary's lease is promised for another \(promisedUntilMilliseconds - now) ms")
+        }
+        switch current.mode {
+        case .sync:
+            guard current.standbyInSync else {
+                return deny("\(node) is not recorded as in sync: promoting it could lose acknowledged writes (an operator can force it)")
+            }
+        case .async:
+            guard let report = lastReport, report.epoch == current.epoch else {
+                return deny("no report of \(node)'s lag from the primary of epoch \(current.epoch) since this witness started")
+            }
+            let lag = report.standbyLagBytes ?? Int64.max
+            guard durableLSN >= report.lastWrittenLSN || lag <= maxLagBytes else {
+                return deny("\(node) lagged \(lag) bytes at the primary's last report, more than the \(maxLagBytes) allowed")
+            }
+        }
+        lastReport = nil
+        return adopt(WitnessRecord(
+            epoch: epoch, primary: node, standby: current.primary, standbyInSync: false, mode: current.mode,
+            leaseMilliseconds: current.leaseMilliseconds))
+    }
+
+    // MARK: Replies
+
+    private mutating func adopt(_ new: WitnessRecord) -> Response {
+        record = new
+        return Response(reply: .state(new), persist: new)
+    }
+
+    private func deny(_ reason: String) -> Response {
+        Response(reply: .denied(reason))
+    }
+
+    private func unknown(_ node: String) -> Response {
+        deny("\(node) is not one of this witness's nodes (\(nodes.joined(separator: ", ")))")
+    }
+
+    private func stale(or reason: String, epoch: Epoch) -> Response {
+        if let record, record.epoch > epoch { return Response(reply: .staleEpoch(record.epoch, primary: record.primary)) }
+        return deny(reason)
+    }
+}

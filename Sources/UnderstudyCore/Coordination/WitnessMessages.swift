@@ -1,0 +1,182 @@
+/// What a data node asks the witness. On the wire each request is one RESP command,
+/// `WITNESS <VERB> ...` (so `redis-cli -p <witness> WITNESS STATUS` works too):
+///
+/// ```
+/// WITNESS HELLO     <node> <hint primary|standby|-> <epoch> <last-lsn>
+/// WITNESS HEARTBEAT <node> <epoch> <mode> <lease-ms> <last-written-lsn> <standby-durable-lsn|-> <standby-lag-bytes|->
+/// WITNESS VOTE      <node> <new-epoch> <durable-lsn> <max-lag-bytes>
+/// WITNESS SYNC      <node> <epoch> <0|1>
+/// WITNESS STATUS
+/// ```
+/// Nodes are named by their client address (`--listen`).
+public enum WitnessRequest: Hashable, Sendable {
+    /// A node starting up asks who is primary (and, for a new cluster, offers its hint).
+    case hello(node: String, hint: ReplicationRole?, epoch: Epoch, lastLSN: LSN)
+    /// The primary's heartbeat: an answer renews its lease.
+    case heartbeat(WitnessHeartbeat)
+    /// A standby that lost its primary asks to become primary of `epoch`; in async mode it
+    /// is eligible only if it lags by at most `maxLagBytes` (its `--max-lag-on-failover`).
+    case vote(node: String, epoch: Epoch, durableLSN: LSN, maxLagBytes: Int64)
+    /// The primary records whether its standby holds every acknowledged write.
+    case standbySync(node: String, epoch: Epoch, inSync: Bool)
+    /// An operator (or `understudy status`) reads the record.
+    case status
+
+    public static let commandName = "WITNESS"
+
+    /// The command as RESP arguments, the command name first.
+    public var arguments: [[UInt8]] {
+        let words: [String]
+        switch self {
+        case .hello(let node, let hint, let epoch, let lastLSN):
+            words = ["HELLO", node, hint?.rawValue ?? "-", "\(epoch)", "\(lastLSN)"]
+        case .heartbeat(let beat):
+            words = ["HEARTBEAT", beat.node, "\(beat.epoch)", beat.mode.rawValue, "\(beat.leaseMilliseconds)",
+                     "\(beat.lastWrittenLSN)", beat.standbyDurableLSN.map { "\($0)" } ?? "-",
+                     beat.standbyLagBytes.map { "\($0)" } ?? "-"]
+        case .vote(let node, let epoch, let durableLSN, let maxLagBytes):
+            words = ["VOTE", node, "\(epoch)", "\(durableLSN)", "\(maxLagBytes)"]
+        case .standbySync(let node, let epoch, let inSync):
+            words = ["SYNC", node, "\(epoch)", inSync ? "1" : "0"]
+        case .status:
+            words = ["STATUS"]
+        }
+        return ([Self.commandName] + words).map { Array($0.utf8) }
+    }
+
+    /// Parses a request from its RESP arguments (the command name first, any case).
+    /// - Throws: `ReplicationError.malformedWitnessMessage` naming the bad field.
+    public init(arguments: [[UInt8]]) throws {
+        guard arguments.count >= 2 else { throw Self.malformed("missing verb") }
+        let verb = String(decoding: arguments[1], as: UTF8.self).uppercased()
+        let fields = Array(arguments.dropFirst(2))
+        func expect(_ count: Int) throws {
+            guard fields.count == count else { throw Self.malformed("WITNESS \(verb) takes \(count) arguments, got \(fields.count)") }
+        }
+        switch verb {
+        case "HELLO":
+            try expect(4)
+            let hintText = String(decoding: fields[1], as: UTF8.self)
+            let hint: ReplicationRole?
+            if hintText == "-" { hint = nil } else {
+                guard let role = ReplicationRole(rawValue: hintText) else { throw Self.malformed("bad role hint '\(hintText)'") }
+                hint = role
+            }
+            self = .hello(node: try Self.node(fields[0]), hint: hint, epoch: Epoch(try Self.number(fields[2], "epoch")),
+                          lastLSN: LSN(try Self.number(fields[3], "last LSN")))
+        case "HEARTBEAT":
+            try expect(7)
+            let modeText = String(decoding: fields[2], as: UTF8.self)
+            guard let mode = ReplicationMode(rawValue: modeText) else { throw Self.malformed("bad mode '\(modeText)'") }
+            let lease = try Self.number(fields[3], "lease")
+            let lag = try Self.optionalNumber(fields[6], "standby lag")
+            guard lease <= UInt64(Int64.max), (lag ?? 0) <= UInt64(Int64.max) else { throw Self.malformed("a number is out of range") }
+            self = .heartbeat(WitnessHeartbeat(
+                node: try Self.node(fields[0]), epoch: Epoch(try Self.number(fields[1], "epoch")), mode: mode,
+                leaseMilliseconds: Int64(lease), lastWrittenLSN: LSN(try Self.number(fields[4], "last written LSN")),
+                standbyDurableLSN: try Self.optionalNumber(fields[5], "standby durable LSN").map { LSN($0) },
+                standbyLagBytes: lag.map { Int64($0) }))
+        case "VOTE":
+            try expect(4)
+            let maxLag = try Self.number(fields[3], "max lag")
+            guard maxLag <= UInt64(Int64.max) else { throw Self.malformed("max lag out of range") }
+            self = .vote(node: try Self.node(fields[0]), epoch: Epoch(try Self.number(fields[1], "epoch")),
+                         durableLSN: LSN(try Self.number(fields[2], "durable LSN")), maxLagBytes: Int64(maxLag))
+        case "SYNC":
+            try expect(3)
+            let flag = String(decoding: fields[2], as: UTF8.self)
+            guard flag == "0" || flag == "1" else { throw Self.malformed("bad in-sync flag '\(flag)'") }
+            self = .standbySync(node: try Self.node(fields[0]), epoch: Epoch(try Self.number(fields[1], "epoch")), inSync: flag == "1")
+        case "STATUS":
+            try expect(0)
+            self = .status
+        default:
+            throw Self.malformed("unknown verb '\(verb)' (HELLO, HEARTBEAT, VOTE, SYNC, STATUS)")
+        }
+    }
+
+    /// The longest node name accepted (a host:port).
+    public static let maximumNodeBytes = 261
+
+    private static func node(_ bytes: [UInt8]) throws -> String {
+        guard !bytes.isEmpty, bytes.count <= maximumNodeBytes, !bytes.contains(UInt8(ascii: " ")), bytes != Array("-".utf8) else {
+            throw malformed("bad node address")
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    private static func number(_ bytes: [UInt8], _ field: String) throws -> UInt64 {
+        guard let value = DecimalText.parse(bytes) else { throw malformed("bad \(field) '\(String(decoding: bytes.prefix(24), as: UTF8.self))'") }
+        return value
+    }
+
+    private static func optionalNumber(_ bytes: [UInt8], _ field: String) throws -> UInt64? {
+        bytes == Array("-".utf8) ? nil : try number(bytes, field)
+    }
+
+    private static func malformed(_ message: String) -> ReplicationError {
+        ReplicationError(.malformedWitnessMessage, message)
+    }
+}
+
+/// The primary's heartbeat to the witness, with what the witness needs to judge a later
+/// vote: the mode, the lease it promises, and how far the standby is behind.
+public struct WitnessHeartbeat: Hashable, Sendable {
+    public var node: String
+    public var epoch: Epoch
+    public var mode: ReplicationMode
+    public var leaseMilliseconds: Int64
+    public var lastWrittenLSN: LSN
+    /// The standby's last acknowledged durable LSN; nil if none is known.
+    public var standbyDurableLSN: LSN?
+    /// Bytes of WAL the standby lacks; nil if not known.
+    public var standbyLagBytes: Int64?
+
+    public init(node: String, epoch: Epoch, mode: ReplicationMode, leaseMilliseconds: Int64, lastWrittenLSN: LSN,
+                standbyDurableLSN: LSN?, standbyLagBytes: Int64?) {
+        self.node = node
+        self.epoch = epoch
+        self.mode = mode
+        self.leaseMilliseconds = leaseMilliseconds
+        self.lastWrittenLSN = lastWrittenLSN
+        self.standbyDurableLSN = standbyDurableLSN
+        self.standbyLagBytes = standbyLagBytes
+    }
+}
+
+/// The witness's answer. On the wire: `+STATE <record text>` for every success (a granted
+/// vote is a state naming the candidate as primary of the asked epoch), `-EPOCH <epoch>
+/// <primary|->` when the asker is behind, `-DENIED <reason>` otherwise.
+public enum WitnessReply: Hashable, Sendable {
+    case state(WitnessRecord)
+    case staleEpoch(Epoch, primary: String?)
+    case denied(String)
+
+    /// The reply line without its RESP type byte, and whether it is an error.
+    public var line: (text: String, isError: Bool) {
+        switch self {
+        case .state(let record): return ("STATE \(record.text)", false)
+        case .staleEpoch(let epoch, let primary): return ("EPOCH \(epoch) \(primary ?? "-")", true)
+        case .denied(let reason): return ("DENIED \(reason)", true)
+        }
+    }
+
+    /// Parses a reply line (a simple string or an error, without its type byte).
+    /// - Throws: `ReplicationError.malformedWitnessMessage`.
+    public init(line: String, isError: Bool) throws {
+        let words = line.split(separator: " ", omittingEmptySubsequences: true)
+        switch (words.first, isError) {
+        case ("STATE", false):
+            self = .state(try WitnessRecord(words: Array(words.dropFirst())))
+        case ("EPOCH", true):
+            guard words.count == 3, let epoch = DecimalText.parse(Array(words[1].utf8)) else {
+                throw ReplicationError(.malformedWitnessMessage, "bad EPOCH reply '\(line.prefix(200))'")
+            }
+            self = .staleEpoch(Epoch(epoch), primary: words[2] == "-" ? nil : String(words[2]))
+        case ("DENIED", true):
+            self = .denied(words.dropFirst().joined(separator: " "))
+        default:
+            throw ReplicationError(.malformedWitnessMessage, "unexpected witness reply '\(line.prefix(200))'")
+        }
+    }
+}
