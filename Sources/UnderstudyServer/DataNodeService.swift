@@ -79,11 +79,11 @@ public struct DataNodeService: Service {
     /// The node's epoch history from `DIR/epochs`; a new node starts at epoch 1 and
     /// persists that before it serves.
     private func loadEpochHistory() throws -> EpochHistory {
-        if let bytes = try EpochHistoryStore.read(dataDirectory: configuration.dataDirectory) {
+        if let bytes = try DurableStateFile.epochHistory.read(dataDirectory: configuration.dataDirectory) {
             return try EpochHistory(decoding: bytes)
         }
         let history = EpochHistory()
-        try EpochHistoryStore.write(history.encode(), dataDirectory: configuration.dataDirectory)
+        try DurableStateFile.epochHistory.write(history.encode(), dataDirectory: configuration.dataDirectory)
         return history
     }
 

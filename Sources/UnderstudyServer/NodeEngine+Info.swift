@@ -82,24 +82,24 @@ extension NodeEngine {
 
     private func replicationFields() -> [(String, String)] {
         let now = WallClock.monotonicMilliseconds()
-        if replication.role == .standby, let configuration = replication.configuration,
-           let standby = replication.standby {
-            let lag = standby.lag(nowMilliseconds: now)
+        if replication.role == .standby, let configuration = replication.configuration {
+            let standby = replication.standby
+            let lag = standby?.lag(nowMilliseconds: now) ?? ReplicationLag(lsns: 0, bytes: 0, milliseconds: 0, standbyDurableLSN: nil, state: .none)
             return [
                 ("role", "slave"),
                 ("master_host", configuration.peer.host),
                 ("master_port", "\(configuration.peer.port)"),
                 ("master_link_status", replication.linkStatus == "connected" ? "up" : "down"),
-                ("slave_repl_offset", "\(standby.lastLSN)"),
+                ("slave_repl_offset", "\(standby?.lastLSN ?? wal.lastWrittenLSN)"),
                 ("slave_read_only", "1"),
                 ("understudy_epoch", "\(epoch)"),
                 ("understudy_link_state", replication.linkStatus),
                 ("understudy_last_refusal", replication.lastRefusal ?? ""),
-                ("understudy_applied_lsn", "\(standby.lastLSN)"),
-                ("understudy_durable_lsn", "\(standby.durableLSN)"),
+                ("understudy_applied_lsn", "\(standby?.lastLSN ?? wal.lastWrittenLSN)"),
+                ("understudy_durable_lsn", "\(standby?.durableLSN ?? durableLSN)"),
                 ("understudy_lag_lsns", "\(lag.lsns)"),
                 ("understudy_lag_milliseconds", "\(lag.milliseconds)"),
-            ]
+            ] + coordinationFields(now: now)
         }
         var fields: [(String, String)] = [
             ("role", "master"),
@@ -127,6 +127,51 @@ extension NodeEngine {
             ("understudy_epoch", "\(epoch)"),
             ("master_repl_offset", "\(lastAppendedLSN)"),
         ]
+        return fields + coordinationFields(now: now)
+    }
+
+    /// Automatic failover: the coordinator's view, the last promotion's timeline and the
+    /// last rewind (what was cut off on rejoining, and where it was kept).
+    private func coordinationFields(now: Int64) -> [(String, String)] {
+        var fields: [(String, String)] = []
+        if let coordinator = replication.coordinator {
+            fields += [
+                ("understudy_role", coordinator.role.rawValue),
+                ("understudy_known_epoch", "\(coordinator.epoch)"),
+                ("understudy_witness", replication.witnessLink.map { "\($0.address)" } ?? ""),
+                ("understudy_witness_link", replication.witnessLink?.isConnected == true ? "up" : "down"),
+                ("understudy_witness_last_error", replication.witnessLink?.lastError ?? ""),
+                ("understudy_witness_last_denial", coordinator.lastDenial ?? ""),
+            ]
+            if coordinator.role == .primary {
+                let remaining = coordinator.leaseExpiresAtMilliseconds.map { max(0, $0 - now) } ?? 0
+                fields += [
+                    ("understudy_lease_remaining_ms", "\(remaining)"),
+                    ("understudy_standby_in_sync", coordinator.standbyInSync ? "1" : "0"),
+                    ("understudy_acknowledges_alone", replication.primary?.acknowledgesAlone == true ? "1" : "0"),
+                ]
+            }
+        } else if replication.configuration?.witness != nil {
+            fields.append(("understudy_role", "undecided"))
+        }
+        if let promotion = replication.lastPromotion {
+            fields += [
+                ("understudy_last_promotion_epoch", "\(promotion.epoch)"),
+                ("understudy_last_promotion_vote_to_promoted_ms", promotion.detectedMilliseconds.map { "\(promotion.promotedMilliseconds - $0)" } ?? ""),
+                ("understudy_last_promotion_promoted_to_first_write_ms", promotion.firstWriteMilliseconds.map { "\($0 - promotion.promotedMilliseconds)" } ?? ""),
+                ("understudy_last_promotion_seconds_ago", "\((now - promotion.promotedMilliseconds) / 1000)"),
+            ]
+        }
+        if let rewind = replication.lastRewind {
+            fields += [
+                ("understudy_rewind_records", "\(rewind.recordCount)"),
+                ("understudy_rewind_first_lsn", rewind.firstLSN.map { "\($0)" } ?? ""),
+                ("understudy_rewind_last_lsn", rewind.lastLSN.map { "\($0)" } ?? ""),
+                ("understudy_rewind_file", rewind.path ?? ""),
+                ("understudy_rewind_state_reset", rewind.stateReset ? "1" : "0"),
+            ]
+        }
+        fields.append(("understudy_rewound_records_total", "\(statistics.rewoundRecords)"))
         return fields
     }
 }

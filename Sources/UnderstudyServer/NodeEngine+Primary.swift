@@ -12,6 +12,7 @@ extension NodeEngine {
     /// admission limit.
     func refusalOfWrite() -> String? {
         guard let configuration = replication.configuration else { return nil }
+        if let refusal = coordinationRefusal(isWrite: true) { return refusal }
         if replication.role == .standby {
             return "READONLY You can't write against a read only replica. primary=\(configuration.peer) epoch=\(epoch)"
         }
@@ -68,7 +69,8 @@ extension NodeEngine {
         for action in actions {
             switch action {
             case .release(let lsn):
-                released += advanceVisible(to: lsn)
+                // Without a lease the replies wait (`.leaseAcquired` releases them) or fail on step-down.
+                if holdsLease() { released += advanceVisible(to: lsn) }
             case .failWaiting(let after, let through, let message):
                 logger.warning("writes waited too long for the standby", metadata: [
                     "after_lsn": "\(after)", "through_lsn": "\(through)",
@@ -76,6 +78,10 @@ extension NodeEngine {
                 failHeldReplies(after: after, through: through, message: message)
             case .stepDown(let seenEpoch):
                 stepDown(seenEpoch: seenEpoch)
+                if replication.coordinator != nil {
+                    performCoordination(replication.coordinator!.observed(
+                        epoch: seenEpoch, primary: nil, nowMilliseconds: WallClock.monotonicMilliseconds()))
+                }
             case .sendRecords(let from, let maxBytes):
                 sendRecords(from: from, maxBytes: maxBytes)
             case .completeWait(let connection, let replicas):
@@ -230,7 +236,9 @@ extension NodeEngine {
             return (.simple("SNAPSHOT \(epoch) \(lsn) \(sender.totalBytes) \(sender.info.epoch) \(history)"), true)
         case .refuseDiverged(let reason):
             logger.error("standby refused: its log diverged from ours", metadata: ["standby": "\(handshake.standbyAddress)", "reason": "\(reason)"])
-            return (.error("DIVERGED \(reason)"), false)
+            // Our history lets the standby find the fork point and cut off what follows it.
+            let history = String(decoding: replication.history.textBytes, as: UTF8.self)
+            return (.error("DIVERGED \(history) \(reason)"), false)
         case .refuseUnavailable(let reason):
             return (.error("ERR \(reason)"), false)
         case .stepDown(let seenEpoch):
@@ -279,6 +287,10 @@ extension NodeEngine {
     func standbyAcknowledged(durableLSN: LSN, frameEpoch: Epoch) {
         let now = WallClock.monotonicMilliseconds()
         primaryEvent { $0.standbyAcknowledged(durableLSN: durableLSN, epoch: frameEpoch, nowMilliseconds: now) }
+        guard replication.coordinator != nil else { return }
+        replication.coordinator!.standbyHeard(nowMilliseconds: now)
+        // Acknowledging alone: the moment the standby holds every released write, wait for it again.
+        if replication.primary?.acknowledgesAlone == true { coordinationTick() }
     }
 
     func standbyLinkClosed(_ channel: any Channel) {
@@ -293,6 +305,7 @@ extension NodeEngine {
     /// Every heartbeat interval: timeouts in the core, a heartbeat frame to the standby.
     func replicationTick() {
         let now = WallClock.monotonicMilliseconds()
+        coordinationTick()
         standbyTick()
         if replication.primary != nil {
             primaryEvent { $0.tick(nowMilliseconds: now) }
@@ -306,9 +319,12 @@ extension NodeEngine {
                     after: visibleLSN, through: primary.waitingFloorLSN,
                     message: "NOREPLICAS this reply depends on writes up to LSN \(primary.waitingFloorLSN) that the standby has not acknowledged")
             }
-            if let channel = replication.standbyChannel {
-                var buffer = channel.allocator.buffer(capacity: 32)
-                buffer.writeReplicationFrame(.heartbeat(epoch: epoch, lastWrittenLSN: wal.lastWrittenLSN, primaryTimeMilliseconds: WallClock.nowMilliseconds()))
+            // With a witness the coordinator sends heartbeats (they carry the lease).
+            if replication.coordinator == nil, let channel = replication.standbyChannel {
+                var buffer = channel.allocator.buffer(capacity: 48)
+                buffer.writeReplicationFrame(.heartbeat(
+                    epoch: epoch, lastWrittenLSN: wal.lastWrittenLSN, primaryTimeMilliseconds: WallClock.nowMilliseconds(),
+                    sentAtMilliseconds: now))
                 channel.writeAndFlush(buffer, promise: nil)
             }
         }

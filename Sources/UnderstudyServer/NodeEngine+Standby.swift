@@ -10,7 +10,7 @@ import UnderstudyWire
 extension NodeEngine {
     /// Every heartbeat interval: (re)connect to the primary when there is no link.
     func standbyTick() {
-        guard replication.role == .standby, replication.primaryChannel == nil, !replication.connecting,
+        guard replication.role == .standby, replication.standby != nil, replication.primaryChannel == nil, !replication.connecting,
               !isStopping, WallClock.monotonicMilliseconds() >= replication.nextConnectAtMilliseconds,
               let peer = replication.configuration?.peer
         else { return }
@@ -30,6 +30,7 @@ extension NodeEngine {
             .whenComplete { result in
                 engine.replication.connecting = false
                 if case .failure(let error) = result {
+                    engine.primaryConnectFailed(error)
                     engine.primaryLinkFailed("cannot connect to the primary at \(peer): \(error)")
                 }
             }
@@ -68,6 +69,7 @@ extension NodeEngine {
         let text: String
         if case .error(let message) = reply { text = message } else { text = "unexpected reply \(reply)" }
         replication.lastRefusal = text
+        if text.hasPrefix("DIVERGED"), rewindIfDiverged(text) { return }
         if text.hasPrefix("DIVERGED") {
             logger.error("the primary refused this standby: its log diverged; nothing conflicting is applied", metadata: ["reason": "\(text)"])
             replication.linkStatus = "diverged"
@@ -90,7 +92,8 @@ extension NodeEngine {
                 return
             }
             applyRecords(frames)
-        case .heartbeat(let epoch, let lastWrittenLSN, let primaryTime):
+        case .heartbeat(let epoch, let lastWrittenLSN, let primaryTime, let sentAt):
+            echoPrimaryHeartbeat(epoch: epoch, sentAt: sentAt)
             // In place (`standby!`): a copy would duplicate its lag samples on every event.
             let action = replication.standby!.primaryHeartbeat(
                 epoch: epoch, lastWrittenLSN: lastWrittenLSN, primaryTimeMilliseconds: primaryTime,
@@ -107,7 +110,7 @@ extension NodeEngine {
             }
         case .snapshotEnd(_, _, let checksum):
             installSnapshot(checksum: checksum)
-        case .acknowledge:
+        case .acknowledge, .heartbeatEcho:
             primaryLinkFailed("unexpected frame from the primary")
         }
     }
@@ -150,7 +153,7 @@ extension NodeEngine {
                 configuration: WALWriter.Configuration(segmentMaxBytes: configuration.walSegmentMaxBytes))
             try standby.snapshotInstalled(lsn: incoming.lsn, epoch: incoming.epoch, history: incoming.history)
             replication.history = standby.history
-            try EpochHistoryStore.write(replication.history.encode(), dataDirectory: configuration.dataDirectory)
+            try DurableStateFile.epochHistory.write(replication.history.encode(), dataDirectory: configuration.dataDirectory)
             keyspace = installation.state.keyspace
             keyspace.deletesExpiredKeys = false
             durableLSN = max(durableLSN, incoming.lsn)
@@ -193,7 +196,7 @@ extension NodeEngine {
             case .adoptEpoch(let newEpoch, let firstLSN):
                 do {
                     replication.history.begin(epoch: newEpoch, at: firstLSN)
-                    try EpochHistoryStore.write(replication.history.encode(), dataDirectory: configuration.dataDirectory)
+                    try DurableStateFile.epochHistory.write(replication.history.encode(), dataDirectory: configuration.dataDirectory)
                 } catch {
                     primaryLinkFailed("cannot persist epoch \(newEpoch): \(error)")
                     return

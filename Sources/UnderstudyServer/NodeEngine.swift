@@ -95,6 +95,9 @@ final class NodeEngine: @unchecked Sendable {
         if isWrite, let walFailure {
             return (.error("ERR write refused: \(walFailure)"), wal.lastAppendedLSN)
         }
+        if !isWrite, let refusal = coordinationRefusal(isWrite: false) {
+            return (.error(refusal), .zero)
+        }
         if isWrite, let refusal = refusalOfWrite() {
             // Nothing ran: the refusal reveals no data and need not wait for anything.
             return (.error(refusal), .zero)
@@ -127,7 +130,7 @@ final class NodeEngine: @unchecked Sendable {
         eventLoop.execute { self.flush() }
     }
 
-    private func flush() {
+    func flush() {
         flushScheduled = false
         guard walFailure == nil else { return }
         let written: LSN
@@ -208,6 +211,10 @@ final class NodeEngine: @unchecked Sendable {
     func advanceVisible(to lsn: LSN) -> Int {
         guard lsn > visibleLSN else { return 0 }
         visibleLSN = lsn
+        if let promotion = replication.lastPromotion, promotion.firstWriteMilliseconds == nil, lsn > promotion.promotedAtLSN,
+           replication.primary != nil {
+            replication.lastPromotion?.firstWriteMilliseconds = WallClock.monotonicMilliseconds()
+        }
         guard !waiters.isEmpty else { return 0 }
         let released = waiters
         waiters.removeAll(keepingCapacity: true)
@@ -231,7 +238,7 @@ final class NodeEngine: @unchecked Sendable {
         waiters[ObjectIdentifier(handler)] = handler
     }
 
-    private func failWAL(_ reason: String) {
+    func failWAL(_ reason: String) {
         guard walFailure == nil else { return }
         walFailure = reason
         logger.critical("write-ahead log failed; refusing writes until restart", metadata: [

@@ -89,6 +89,8 @@ final class PrimaryLinkHandler: ChannelInboundHandler {
         switch unwrapInboundIn(data) {
         case .acknowledge(let epoch, let durableLSN, _):
             engine.standbyAcknowledged(durableLSN: durableLSN, frameEpoch: epoch)
+        case .heartbeatEcho(let epoch, let sentAt):
+            engine.standbyEchoed(sentAt: sentAt, frameEpoch: epoch)
         case .error(_, let message):
             engine.logger.warning("the standby ended the stream", metadata: ["reason": "\(message)"])
             context.close(promise: nil)

@@ -5,8 +5,10 @@ import UnderstudyStorage
 /// What the engine keeps about its pair: the pure state machine of its role and the
 /// connection that carries the stream. Owned by the engine's event loop.
 struct ReplicationShellState {
-    /// nil for a standalone node.
-    let role: ReplicationRole?
+    /// nil for a standalone node. With a witness it changes as the coordinator decides
+    /// (nil while undecided is not used: an undecided node counts as a standby that
+    /// refuses reads too, see `coordinator`).
+    var role: ReplicationRole?
     let configuration: ReplicationConfiguration?
     var history: EpochHistory
     var primary: PrimaryReplication?
@@ -37,12 +39,28 @@ struct ReplicationShellState {
     /// A higher epoch was seen: this node no longer acts as primary.
     var fencedByEpoch: Epoch?
 
+    /// With `--witness`: the failover state machine and the connection to the witness.
+    var coordinator: NodeCoordinator?
+    var witnessLink: WitnessLink?
+    /// The last cut of a divergent suffix (rejoin after a failover), for INFO and status.
+    var lastRewind: RewindReport?
+    /// The last promotion of this node: when its primary was last heard, when the vote
+    /// was granted, and when the first write was acknowledged (monotonic ms).
+    var lastPromotion: PromotionTimeline?
+    /// When this standby first asked the witness for a vote since it last followed.
+    var pendingVoteSinceMilliseconds: Int64?
+
     init(configuration: ServerConfiguration, recovered: RecoveredState, history: EpochHistory, walBytesWritten: Int64) {
         self.configuration = configuration.replication
         self.role = configuration.replication?.role
         self.history = history
         self.bytesReportedWritten = walBytesWritten
         guard let replication = configuration.replication else { return }
+        if replication.witness != nil {
+            // The witness decides; until it has, this node follows no one and takes nothing.
+            role = .standby
+            return
+        }
         switch replication.role {
         case .primary:
             primary = PrimaryReplication(
@@ -56,4 +74,15 @@ struct ReplicationShellState {
                 lastRecordChecksum: recovered.lastRecordChecksum)
         }
     }
+}
+
+/// When a standby became primary, step by step (monotonic milliseconds).
+struct PromotionTimeline {
+    var epoch: Epoch
+    /// When the standby decided its primary was gone and asked for a vote.
+    var detectedMilliseconds: Int64?
+    var promotedMilliseconds: Int64
+    /// The log's end at promotion: the first write acknowledged after it is the new primary's first.
+    var promotedAtLSN: LSN
+    var firstWriteMilliseconds: Int64?
 }

@@ -73,6 +73,23 @@ public struct ReplicationConfiguration: Sendable {
     public var windowBytes: Int
     /// How often the primary sends a heartbeat frame.
     public var heartbeatIntervalMilliseconds: Int64
+    /// The witness's address (`--witness`): with one, roles are decided by the cluster and
+    /// failover is automatic; without, `role` decides and nothing fails over.
+    public var witness: ListenAddress?
+    /// `--failure-timeout`, `--lease`, `--max-lag-on-failover` (see `CoordinationSettings`).
+    public var failureTimeoutMilliseconds: Int64 = 1_000
+    public var leaseMilliseconds: Int64 = 500
+    public var maxLagOnFailoverBytes: Int64 = 1 << 20
+    /// With a witness: the `--role` the operator gave, a hint for a new cluster (nil: none).
+    public var roleHint: ReplicationRole?
+
+    /// The failover timing, for the coordinator.
+    public var coordinationSettings: CoordinationSettings {
+        CoordinationSettings(
+            mode: mode, heartbeatIntervalMilliseconds: heartbeatIntervalMilliseconds,
+            failureTimeoutMilliseconds: failureTimeoutMilliseconds, leaseMilliseconds: leaseMilliseconds,
+            maxLagOnFailoverBytes: maxLagOnFailoverBytes)
+    }
 
     public init(
         peer: ListenAddress, mode: ReplicationMode = .sync, role: ReplicationRole,

@@ -8,4 +8,6 @@ struct ServerStatistics {
     var walRecordsAppended: Int64 = 0
     var fsyncCount: Int64 = 0
     var snapshotsTaken: Int64 = 0
+    /// Records cut off this node's log on rejoining after a failover (kept in lost-writes files).
+    var rewoundRecords: Int64 = 0
 }

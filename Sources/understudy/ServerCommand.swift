@@ -49,8 +49,23 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "With --peer: sync (a reply only once the standby has the write on disk) or async.")
     var replication: ReplicationMode = .sync
 
-    @Option(help: "With --peer: this node's role, primary or standby.")
-    var role: ReplicationRole = .primary
+    @Option(help: "With --peer: this node's role, primary or standby (default primary). With --witness only a hint for a new cluster.")
+    var role: ReplicationRole?
+
+    @Option(help: "With --peer: the witness's address, HOST:PORT. Roles are then decided by the cluster and failover is automatic.")
+    var witness: ListenAddress?
+
+    @Option(help: "How often the primary sends heartbeats to the standby and the witness (e.g. 100ms).")
+    var heartbeatInterval: String = "100ms"
+
+    @Option(help: "With --witness: how long the standby goes without a heartbeat before it starts a failover (e.g. 1s).")
+    var failureTimeout: String = "1s"
+
+    @Option(help: "With --witness: how long a heartbeat acknowledged by a voter lets the primary acknowledge writes (e.g. 500ms).")
+    var lease: String = "500ms"
+
+    @Option(help: "With --witness, async mode: the most a standby may lag (bytes, or with KB/MB/GB) and still be promoted automatically.")
+    var maxLagOnFailover: String = "1MB"
 
     @Option(help: "How long a sync-mode write waits for the standby before it fails with NOREPLICAS (e.g. 5s, 500ms).")
     var syncTimeout: String = "5s"
@@ -75,6 +90,9 @@ struct ServerCommand: AsyncParsableCommand {
             throw ValidationError("--sync-timeout must be a positive duration such as 5s or 500ms (got '\(syncTimeout)')")
         }
         guard maxWaitingWrites >= 1 else { throw ValidationError("--max-waiting-writes must be at least 1") }
+        let settings = try coordinationSettings()
+        if let problem = settings.problem { throw ValidationError(problem) }
+        if witness != nil, peer == nil { throw ValidationError("--witness needs --peer (the other data node's address)") }
         if let peer, peer.host == listen.host, peer.port == listen.port {
             throw ValidationError("--peer must name the other node, not this node's --listen address")
         }
@@ -91,10 +109,18 @@ struct ServerCommand: AsyncParsableCommand {
             wireLimits: limits, maxConnections: maxConnections, walSegmentMaxBytes: walSegmentBytes,
             snapshotThresholdBytes: snapshotThresholdBytes, walRetentionBytes: walRetentionBytes)
         if let peer {
-            configuration.replication = ReplicationConfiguration(
-                peer: peer, mode: replication, role: role,
+            let settings = try coordinationSettings()
+            var pair = ReplicationConfiguration(
+                peer: peer, mode: replication, role: role ?? .primary,
                 syncTimeoutMilliseconds: DurationText.milliseconds(syncTimeout) ?? 5_000,
-                maxWaitingWrites: maxWaitingWrites)
+                maxWaitingWrites: maxWaitingWrites,
+                heartbeatIntervalMilliseconds: settings.heartbeatIntervalMilliseconds)
+            pair.witness = witness
+            pair.roleHint = role
+            pair.failureTimeoutMilliseconds = settings.failureTimeoutMilliseconds
+            pair.leaseMilliseconds = settings.leaseMilliseconds
+            pair.maxLagOnFailoverBytes = settings.maxLagOnFailoverBytes
+            configuration.replication = pair
         }
         let service = DataNodeService(configuration: configuration, logger: logger)
         let group = ServiceGroup(
@@ -103,6 +129,25 @@ struct ServerCommand: AsyncParsableCommand {
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()
+    }
+}
+
+extension ServerCommand {
+    /// The failover timing flags, parsed.
+    func coordinationSettings() throws -> CoordinationSettings {
+        func duration(_ flag: String, _ text: String) throws -> Int64 {
+            guard let milliseconds = DurationText.milliseconds(text), milliseconds > 0 else {
+                throw ValidationError("\(flag) must be a positive duration such as 100ms or 1s (got '\(text)')")
+            }
+            return milliseconds
+        }
+        guard let maxLag = ByteSizeText.bytes(maxLagOnFailover) else {
+            throw ValidationError("--max-lag-on-failover must be a size such as 1048576, 512KB or 1MB (got '\(maxLagOnFailover)')")
+        }
+        return CoordinationSettings(
+            mode: replication, heartbeatIntervalMilliseconds: try duration("--heartbeat-interval", heartbeatInterval),
+            failureTimeoutMilliseconds: try duration("--failure-timeout", failureTimeout),
+            leaseMilliseconds: try duration("--lease", lease), maxLagOnFailoverBytes: maxLag)
     }
 }
 

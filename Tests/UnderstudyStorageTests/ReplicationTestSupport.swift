@@ -61,7 +61,7 @@ func readAll(_ reader: WALReader, from lsn: LSN, upTo lastLSN: LSN, maxBytes: In
 }
 
 /// The epoch history as `(epoch, firstLSN)` pairs, encoded as the opaque payload stored
-/// by `EpochHistoryStore` (the real encoding belongs to the core's `EpochHistory`).
+/// by `DurableStateFile.epochHistory` (the real encoding belongs to the core's `EpochHistory`).
 func encodeHistory(_ pairs: [(epoch: UInt64, firstLSN: UInt64)]) -> [UInt8] {
     var bytes: [UInt8] = []
     for pair in pairs {

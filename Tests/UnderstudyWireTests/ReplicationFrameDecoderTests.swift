@@ -10,7 +10,8 @@ import UnderstudyWire
         .records(epoch: Epoch(3), compressed: true, rawBytes: 4096, payload: [9, 9, 9]),
         .snapshotChunk(epoch: Epoch(1), offset: 1 << 40, bytes: [UInt8](repeating: 0xAB, count: 300)),
         .snapshotEnd(epoch: Epoch(1), totalBytes: 12_345, checksum: 0xDEAD_BEEF),
-        .heartbeat(epoch: Epoch(2), lastWrittenLSN: LSN(99), primaryTimeMilliseconds: 1_700_000_000_000),
+        .heartbeat(epoch: Epoch(2), lastWrittenLSN: LSN(99), primaryTimeMilliseconds: 1_700_000_000_000, sentAtMilliseconds: 123_456),
+        .heartbeatEcho(epoch: Epoch(2), sentAtMilliseconds: 123_456),
         .acknowledge(epoch: Epoch(2), durableLSN: LSN(98), appliedLSN: LSN(97)),
         .error(epoch: Epoch(7), message: "diverged at LSN 5"),
     ]

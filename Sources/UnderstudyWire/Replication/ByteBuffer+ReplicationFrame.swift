@@ -24,10 +24,14 @@ extension ByteBuffer {
             kind = .snapshotEnd
             writeInteger(totalBytes, endianness: .little)
             writeInteger(checksum, endianness: .little)
-        case .heartbeat(_, let lastWrittenLSN, let primaryTimeMilliseconds):
+        case .heartbeat(_, let lastWrittenLSN, let primaryTimeMilliseconds, let sentAtMilliseconds):
             kind = .heartbeat
             writeInteger(lastWrittenLSN.rawValue, endianness: .little)
             writeInteger(primaryTimeMilliseconds, endianness: .little)
+            writeInteger(sentAtMilliseconds, endianness: .little)
+        case .heartbeatEcho(_, let sentAtMilliseconds):
+            kind = .heartbeatEcho
+            writeInteger(sentAtMilliseconds, endianness: .little)
         case .acknowledge(_, let durableLSN, let appliedLSN):
             kind = .acknowledge
             writeInteger(durableLSN.rawValue, endianness: .little)

@@ -13,17 +13,23 @@ public enum ReplicationFrame: Equatable, Sendable {
     case snapshotChunk(epoch: Epoch, offset: UInt64, bytes: [UInt8])
     /// Primary → standby: the snapshot file is complete: its size and CRC32C.
     case snapshotEnd(epoch: Epoch, totalBytes: UInt64, checksum: UInt32)
-    /// Primary → standby, every heartbeat interval: what the primary has written and when.
-    case heartbeat(epoch: Epoch, lastWrittenLSN: LSN, primaryTimeMilliseconds: Int64)
+    /// Primary → standby, every heartbeat interval: what the primary has written and when
+    /// (its wall clock, for lag), and `sentAtMilliseconds` on its monotonic clock, which a
+    /// standby that makes its lease promise echoes back (`heartbeatEcho`).
+    case heartbeat(epoch: Epoch, lastWrittenLSN: LSN, primaryTimeMilliseconds: Int64, sentAtMilliseconds: Int64)
     /// Standby → primary: what the standby has made durable and applied.
     case acknowledge(epoch: Epoch, durableLSN: LSN, appliedLSN: LSN)
+    /// Standby → primary: the standby acknowledges the heartbeat sent at
+    /// `sentAtMilliseconds` and promises not to vote for a higher epoch for a lease.
+    case heartbeatEcho(epoch: Epoch, sentAtMilliseconds: Int64)
     /// Either side, before it closes the connection: why.
     case error(epoch: Epoch, message: String)
 
     public var epoch: Epoch {
         switch self {
         case .records(let epoch, _, _, _), .snapshotChunk(let epoch, _, _), .snapshotEnd(let epoch, _, _),
-             .heartbeat(let epoch, _, _), .acknowledge(let epoch, _, _), .error(let epoch, _):
+             .heartbeat(let epoch, _, _, _), .acknowledge(let epoch, _, _), .heartbeatEcho(let epoch, _),
+             .error(let epoch, _):
             return epoch
         }
     }
@@ -35,6 +41,7 @@ public enum ReplicationFrame: Equatable, Sendable {
         case snapshotEnd = 3
         case heartbeat = 4
         case acknowledge = 16
+        case heartbeatEcho = 18
         case error = 17
     }
 

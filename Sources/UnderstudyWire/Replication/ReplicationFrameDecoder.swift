@@ -76,7 +76,11 @@ public struct ReplicationFrameDecoder: ByteToMessageDecoder, Sendable {
         case .heartbeat:
             let lsn = try uint64()
             let time = try uint64()
-            return .heartbeat(epoch: epoch, lastWrittenLSN: LSN(lsn), primaryTimeMilliseconds: Int64(bitPattern: time))
+            let sentAt = try uint64()
+            return .heartbeat(epoch: epoch, lastWrittenLSN: LSN(lsn), primaryTimeMilliseconds: Int64(bitPattern: time),
+                              sentAtMilliseconds: Int64(bitPattern: sentAt))
+        case .heartbeatEcho:
+            return .heartbeatEcho(epoch: epoch, sentAtMilliseconds: Int64(bitPattern: try uint64()))
         case .acknowledge:
             let durable = try uint64()
             let applied = try uint64()

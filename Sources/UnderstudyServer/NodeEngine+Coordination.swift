@@ -1,0 +1,326 @@
+import Logging
+import NIOCore
+import NIOPosix
+import UnderstudyCore
+import UnderstudyStorage
+import UnderstudyWire
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Automatic failover in the shell: carries out `NodeCoordinator`'s decisions — talks to
+/// the witness, sends and echoes lease heartbeats, promotes this node or makes it follow,
+/// cuts off a divergent suffix on rejoin — and gates every acknowledgement on the lease.
+extension NodeEngine {
+    /// The name this node goes by with the witness: its `--listen` address.
+    var nodeName: String { "\(configuration.host):\(listeningPort)" }
+
+    /// Creates the coordinator and the witness link on the first tick (the bound port is
+    /// known by then).
+    private func startCoordinationIfNeeded(now: Int64) {
+        guard replication.coordinator == nil, let configuration = replication.configuration,
+              let witness = configuration.witness else { return }
+        replication.coordinator = NodeCoordinator(
+            node: nodeName, hint: configuration.roleHint, epoch: replication.history.currentEpoch,
+            settings: configuration.coordinationSettings, nowMilliseconds: now)
+        replication.witnessLink = WitnessLink(
+            address: witness, eventLoop: eventLoop, logger: logger,
+            requestTimeoutMilliseconds: configuration.failureTimeoutMilliseconds
+        ) { [unowned self] request, result, sentAt in
+            self.witnessReplied(request, result: result, sentAt: sentAt)
+        }
+        logger.info("automatic failover on: asking the witness for this node's role", metadata: [
+            "node": "\(nodeName)", "witness": "\(witness)", "epoch": "\(epoch)",
+        ])
+    }
+
+    /// Every heartbeat interval.
+    func coordinationTick() {
+        let now = WallClock.monotonicMilliseconds()
+        startCoordinationIfNeeded(now: now)
+        guard replication.coordinator != nil, !isStopping else { return }
+        replication.witnessLink?.checkTimeouts(nowMilliseconds: now)
+        let primary = replication.primary
+        let facts = NodeCoordinator.LogFacts(
+            lastWrittenLSN: wal.lastWrittenLSN, durableLSN: durableLSN,
+            standbyDurableLSN: primary?.standbyDurableLSN,
+            // No lag is reported for a standby that has never acknowledged: unknown is not zero.
+            standbyLagBytes: primary?.standbyDurableLSN == nil ? nil : primary.map { $0.lag(nowMilliseconds: now).bytes },
+            standbyHoldsEveryReleasedWrite: primary.map {
+                replication.standbyChannel != nil && ($0.standbyDurableLSN ?? .zero) >= $0.commitLSN
+            } ?? false)
+        performCoordination(replication.coordinator!.tick(nowMilliseconds: now, facts: facts))
+    }
+
+    /// Whether this node may acknowledge a write or serve a read now. Always true without a witness.
+    func holdsLease() -> Bool {
+        guard let coordinator = replication.coordinator else { return replication.configuration?.witness == nil }
+        return coordinator.hasLease(nowMilliseconds: WallClock.monotonicMilliseconds())
+    }
+
+    /// Why a keyspace command must not run here now, or nil (with a witness only).
+    func coordinationRefusal(isWrite: Bool) -> String? {
+        guard let configuration = replication.configuration, configuration.witness != nil else { return nil }
+        switch replication.coordinator?.role ?? .undecided {
+        case .undecided:
+            return "TRYAGAIN this node has not yet heard from the witness at \(configuration.witness.map { "\($0)" } ?? "?") which role it has"
+        case .standby:
+            return nil  // reads are served (possibly stale); writes get READONLY from refusalOfWrite
+        case .primary:
+            guard !holdsLease() else { return nil }
+            return "TRYAGAIN this primary's lease has expired (epoch \(epoch)): neither the standby nor the witness has answered its heartbeats; the cluster may be failing over"
+        }
+    }
+
+    // MARK: Actions
+
+    func performCoordination(_ actions: [CoordinatorAction]) {
+        let now = WallClock.monotonicMilliseconds()
+        for action in actions {
+            switch action {
+            case .askWitness(let request):
+                if case .vote(_, let asked, _, _) = request, replication.pendingVoteSinceMilliseconds == nil {
+                    replication.pendingVoteSinceMilliseconds = now
+                    logger.warning("the primary is unreachable: asking the witness to promote this node", metadata: [
+                        "epoch": "\(asked)", "durable_lsn": "\(durableLSN)",
+                    ])
+                }
+                replication.witnessLink?.send(request, nowMilliseconds: now)
+            case .sendStandbyHeartbeat(let sentAt):
+                sendStandbyHeartbeat(sentAt: sentAt)
+            case .becomePrimary(let newEpoch, let alone):
+                promote(to: newEpoch, acknowledgeAlone: alone)
+                // Heartbeat at once: the lease, and with it the first write, is one round trip away.
+                eventLoop.execute { self.coordinationTick() }
+            case .becomeStandby(let newEpoch, let primary):
+                follow(epoch: newEpoch, primary: primary)
+            case .acknowledgeAlone(let alone):
+                logger.warning(alone ? "the witness recorded the standby as not in sync: acknowledging writes alone"
+                                     : "the standby has every acknowledged write: waiting for it again", metadata: [
+                    "epoch": "\(epoch)", "last_lsn": "\(wal.lastWrittenLSN)",
+                ])
+                primaryEvent { $0.setAcknowledgesAlone(alone) }
+            case .leaseAcquired:
+                if let commit = replication.primary?.commitLSN { advanceVisible(to: commit) }
+            }
+        }
+    }
+
+    private func witnessReplied(_ request: WitnessRequest, result: Result<WitnessReply, WitnessLinkError>, sentAt: Int64) {
+        guard replication.coordinator != nil else { return }
+        let now = WallClock.monotonicMilliseconds()
+        switch result {
+        case .success(let reply):
+            if case .denied(let reason) = reply, replication.coordinator?.lastDenial != reason {
+                logger.info("the witness said no", metadata: ["request": "\(request.arguments.count > 1 ? String(decoding: request.arguments[1], as: UTF8.self) : "?")", "reason": "\(reason)"])
+            }
+            performCoordination(replication.coordinator!.witnessAnswered(request, reply: reply, sentAtMilliseconds: sentAt, nowMilliseconds: now))
+        case .failure:
+            performCoordination(replication.coordinator!.witnessUnreachable(request))
+        }
+    }
+
+    private func sendStandbyHeartbeat(sentAt: Int64) {
+        guard let channel = replication.standbyChannel else { return }
+        var buffer = channel.allocator.buffer(capacity: 48)
+        buffer.writeReplicationFrame(.heartbeat(
+            epoch: epoch, lastWrittenLSN: wal.lastWrittenLSN, primaryTimeMilliseconds: WallClock.nowMilliseconds(),
+            sentAtMilliseconds: sentAt))
+        channel.writeAndFlush(buffer, promise: nil)
+    }
+
+    /// Primary: the standby echoed a heartbeat, renewing the lease.
+    func standbyEchoed(sentAt: Int64, frameEpoch: Epoch) {
+        guard replication.coordinator != nil else { return }
+        let now = WallClock.monotonicMilliseconds()
+        performCoordination(replication.coordinator!.standbyEchoedHeartbeat(sentAtMilliseconds: sentAt, epoch: frameEpoch, nowMilliseconds: now))
+    }
+
+    /// Standby: a heartbeat arrived; echo it if the coordinator makes the promise.
+    func echoPrimaryHeartbeat(epoch heartbeatEpoch: Epoch, sentAt: Int64) {
+        guard replication.coordinator != nil, let channel = replication.primaryChannel else { return }
+        guard replication.coordinator!.primaryHeartbeat(epoch: heartbeatEpoch, nowMilliseconds: WallClock.monotonicMilliseconds()) else { return }
+        var buffer = channel.allocator.buffer(capacity: 24)
+        buffer.writeReplicationFrame(.heartbeatEcho(epoch: heartbeatEpoch, sentAtMilliseconds: sentAt))
+        channel.writeAndFlush(buffer, promise: nil)
+    }
+
+    /// Standby: connecting to the primary failed; a refused connection means its process is gone.
+    func primaryConnectFailed(_ error: any Error) {
+        guard replication.coordinator != nil, Self.isConnectionRefused(error) else { return }
+        replication.coordinator!.primaryRefusedConnection()
+    }
+
+    private static func isConnectionRefused(_ error: any Error) -> Bool {
+        if let connection = error as? NIOConnectionError {
+            return connection.connectionErrors.contains { isConnectionRefused($0.error) }
+        }
+        if let io = error as? IOError { return io.errnoCode == ECONNREFUSED }
+        return false
+    }
+
+    // MARK: Role changes
+
+    /// Becomes primary of `newEpoch` (persisting it first if it is new): stop following,
+    /// take writes, stream to the standby when it connects.
+    private func promote(to newEpoch: Epoch, acknowledgeAlone: Bool) {
+        guard let configuration = replication.configuration else { return }
+        let now = WallClock.monotonicMilliseconds()
+        let wasFollowing = replication.role == .standby && replication.standby != nil
+        if let channel = replication.primaryChannel {
+            replication.primaryChannel = nil
+            channel.close(promise: nil)
+        }
+        replication.snapshotReceiver?.abort()
+        replication.snapshotReceiver = nil
+        replication.incomingSnapshot = nil
+        flush()
+        if newEpoch > replication.history.currentEpoch {
+            var history = replication.history
+            history.begin(epoch: newEpoch, at: wal.lastAppendedLSN.next)
+            do {
+                try DurableStateFile.epochHistory.write(history.encode(), dataDirectory: self.configuration.dataDirectory)
+            } catch {
+                // Not persisted: acting in the epoch could reuse it after a crash. Refuse writes.
+                logger.critical("cannot persist the new epoch; refusing to act as primary", metadata: [
+                    "epoch": "\(newEpoch)", "error": "\(error)",
+                ])
+                failWAL("cannot persist epoch \(newEpoch): \(error)")
+                return
+            }
+            replication.history = history
+        }
+        replication.standby = nil
+        replication.role = .primary
+        replication.fencedByEpoch = nil
+        replication.linkStatus = "none"
+        keyspace.deletesExpiredKeys = true
+        replication.bytesReportedWritten = wal.totalBytesWritten
+        replication.primary = PrimaryReplication(
+            mode: configuration.mode, epoch: newEpoch, history: replication.history,
+            maxWaitingRecords: configuration.maxWaitingWrites,
+            syncTimeoutMilliseconds: configuration.syncTimeoutMilliseconds,
+            windowBytes: configuration.windowBytes, lastWrittenLSN: wal.lastWrittenLSN)
+        primaryEvent { $0.setAcknowledgesAlone(acknowledgeAlone) }
+        // Reads that waited for records applied as a standby need nothing more.
+        advanceVisible(to: wal.lastWrittenLSN)
+        if wasFollowing {
+            replication.lastPromotion = PromotionTimeline(
+                epoch: newEpoch, detectedMilliseconds: replication.pendingVoteSinceMilliseconds,
+                promotedMilliseconds: now, promotedAtLSN: wal.lastWrittenLSN)
+        }
+        logger.warning("this node is now the primary", metadata: [
+            "epoch": "\(newEpoch)", "last_lsn": "\(wal.lastWrittenLSN)", "acknowledges_alone": "\(acknowledgeAlone)",
+            "since_vote_asked_ms": "\(replication.pendingVoteSinceMilliseconds.map { now - $0 } ?? 0)",
+        ])
+        replication.pendingVoteSinceMilliseconds = nil
+    }
+
+    /// Stops acting as primary (if it was) and follows the primary at `--peer`. Replies not
+    /// yet released fail: their writes were never acknowledged and may be cut off later.
+    private func follow(epoch newEpoch: Epoch, primary: String?) {
+        let wasPrimary = replication.primary != nil
+        if wasPrimary {
+            perform(replication.primary!.receivedHigherEpoch(newEpoch))
+            failHeldReplies(
+                after: visibleLSN, through: LSN(UInt64.max),
+                message: "READONLY this node stopped being primary (epoch \(newEpoch) superseded epoch \(epoch)); the write's outcome is unknown")
+            if let channel = replication.standbyChannel {
+                replication.standbyChannel = nil
+                channel.close(promise: nil)
+            }
+            replication.standbyReader = nil
+            replication.snapshotSender = nil
+            replication.primary = nil
+        }
+        flush()
+        replication.standby = StandbyReplication(
+            epoch: replication.history.currentEpoch, history: replication.history,
+            lastLSN: wal.lastWrittenLSN, lastRecordChecksum: wal.lastRecordChecksum)
+        replication.role = .standby
+        keyspace.deletesExpiredKeys = false
+        replication.linkStatus = "connecting"
+        replication.nextConnectAtMilliseconds = 0
+        replication.reconnectDelayMilliseconds = 100
+        replication.pendingVoteSinceMilliseconds = nil
+        if wasPrimary {
+            logger.critical("stepped down: a newer primary exists; following it", metadata: [
+                "epoch": "\(newEpoch)", "primary": "\(primary ?? "?")", "last_lsn": "\(wal.lastWrittenLSN)",
+            ])
+        } else {
+            logger.info("following the primary", metadata: ["epoch": "\(newEpoch)", "primary": "\(primary ?? "?")"])
+        }
+    }
+
+    // MARK: Rejoin
+
+    /// The primary refused this standby because its log diverged (`-DIVERGED <history>
+    /// <reason>`): with automatic failover, a node whose records after the fork point were
+    /// never the newer primary's cuts them off — into a lost-writes file, never silently —
+    /// and streams again from the fork point.
+    ///
+    /// Returns false when this is not such a case (no witness, the primary is not newer,
+    /// or nothing after the fork point), leaving the refusal to stand.
+    func rewindIfDiverged(_ refusal: String) -> Bool {
+        guard replication.coordinator != nil else { return false }
+        let words = refusal.split(separator: " ", maxSplits: 2)
+        guard words.count >= 2, words[0] == "DIVERGED" else { return false }
+        let primaryHistory: EpochHistory
+        do {
+            primaryHistory = try EpochHistory(text: String(words[1]))
+        } catch {
+            logger.error("the primary's DIVERGED reply carries no readable epoch history", metadata: ["error": "\(error)"])
+            return false
+        }
+        let forkPoint = primaryHistory.forkPoint(with: replication.history)
+        guard primaryHistory.currentEpoch > replication.history.currentEpoch, forkPoint < wal.lastWrittenLSN else { return false }
+        rewind(keepThrough: forkPoint, primaryEpoch: primaryHistory.currentEpoch)
+        return true
+    }
+
+    private func rewind(keepThrough forkPoint: LSN, primaryEpoch: Epoch) {
+        if let channel = replication.primaryChannel {
+            replication.primaryChannel = nil
+            channel.close(promise: nil)
+        }
+        flush()
+        let directory = configuration.dataDirectory
+        do {
+            wal.close()
+            let report = try WALRewind.cutSuffix(
+                dataDirectory: directory, keepThrough: forkPoint, cutByEpoch: primaryEpoch,
+                nowUnixMilliseconds: WallClock.nowMilliseconds())
+            let recovered = try Recovery.recover(dataDirectory: directory, logger: logger)
+            wal = try WALWriter.open(
+                dataDirectory: directory, after: recovered,
+                configuration: WALWriter.Configuration(segmentMaxBytes: configuration.walSegmentMaxBytes))
+            let history = replication.history.truncated(after: recovered.lastLSN)
+            try DurableStateFile.epochHistory.write(history.encode(), dataDirectory: directory)
+            replication.history = history
+            keyspace = recovered.keyspace
+            keyspace.deletesExpiredKeys = false
+            durableLSN = recovered.lastLSN
+            visibleLSN = recovered.lastLSN
+            replication.bytesReportedWritten = wal.totalBytesWritten
+            replication.standby = StandbyReplication(
+                epoch: history.currentEpoch, history: history, lastLSN: recovered.lastLSN,
+                lastRecordChecksum: recovered.lastRecordChecksum)
+            replication.lastRewind = report
+            statistics.rewoundRecords += Int64(report.recordCount)
+            logger.critical("cut off this node's divergent records: they were never on the new primary", metadata: [
+                "records": "\(report.recordCount)", "first_lsn": "\(report.firstLSN.map { "\($0)" } ?? "-")",
+                "last_lsn": "\(report.lastLSN.map { "\($0)" } ?? "-")", "file": "\(report.path ?? "-")",
+                "fork_lsn": "\(forkPoint)", "state_reset": "\(report.stateReset)",
+            ])
+        } catch {
+            logger.critical("rewind failed; this node refuses to replicate until restarted", metadata: ["error": "\(error)"])
+            failWAL("rewind failed: \(error)")
+            replication.linkStatus = "diverged"
+            return
+        }
+        replication.linkStatus = "connecting"
+        replication.nextConnectAtMilliseconds = 0
+        replication.reconnectDelayMilliseconds = 100
+    }
+}

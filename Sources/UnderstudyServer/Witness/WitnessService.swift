@@ -1,0 +1,202 @@
+public import Logging
+import NIOCore
+import NIOPosix
+public import ServiceLifecycle
+import UnderstudyCore
+import UnderstudyStorage
+import UnderstudyWire
+
+/// What `understudy witness` needs to start.
+public struct WitnessConfiguration: Sendable {
+    public var dataDirectory: String
+    public var host: String
+    public var port: Int
+    /// The two data nodes' `--listen` addresses, in `--nodes` order.
+    public var nodes: [String]
+    /// Called once with the bound port (in-process tests bind port 0).
+    var onListening: (@Sendable (_ port: Int) -> Void)?
+
+    public init(dataDirectory: String, host: String, port: Int, nodes: [String]) {
+        self.dataDirectory = dataDirectory
+        self.host = host
+        self.port = port
+        self.nodes = nodes
+    }
+}
+
+/// The witness process: holds only the `WitnessRecord` (persisted with fsync before any
+/// reply that depends on it) and answers `WITNESS ...` commands over RESP, so it also
+/// answers `redis-cli -p <port> WITNESS STATUS` and `PING`.
+///
+/// One event loop owns the `Witness` state machine; the record is small, so it is written
+/// and fsynced on that loop: a request waits for the one before it to be durable.
+public struct WitnessService: Service {
+    public let configuration: WitnessConfiguration
+    public let logger: Logger
+
+    public init(configuration: WitnessConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let lock = try DataDirectoryLock.acquire(dataDirectory: configuration.dataDirectory)
+        defer { withExtendedLifetime(lock) {} }
+        let record = try loadRecord()
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let state = WitnessState(
+            witness: Witness(nodes: configuration.nodes, record: record, nowMilliseconds: WallClock.monotonicMilliseconds()),
+            dataDirectory: configuration.dataDirectory, logger: logger)
+        logger.info("witness record loaded", metadata: [
+            "dir": "\(configuration.dataDirectory)", "record": "\(record?.text ?? "none: a new cluster")",
+            "nodes": "\(configuration.nodes.joined(separator: ","))",
+        ])
+        let serverChannel: any Channel
+        do {
+            serverChannel = try await ServerBootstrap(group: group)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandlers(
+                            ByteToMessageHandler(RESPCommandDecoder(limits: RESPLimits())),
+                            WitnessHandler(state: state))
+                    }
+                }
+                .bind(host: configuration.host, port: configuration.port).get()
+        } catch {
+            try await group.shutdownGracefully()
+            throw ServerStartError(message: "cannot listen on \(configuration.host):\(configuration.port): \(error)")
+        }
+        let port = serverChannel.localAddress?.port ?? configuration.port
+        logger.info("witness ready", metadata: ["listen": "\(configuration.host):\(port)"])
+        configuration.onListening?(port)
+        try await withGracefulShutdownHandler {
+            try await serverChannel.closeFuture.get()
+        } onGracefulShutdown: {
+            serverChannel.close(promise: nil)
+        }
+        try await group.shutdownGracefully()
+        if let failure = state.persistFailure {
+            throw ServerStartError(message: "the witness stopped: \(failure)")
+        }
+        logger.info("witness stopped")
+    }
+
+    private func loadRecord() throws -> WitnessRecord? {
+        guard let bytes = try DurableStateFile.witnessRecord.read(dataDirectory: configuration.dataDirectory) else { return nil }
+        return try WitnessRecord(text: String(decoding: bytes, as: UTF8.self))
+    }
+}
+
+/// The witness state machine and its file, owned by the witness's one event loop.
+final class WitnessState: @unchecked Sendable {
+    private var witness: Witness
+    private let dataDirectory: String
+    private let logger: Logger
+    /// Set when the record could not be made durable: from then on every request is
+    /// refused, since an answer could depend on a vote a restart would forget.
+    private(set) var persistFailure: String?
+
+    init(witness: Witness, dataDirectory: String, logger: Logger) {
+        self.witness = witness
+        self.dataDirectory = dataDirectory
+        self.logger = logger
+    }
+
+    func handle(_ request: WitnessRequest) -> Reply {
+        if let persistFailure { return .error("ERR the witness cannot persist its record: \(persistFailure)") }
+        let before = witness.record
+        let response = witness.handle(request, nowMilliseconds: WallClock.monotonicMilliseconds())
+        if let record = response.persist {
+            do {
+                try DurableStateFile.witnessRecord.write(Array(record.text.utf8), dataDirectory: dataDirectory)
+            } catch {
+                persistFailure = "\(error)"
+                logger.critical("cannot persist the witness record; refusing every request", metadata: ["error": "\(error)"])
+                return .error("ERR the witness cannot persist its record: \(error)")
+            }
+            logger.notice("witness record changed", metadata: [
+                "from": "\(before?.text ?? "none")", "to": "\(record.text)",
+            ])
+        }
+        let line = response.reply.line
+        return line.isError ? .error(line.text) : .simple(line.text)
+    }
+
+    /// `INFO`-style lines for humans and `understudy status`.
+    func info() -> String {
+        let now = WallClock.monotonicMilliseconds()
+        var lines = ["# Witness", "role:witness", "nodes:\(witness.nodes.joined(separator: ","))"]
+        if let record = witness.record {
+            lines += [
+                "epoch:\(record.epoch)", "primary:\(record.primary ?? "")", "standby:\(record.standby ?? "")",
+                "standby_in_sync:\(record.standbyInSync ? 1 : 0)", "mode:\(record.mode.rawValue)",
+                "lease_ms:\(record.leaseMilliseconds)",
+            ]
+        } else {
+            lines.append("epoch:0")
+        }
+        lines.append("promise_remaining_ms:\(max(0, witness.promisedUntilMilliseconds - now))")
+        if let report = witness.lastReport {
+            lines += [
+                "primary_last_written_lsn:\(report.lastWrittenLSN)",
+                "standby_durable_lsn:\(report.standbyDurableLSN.map { "\($0)" } ?? "")",
+                "standby_lag_bytes:\(report.standbyLagBytes.map { "\($0)" } ?? "")",
+            ]
+        }
+        return lines.joined(separator: "\r\n") + "\r\n"
+    }
+}
+
+/// One connection to the witness: a node's or an operator's.
+final class WitnessHandler: ChannelInboundHandler {
+    typealias InboundIn = Command
+    typealias OutboundOut = ByteBuffer
+    private let state: WitnessState
+
+    init(state: WitnessState) {
+        self.state = state
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let command = unwrapInboundIn(data)
+        let reply: Reply
+        var close = false
+        switch command.name {
+        case "witness":
+            do {
+                reply = state.handle(try WitnessRequest(arguments: command.arguments))
+            } catch {
+                reply = .error("ERR bad WITNESS request: \(error)")
+            }
+        case "ping":
+            reply = .simple("PONG")
+        case "info":
+            reply = .bulk(Array(state.info().utf8))
+        case "quit":
+            reply = .simple("OK")
+            close = true
+        default:
+            reply = .error("ERR unknown command '\(String(decoding: command.arguments.first ?? [], as: UTF8.self).prefix(64))': this is an understudy witness (WITNESS, PING, INFO, QUIT)")
+        }
+        var buffer = context.channel.allocator.buffer(capacity: 64)
+        buffer.writeRESPReply(reply)
+        let written = context.writeAndFlush(wrapOutboundOut(buffer))
+        if close {
+            let channel = context.channel
+            written.whenComplete { _ in channel.close(promise: nil) }
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let protocolError = error as? RESPProtocolError {
+            var buffer = context.channel.allocator.buffer(capacity: 64)
+            buffer.writeRESPReply(.error(protocolError.message))
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in channel.close(promise: nil) }
+            return
+        }
+        context.close(promise: nil)
+    }
+}
