@@ -117,7 +117,7 @@ public final class SnapshotReceiver {
         }
         close(descriptor)
         self.descriptor = nil
-        let discardedPath = try DiscardedLog.moveAside(dataDirectory: dataDirectory)
+        let discardedPath = try DiscardedLog.moveAside(dataDirectory: dataDirectory, nowUnixMilliseconds: DiscardedLog.currentUnixMilliseconds())
         let path = StorageLayout.snapshotDirectory(dataDirectory) + "/" + SnapshotFormat.fileName(lsn: expectedLSN)
         try FileIO.rename(temporaryPath, to: path)
         try FileIO.syncDirectory(StorageLayout.snapshotDirectory(dataDirectory))

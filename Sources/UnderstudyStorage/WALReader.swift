@@ -180,6 +180,33 @@ public final class WALReader {
         }
     }
 
+    /// The LSN of the last whole frame in the WAL, or nil if there are no segments (an
+    /// empty last segment ends the log just before its first LSN). Found by walking frame
+    /// headers, as a seek does: frame CRCs are checked when the frames are read.
+    ///
+    /// - Throws: `.corruptLog` or `.lsnGap` for a damaged last segment, `.io`.
+    func lastLSN() throws -> LSN? {
+        switch try locate(LSN(UInt64.max)) {
+        case .noSegments:
+            return nil
+        case .pastEnd(let lastLSN):
+            return lastLSN
+        case .found(let segment, let offset):
+            throw StorageError(.corruptLog, "the log reaches the largest possible LSN", path: segment.path, offset: offset)
+        }
+    }
+
+    /// Where the frame for `lsn` starts (or, one past the last record, where it would be
+    /// written): the segment file and the byte offset. Nil if the log ends before `lsn - 1`
+    /// or there are no segments.
+    ///
+    /// - Throws: `.walNotRetained` if `lsn` is older than the oldest segment, `.corruptLog`
+    ///   or `.lsnGap` for a damaged segment, `.io`.
+    func frameStart(of lsn: LSN) throws -> (segmentFirstLSN: LSN, path: String, offset: Int64)? {
+        guard case .found(let segment, let offset) = try locate(lsn) else { return nil }
+        return (segment.firstLSN, segment.path, offset)
+    }
+
     // MARK: - Reading
 
     /// Appends the whole frames at the start of `block` (read at the current position)
