@@ -43,8 +43,8 @@ struct WALRewindPlan {
             }
         }
         let base = snapshots.first { $0.lsn <= keepThrough }?.lsn ?? .zero
-        let walStartsInTime = segments.first.map { $0.firstLSN <= base.next } ?? false
-        canRebuild = base == keepThrough || (keepThroughInWAL && walStartsInTime)
+        let walReachesBackToBase = segments.first.map { $0.firstLSN <= base.next } ?? false
+        canRebuild = base == keepThrough || (keepThroughInWAL && walReachesBackToBase)
 
         if let newestDivergent = divergentSnapshots.first?.lsn {
             let beforeWAL = LSN((cutLSNs?.lowerBound ?? newestDivergent.next).rawValue - 1)
