@@ -312,6 +312,8 @@ extension NodeEngine {
                 "records": "\(report.recordCount)", "first_lsn": "\(report.firstLSN.map { "\($0)" } ?? "-")",
                 "last_lsn": "\(report.lastLSN.map { "\($0)" } ?? "-")", "file": "\(report.path ?? "-")",
                 "fork_lsn": "\(forkPoint)", "state_reset": "\(report.stateReset)",
+                "set_aside_in": "\(report.discardedPath ?? "-")",
+                "only_in_set_aside_snapshot": "\(report.snapshotOnlyLSNs.map { "\($0.lowerBound)-\($0.upperBound)" } ?? "-")",
             ])
         } catch {
             logger.critical("rewind failed; this node refuses to replicate until restarted", metadata: ["error": "\(error)"])

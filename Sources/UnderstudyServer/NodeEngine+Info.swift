@@ -1,5 +1,6 @@
 import Glibc
 import UnderstudyCore
+import UnderstudyStorage
 
 /// INFO, in Redis's `# Section` / `field:value` format with CRLF line ends.
 extension NodeEngine {

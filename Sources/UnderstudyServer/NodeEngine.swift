@@ -21,8 +21,13 @@ final class NodeEngine: @unchecked Sendable {
     let startedAtMonotonicMilliseconds: Int64
 
     var keyspace: Keyspace
-    /// Replaced only when a standby installs a snapshot from its primary.
-    var wal: WALWriter
+    /// Replaced only when a standby installs a snapshot from its primary or cuts off a
+    /// divergent suffix; `walGeneration` counts the replacements, so that a sync job of
+    /// the old log that completes afterwards advances nothing.
+    var wal: WALWriter {
+        didSet { walGeneration += 1 }
+    }
+    private var walGeneration = 0
     private let syncPool: NIOThreadPool
     private let snapshotPool: NIOThreadPool
     private var random = SystemRandomNumberGenerator()
@@ -159,8 +164,13 @@ final class NodeEngine: @unchecked Sendable {
     func startSyncIfNeeded() {
         guard !syncInFlight, walFailure == nil, let job = wal.makeSyncJob() else { return }
         syncInFlight = true
+        let generation = walGeneration
         syncPool.runIfActive(eventLoop: eventLoop) { try job.run() }.whenComplete { result in
             self.syncInFlight = false
+            guard generation == self.walGeneration else {
+                self.startSyncIfNeeded()  // the log was replaced: its LSNs mean nothing now
+                return
+            }
             switch result {
             case .success(let lsn):
                 self.statistics.fsyncCount += 1

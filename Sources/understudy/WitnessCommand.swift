@@ -34,7 +34,7 @@ struct WitnessCommand: AsyncParsableCommand {
     }
 
     private var parsedNodes: [String] {
-        nodes.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        nodes.split(separator: ",").map { String($0.filter { $0 != " " }) }.filter { !$0.isEmpty }
     }
 
     func run() async throws {
