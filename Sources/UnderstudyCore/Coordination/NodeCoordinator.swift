@@ -169,6 +169,9 @@ public struct NodeCoordinator: Sendable {
             return learned(epoch: newer, primary: primary, now: now)
         case .state(let record):
             if record.epoch > epoch || (record.epoch == epoch && record.primary != node && role == .primary) {
+                if record.primary == node, role != .primary {
+                    return becomePrimary(epoch: record.epoch, standbyInSync: record.standbyInSync, now: now)
+                }
                 return learned(epoch: record.epoch, primary: record.primary, now: now)
             }
             switch request {
@@ -261,7 +264,9 @@ public struct NodeCoordinator: Sendable {
         guard newer > epoch || (newer == epoch && role == .primary && primary != nil && primary != node) else { return [] }
         epoch = newer
         if primary == node, role != .primary {
-            return becomePrimary(epoch: newer, standbyInSync: false, now: now)
+            // The witness's sync state is not known here: wait for the standby (the safe side)
+            // until the witness's answer to a heartbeat says otherwise.
+            return becomePrimary(epoch: newer, standbyInSync: true, now: now)
         }
         guard role != .standby else { return [] }
         return becomeStandby(epoch: newer, primary: primary, now: now)
