@@ -9,7 +9,7 @@
 /// standby holds no record at `last-lsn`: at LSN 0, or right after installing a snapshot.
 public struct StandbyHandshake: Hashable, Sendable {
     /// The protocol version this code speaks.
-    public static let currentProtocolVersion: UInt32 = 1
+    public static let currentProtocolVersion: UInt32 = 2
     /// The command name, as sent.
     public static let commandName = "REPLICATE"
     /// The longest standby address accepted.

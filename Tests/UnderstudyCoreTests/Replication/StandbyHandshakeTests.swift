@@ -8,7 +8,7 @@ import Testing
     private func text(_ arguments: [[UInt8]]) -> [String] { arguments.map { String(decoding: $0, as: UTF8.self) } }
 
     @Test func arguments_areTheREPLICATECommand() {
-        #expect(text(sample.arguments) == ["REPLICATE", "1", "10.0.0.2:7001", "3", "120", "3735928559", "1:1,3:100"])
+        #expect(text(sample.arguments) == ["REPLICATE", "2", "10.0.0.2:7001", "3", "120", "3735928559", "1:1,3:100"])
     }
 
     @Test func arguments_roundTrip_withAndWithoutChecksum() throws {
@@ -59,7 +59,7 @@ import Testing
 
     @Test func init_unsupportedVersion_saysSo() {
         var arguments = sample.arguments
-        arguments[1] = Array("2".utf8)
+        arguments[1] = Array("1".utf8)  // version 1 had no lease heartbeats
         #expect {
             try StandbyHandshake(arguments: arguments)
         } throws: { error in
