@@ -45,23 +45,14 @@ public struct DurableStateFile: Sendable {
         precondition(payload.count <= Self.maxPayloadBytes, "a \(contents) of \(payload.count) bytes exceeds \(Self.maxPayloadBytes)")
         try FileIO.makeDirectories(dataDirectory)
         let path = path(dataDirectory: dataDirectory)
-        let temporaryPath = path + Self.temporarySuffix
         var bytes = magic
         bytes.appendUInt32(Self.version)
         bytes.appendUInt32(UInt32(payload.count))
         bytes += payload
         bytes.appendUInt32(CRC32C.checksum(bytes))
-        let descriptor = try FileIO.open(temporaryPath, flags: O_WRONLY | O_CREAT | O_TRUNC)
-        do {
-            defer { close(descriptor) }
+        try FileIO.replaceDurably(path, directory: dataDirectory, temporarySuffix: Self.temporarySuffix) { descriptor, temporaryPath in
             try FileIO.writeAll(descriptor, bytes, path: temporaryPath)
-            try FileIO.fullSync(descriptor, path: temporaryPath)
-        } catch {
-            _ = unlink(temporaryPath)  // best effort: the error being thrown is the one that matters
-            throw error
         }
-        try FileIO.rename(temporaryPath, to: path)
-        try FileIO.syncDirectory(dataDirectory)
     }
 
     /// The stored payload, or nil if there is no file.

@@ -96,6 +96,30 @@ enum FileIO {
         try fullSync(fd, path: path)
     }
 
+    /// Creates or replaces `path` so that a crash leaves the old file or the new one, never
+    /// a mixture: `write` fills `path + temporarySuffix`, which is fsynced, renamed over
+    /// `path`, and the directory `directory` fsynced. On an error the temporary file is
+    /// removed (best effort) and the error rethrown.
+    static func replaceDurably<T>(
+        _ path: String, directory: String, temporarySuffix: String = ".tmp",
+        write: (_ descriptor: Int32, _ temporaryPath: String) throws -> T
+    ) throws -> T {
+        let temporaryPath = path + temporarySuffix
+        let descriptor = try open(temporaryPath, flags: O_WRONLY | O_CREAT | O_TRUNC)
+        let result: T
+        do {
+            defer { close(descriptor) }
+            result = try write(descriptor, temporaryPath)
+            try fullSync(descriptor, path: temporaryPath)
+        } catch {
+            _ = unlink(temporaryPath)  // best effort: the error being thrown is the one that matters
+            throw error
+        }
+        try rename(temporaryPath, to: path)
+        try syncDirectory(directory)
+        return result
+    }
+
     static func truncate(_ fd: Int32, to length: Int64, path: String) throws {
         while ftruncate(fd, off_t(length)) != 0 {
             if errno != EINTR { throw error("ftruncate", path: path, errno: errno) }

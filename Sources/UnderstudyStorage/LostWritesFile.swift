@@ -67,19 +67,9 @@ enum LostWritesFile {
             try FileIO.remove(directory + "/" + name)
         }
         let path = directory + "/" + fileName(nowUnixMilliseconds: header.cutAtUnixMilliseconds, lsns: header.lsns)
-        let temporaryPath = path + temporarySuffix
-        let descriptor = try FileIO.open(temporaryPath, flags: O_WRONLY | O_CREAT | O_TRUNC)
-        let recordCount: Int
-        do {
-            defer { close(descriptor) }
-            recordCount = try writeContent(header, dataDirectory: dataDirectory, to: descriptor, path: temporaryPath)
-            try FileIO.fullSync(descriptor, path: temporaryPath)
-        } catch {
-            _ = unlink(temporaryPath)  // best effort: the error being thrown is the one that matters
-            throw error
+        let recordCount = try FileIO.replaceDurably(path, directory: directory, temporarySuffix: temporarySuffix) { descriptor, temporaryPath in
+            try writeContent(header, dataDirectory: dataDirectory, to: descriptor, path: temporaryPath)
         }
-        try FileIO.rename(temporaryPath, to: path)
-        try FileIO.syncDirectory(directory)
         return (path, recordCount)
     }
 

@@ -18,20 +18,9 @@ public enum SnapshotWriter {
         let directory = StorageLayout.snapshotDirectory(dataDirectory)
         if try FileIO.makeDirectory(directory) { try FileIO.syncDirectory(dataDirectory) }
         let path = directory + "/" + SnapshotFormat.fileName(lsn: lsn)
-        let temporaryPath = path + SnapshotFormat.temporarySuffix
-
-        let descriptor = try FileIO.open(temporaryPath, flags: O_WRONLY | O_CREAT | O_TRUNC)
-        var info: SnapshotInfo
-        do {
-            defer { close(descriptor) }
-            info = try writeContent(keyspace: keyspace, lsn: lsn, epoch: epoch, to: descriptor, path: temporaryPath)
-            try FileIO.fullSync(descriptor, path: temporaryPath)
-        } catch {
-            _ = unlink(temporaryPath)  // best effort: the error being thrown is the one that matters
-            throw error
+        var info = try FileIO.replaceDurably(path, directory: directory, temporarySuffix: SnapshotFormat.temporarySuffix) { descriptor, temporaryPath in
+            try writeContent(keyspace: keyspace, lsn: lsn, epoch: epoch, to: descriptor, path: temporaryPath)
         }
-        try FileIO.rename(temporaryPath, to: path)
-        try FileIO.syncDirectory(directory)
         info.path = path
         try removeOldSnapshots(dataDirectory: dataDirectory)
         return info
