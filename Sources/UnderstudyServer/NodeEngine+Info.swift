@@ -146,11 +146,13 @@ extension NodeEngine {
             ]
             if coordinator.role == .primary {
                 let remaining = coordinator.leaseExpiresAtMilliseconds.map { max(0, $0 - now) } ?? 0
-                fields += [
-                    ("understudy_lease_remaining_ms", "\(remaining)"),
-                    ("understudy_standby_in_sync", coordinator.standbyInSync ? "1" : "0"),
-                    ("understudy_acknowledges_alone", replication.primary?.acknowledgesAlone == true ? "1" : "0"),
-                ]
+                fields.append(("understudy_lease_remaining_ms", "\(remaining)"))
+                if coordinator.settings.mode == .sync {
+                    fields += [
+                        ("understudy_standby_in_sync", coordinator.standbyInSync ? "1" : "0"),
+                        ("understudy_acknowledges_alone", replication.primary?.acknowledgesAlone == true ? "1" : "0"),
+                    ]
+                }
             }
         } else if replication.configuration?.witness != nil {
             fields.append(("understudy_role", "undecided"))

@@ -1,0 +1,141 @@
+import ArgumentParser
+import UnderstudyCore
+import UnderstudyServer
+
+/// `understudy status`: what each node (and the witness) says about the cluster, from their
+/// `INFO replication` (the witness's `INFO`), as a table or JSON.
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show each node's role, epoch, log position, lag, sync state, lease, last promotion and lost-write report."
+    )
+
+    @Option(help: "The data nodes' addresses, HOST:PORT,HOST:PORT.")
+    var nodes: String
+
+    @Option(help: "The witness's address, HOST:PORT (optional).")
+    var witness: ListenAddress?
+
+    @Flag(help: "Print JSON instead of a table.")
+    var json = false
+
+    @Option(help: "How long to wait for each process (e.g. 2s).")
+    var timeout: String = "2s"
+
+    func validate() throws {
+        guard !addresses.isEmpty else { throw ValidationError("--nodes needs at least one HOST:PORT") }
+        guard DurationText.milliseconds(timeout) != nil else { throw ValidationError("--timeout must be a duration such as 2s") }
+    }
+
+    private var addresses: [ListenAddress] {
+        nodes.split(separator: ",").compactMap { ListenAddress(parsing: String($0)) }
+    }
+
+    func run() async throws {
+        let timeoutMilliseconds = DurationText.milliseconds(timeout) ?? 2_000
+        var reports: [(name: String, fields: [(String, String)]?, error: String?)] = []
+        for address in addresses {
+            reports.append(await Self.info(address, section: "replication", timeoutMilliseconds: timeoutMilliseconds))
+        }
+        if let witness {
+            reports.append(await Self.info(witness, section: nil, timeoutMilliseconds: timeoutMilliseconds))
+        }
+        print(json ? Self.json(reports) : Self.table(reports))
+    }
+
+    private static func info(_ address: ListenAddress, section: String?, timeoutMilliseconds: Int64)
+        async -> (name: String, fields: [(String, String)]?, error: String?)
+    {
+        do {
+            let command = section.map { Command("INFO", $0) } ?? Command("INFO")
+            let replies = try await RESPRequest.send([command], to: address, timeoutMilliseconds: timeoutMilliseconds)
+            guard case .bulk(let bytes?)? = replies.first else {
+                return ("\(address)", nil, "unexpected reply to INFO: \(String(describing: replies.first))")
+            }
+            let fields = String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isNewline)
+                .filter { !$0.hasPrefix("#") }
+                .compactMap { line -> (String, String)? in
+                    guard let colon = line.firstIndex(of: ":") else { return nil }
+                    return (String(line[..<colon]), String(line[line.index(after: colon)...]))
+                }
+            return ("\(address)", fields, nil)
+        } catch {
+            return ("\(address)", nil, "\(error)")
+        }
+    }
+
+    private static func table(_ reports: [(name: String, fields: [(String, String)]?, error: String?)]) -> String {
+        var rows = [["NODE", "ROLE", "EPOCH", "LAST LSN", "LAG", "SYNC", "LEASE", "LINK"]]
+        var notes: [String] = []
+        for report in reports {
+            guard let list = report.fields else {
+                rows.append([report.name, "unreachable", "-", "-", "-", "-", "-", "-"])
+                notes.append("\(report.name): \(report.error ?? "no answer")")
+                continue
+            }
+            let fields = Dictionary(list, uniquingKeysWith: { _, last in last })
+            func field(_ name: String) -> String? { fields[name].flatMap { $0.isEmpty ? nil : $0 } }
+            if field("role") == "witness" {
+                rows.append([report.name, "witness", field("epoch") ?? "-", "-", "-",
+                             field("standby_in_sync").map { $0 == "1" ? "in sync" : "not in sync" } ?? "-",
+                             field("promise_remaining_ms").map { "promise \($0)ms" } ?? "-", "-"])
+                notes.append("\(report.name): primary \(field("primary") ?? "-"), standby \(field("standby") ?? "-"), mode \(field("mode") ?? "-")")
+                continue
+            }
+            let role = field("understudy_role") ?? (field("role") == "master" ? "primary" : "standby")
+            let lsn = field("master_repl_offset") ?? field("slave_repl_offset") ?? "-"
+            let lag = field("understudy_lag_lsns").map { "\($0) lsn / \(field("understudy_lag_milliseconds") ?? "0") ms" } ?? "-"
+            let sync = field("understudy_standby_in_sync").map { $0 == "1" ? "in sync" : "alone" }
+                ?? field("understudy_sync_state") ?? "-"
+            let lease = field("understudy_lease_remaining_ms").map { "\($0)ms" } ?? "-"
+            let link = field("understudy_link_state") ?? field("connected_slaves").map { "\($0) standby" } ?? "-"
+            rows.append([report.name, role, field("understudy_epoch") ?? "-", lsn, lag, sync, lease, link])
+            if let epoch = field("understudy_last_promotion_epoch") {
+                notes.append("\(report.name): promoted to primary of epoch \(epoch) \(field("understudy_last_promotion_seconds_ago") ?? "?") s ago; vote asked → promoted \(field("understudy_last_promotion_vote_to_promoted_ms") ?? "?") ms, promoted → first write \(field("understudy_last_promotion_promoted_to_first_write_ms") ?? "?") ms")
+            }
+            if let records = field("understudy_rewind_records") {
+                notes.append("\(report.name): LOST WRITES — \(records) records (LSN \(field("understudy_rewind_first_lsn") ?? "?")–\(field("understudy_rewind_last_lsn") ?? "?")) cut off on rejoin, kept in \(field("understudy_rewind_file") ?? "?")")
+            }
+            if let denial = field("understudy_witness_last_denial") { notes.append("\(report.name): the witness last said: \(denial)") }
+        }
+        let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+        var lines = rows.map { row in
+            zip(row, widths).map { $0 + String(repeating: " ", count: $1 - $0.count) }.joined(separator: "  ")
+        }
+        if !notes.isEmpty { lines += [""] + notes }
+        return lines.joined(separator: "\n")
+    }
+
+    private static func json(_ reports: [(name: String, fields: [(String, String)]?, error: String?)]) -> String {
+        let entries = reports.map { report -> String in
+            var members = ["\"address\":\(quoted(report.name))", "\"reachable\":\(report.fields != nil)"]
+            if let error = report.error { members.append("\"error\":\(quoted(error))") }
+            if let fields = report.fields {
+                members.append("\"info\":{" + fields.map { "\(quoted($0.0)):\(quoted($0.1))" }.joined(separator: ",") + "}")
+            }
+            return "{" + members.joined(separator: ",") + "}"
+        }
+        return "{\"processes\":[" + entries.joined(separator: ",") + "]}"
+    }
+
+    private static func quoted(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 {
+                    let hex = String(scalar.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+}
