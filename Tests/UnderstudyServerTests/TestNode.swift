@@ -36,33 +36,8 @@ struct TestNode: Sendable {
         configuration.onListening = { port in portContinuation.yield(port) }
         let serviceGroup = ServiceGroup(
             services: [DataNodeService(configuration: configuration, logger: logger)], logger: logger)
-
-        return try await withThrowingTaskGroup(of: Void.self, returning: Result.self) { tasks in
-            tasks.addTask {
-                defer { portContinuation.finish() }
-                try await serviceGroup.run()
-            }
-            var portIterator = ports.makeAsyncIterator()
-            guard let port = await portIterator.next() else {
-                try await tasks.waitForAll()
-                throw TestFailure("the node returned before it listened")
-            }
-            let node = TestNode(port: port, configuration: configuration, serviceGroup: serviceGroup)
-            let result: Result
-            do {
-                result = try await body(node)
-            } catch {
-                await serviceGroup.triggerGracefulShutdown()
-                do {
-                    try await tasks.waitForAll()
-                } catch let stopError {
-                    Issue.record(stopError, "the node failed while stopping after a failed test body")
-                }
-                throw error
-            }
-            await serviceGroup.triggerGracefulShutdown()
-            try await tasks.waitForAll()
-            return result
+        return try await runServing(serviceGroup, ports: ports, portContinuation: portContinuation) { port in
+            try await body(TestNode(port: port, configuration: configuration, serviceGroup: serviceGroup))
         }
     }
 
@@ -91,5 +66,39 @@ func eventually(
         if try await probe() { return true }
         guard clock.now < deadline else { return false }
         try await Task.sleep(for: .milliseconds(5))
+    }
+}
+
+/// Runs `serviceGroup` until it reports its port on `ports`, runs `body` with that port, then
+/// shuts the group down gracefully and waits for it. A `run()` that throws fails the call.
+func runServing<Result: Sendable>(
+    _ serviceGroup: ServiceGroup, ports: AsyncStream<Int>, portContinuation: AsyncStream<Int>.Continuation,
+    _ body: (Int) async throws -> Result
+) async throws -> Result {
+    try await withThrowingTaskGroup(of: Void.self, returning: Result.self) { tasks in
+        tasks.addTask {
+            defer { portContinuation.finish() }
+            try await serviceGroup.run()
+        }
+        var portIterator = ports.makeAsyncIterator()
+        guard let port = await portIterator.next() else {
+            try await tasks.waitForAll()
+            throw TestFailure("the service returned before it listened")
+        }
+        let result: Result
+        do {
+            result = try await body(port)
+        } catch {
+            await serviceGroup.triggerGracefulShutdown()
+            do {
+                try await tasks.waitForAll()
+            } catch let stopError {
+                Issue.record(stopError, "the service failed while stopping after a failed test body")
+            }
+            throw error
+        }
+        await serviceGroup.triggerGracefulShutdown()
+        try await tasks.waitForAll()
+        return result
     }
 }
