@@ -397,7 +397,12 @@ final class NodeEngine: @unchecked Sendable {
         guard let drain = pendingDrain else { return }
         guard walFailure != nil || (durableLSN >= wal.lastWrittenLSN && !syncInFlight) else { return }
         pendingDrain = nil
-        if replication.primary?.mode == .sync {
+        if replication.primary != nil, !holdsLease() {
+            // Acknowledging needs the lease, at shutdown as at any other time.
+            failHeldReplies(
+                after: visibleLSN, through: wal.lastAppendedLSN,
+                message: "TRYAGAIN the primary shut down without a lease: the write's outcome is unknown")
+        } else if replication.primary?.mode == .sync {
             // Zero RPO holds during shutdown too: a write the standby has not acknowledged is
             // not acknowledged now either (hand-over on SIGTERM comes with switchover).
             failHeldReplies(
