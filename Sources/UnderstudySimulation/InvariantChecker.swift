@@ -144,7 +144,7 @@ struct InvariantChecker {
     private mutating func checkConvergence(primary: SimulatedNode, standby: SimulatedNode, _ simulation: Simulation) {
         guard standby.log == primary.log else {
             let common = zip(standby.log, primary.log).prefix { $0 == $1 }.count
-            fail("convergence: \(options.quietMilliseconds) ms after the clients stopped, \(standby.name) (\(standby.coordinator.role), last LSN \(standby.lastLSN)) and primary \(primary.name) (last LSN \(primary.lastLSN)) agree only up to LSN \(common)", simulation)
+            fail("convergence: \(options.quietMilliseconds) ms after the clients stopped, \(standby.name) (\(standby.coordinator.role), last LSN \(standby.lastLSN)) and primary \(primary.name) (last LSN \(primary.lastLSN)) agree only up to LSN \(common); \(standby.name): \(standby.linkDescription); \(primary.name): \(primary.linkDescription)", simulation)
             return
         }
     }

@@ -38,7 +38,8 @@ extension SimulatedNode {
             perform(standby!.streamAccepted(epoch: epoch, from: from))
         case .handshakeAnswer(.diverged(let reason, let primaryHistory, let primaryLastLSN)):
             rejoin(reason: reason, primaryHistory: primaryHistory, primaryLastLSN: primaryLastLSN)
-        case .handshakeAnswer(.refused):
+        case .handshakeAnswer(.refused(let message)):
+            simulation.note("\(name): the primary refused the stream: \(message)")
             primaryLinkFailed()
         case .records(_, let records):
             receivedRecords(records)

@@ -54,6 +54,11 @@ final class SimulatedNode {
     }
 
     var peerIndex: Int { 1 - index }
+
+    /// For failure messages: the node's replication links.
+    var linkDescription: String {
+        "link to primary \(primaryLink.map { "\($0)" } ?? "none") (connecting \(connecting), next attempt at \(nextConnectAtMilliseconds), now \(now), streaming \(standby?.primaryEpoch.map { "in epoch \($0)" } ?? "no")), link to standby \(standbyLink.map { "\($0)" } ?? "none")"
+    }
     var now: Int64 { simulation.localNow(index) }
     var lastLSN: LSN { LSN(UInt64(log.count)) }
     var mutation: SimulationMutation? { simulation.options.mutation }
@@ -62,6 +67,7 @@ final class SimulatedNode {
     func start() {
         log.removeLast(log.count - durableCount)
         history = persistedHistory
+        trimHistoryToLog()
         coordinator = NodeCoordinator(node: name, hint: index == 0 ? .primary : .standby,
                                       epoch: max(persistedEpoch, persistedHistory.currentEpoch),
                                       settings: simulation.settings, nowMilliseconds: now)
@@ -136,6 +142,19 @@ final class SimulatedNode {
         fsyncInFlight = false
     }
 
+    /// Drops history entries for epochs that begin after the log's end: they describe no
+    /// record here (a crash took their records, or this node was primary of an epoch and
+    /// wrote nothing), and left in place they make the standby refuse the records the
+    /// current primary holds at those LSNs, or make `begin` go backwards. The epoch itself
+    /// stays known (`persistedEpoch`). A rule the real shell must follow too.
+    func trimHistoryToLog() {
+        let trimmed = history.truncated(after: lastLSN)
+        guard trimmed != history else { return }
+        simulation.note("\(name) trims its history \(history) to its last LSN \(lastLSN): \(trimmed)")
+        history = trimmed
+        persistHistory()
+    }
+
     func persist(epoch: Epoch) {
         persistedEpoch = max(persistedEpoch, epoch)
     }
@@ -204,6 +223,7 @@ final class SimulatedNode {
         simulation.statistics.promotions += 1
         persist(epoch: epoch)
         dropStandbyState()
+        trimHistoryToLog()
         if epoch > history.currentEpoch {
             guard lastLSN.next >= history.lastEntry.firstLSN else {
                 simulation.checker.fail("\(name) cannot begin epoch \(epoch) at LSN \(lastLSN.next): its persisted history \(history) begins epoch \(history.currentEpoch) later, at LSN \(history.lastEntry.firstLSN) (records lost in a crash after the epoch was persisted)", simulation)
@@ -229,6 +249,7 @@ final class SimulatedNode {
         standbyLinkStreaming = false
         dropStandbyState()
         syncLogNow()
+        trimHistoryToLog()
         standby = StandbyReplication(epoch: max(epoch, history.currentEpoch), history: history, lastLSN: lastLSN,
                                      lastRecordChecksum: log.last?.checksum)
         nextConnectAtMilliseconds = now
