@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "UnderstudyCore", targets: ["UnderstudyCore"]),
         .library(name: "UnderstudyWire", targets: ["UnderstudyWire"]),
         .library(name: "UnderstudyStorage", targets: ["UnderstudyStorage"]),
+        .executable(name: "understudy-sim", targets: ["understudy-sim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -75,6 +76,23 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: strictSettings
+        ),
+        // The deterministic simulation: the real core state machines on a virtual clock and
+        // a seeded network. Pure like the core: no Foundation, no clock, no system randomness.
+        .target(name: "UnderstudySimulation", dependencies: ["UnderstudyCore"], swiftSettings: strictSettings),
+        .executableTarget(
+            name: "understudy-sim",
+            dependencies: [
+                "UnderstudySimulation",
+                "UnderstudyCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "UnderstudySimulationTests",
+            dependencies: ["UnderstudySimulation", "UnderstudyCore"],
             swiftSettings: strictSettings
         ),
         .testTarget(name: "UnderstudyCoreTests", dependencies: ["UnderstudyCore"], swiftSettings: strictSettings),

@@ -1,0 +1,34 @@
+import UnderstudyCore
+
+/// The witness process: the real `Witness`, whose `persist` is made durable before the
+/// reply leaves. A crash keeps only the persisted record.
+final class SimulatedWitness {
+    let nodes: [String]
+    unowned let simulation: Simulation
+    var witness: Witness
+    /// What is on the witness's disk.
+    var persistedRecord: WitnessRecord?
+
+    init(nodes: [String], simulation: Simulation) {
+        self.nodes = nodes
+        self.simulation = simulation
+        witness = Witness(nodes: nodes, record: nil, nowMilliseconds: simulation.localNow(Simulation.witnessIndex))
+    }
+
+    func restart() {
+        witness = Witness(nodes: nodes, record: persistedRecord, nowMilliseconds: simulation.localNow(Simulation.witnessIndex))
+    }
+
+    func receive(_ message: SimulatedMessage, from sender: Int) {
+        guard case .witnessRequest(let id, let request) = message else { return }
+        let response = witness.handle(request, nowMilliseconds: simulation.localNow(Simulation.witnessIndex))
+        if let record = response.persist {
+            if record.epoch != persistedRecord?.epoch || record.primary != persistedRecord?.primary {
+                simulation.note("witness records epoch \(record.epoch): primary \(record.primary ?? "-"), in sync \(record.standbyInSync)")
+            }
+            simulation.checker.witnessPersisted(record, simulation: simulation)
+            persistedRecord = record
+        }
+        simulation.sendDatagram(from: Simulation.witnessIndex, to: sender, .witnessReply(id: id, response.reply))
+    }
+}

@@ -1,0 +1,141 @@
+/// The fault schedule: from `beginFaults` to `heal`, a fault every few hundred
+/// milliseconds, each undone after a while; at `heal` everything is undone at once.
+extension Simulation {
+    func handleFaultEvent(_ event: SimulationEvent) {
+        switch event {
+        case .beginFaults:
+            phase = .faults
+            note("faults begin")
+            schedule(.nextFault, afterMicroseconds: 0)
+        case .nextFault:
+            guard phase == .faults else { return }
+            injectFault()
+            schedule(.nextFault, afterMicroseconds: random.int(in: 100_000...1_500_000))
+        case .crash(let process):
+            crash(process)
+        case .restart(let process):
+            restart(process)
+        case .pause(let process, let microseconds):
+            guard processUp[process], pausedUntil[process].map({ $0 <= now }) ?? true else { return }
+            pausedUntil[process] = now + microseconds
+            statistics.pauses += 1
+            note("\(processName(process)) paused for \(microseconds / 1_000) ms")
+        case .unblock(let from, let to):
+            partitions.unblock(from: from, to: to)
+        case .weather(let newWeather):
+            guard phase == .faults else { return }
+            weather = newWeather
+        case .heal:
+            heal()
+        case .stopClients:
+            phase = .quiet
+            note("clients stop")
+            for client in clients { client.stop() }
+        default:
+            break
+        }
+    }
+
+    func processName(_ process: Int) -> String {
+        switch process {
+        case 0, 1: return nodes[process].name
+        case Self.witnessIndex: return "witness"
+        default: return "client\(process - Self.firstClientIndex)"
+        }
+    }
+
+    private func injectFault() {
+        let servers = [0, 1, Self.witnessIndex]
+        switch random.index(9) {
+        case 0, 1:
+            let process = servers[random.index(3)]
+            guard processUp[process] else { return }
+            crash(process)
+            schedule(.restart(process: process), afterMicroseconds: random.int(in: 50_000...3_000_000))
+        case 2:
+            let process = servers[random.index(3)]
+            // Now and then longer than the failure timeout: the paused primary wakes up deposed.
+            schedule(.pause(process: process, microseconds: random.int(in: 10_000...2_500_000)), afterMicroseconds: 0)
+        case 3, 4:
+            let a = servers[random.index(3)]
+            let b = servers.filter { $0 != a }[random.index(2)]
+            let duration = random.int(in: 50_000...4_000_000)
+            note("partition \(processName(a)) <-> \(processName(b)) for \(duration / 1_000) ms")
+            block(from: a, to: b, for: duration)
+            block(from: b, to: a, for: duration)
+        case 5:
+            let a = servers[random.index(3)]
+            let b = servers.filter { $0 != a }[random.index(2)]
+            let duration = random.int(in: 50_000...4_000_000)
+            note("one-way partition \(processName(a)) -> \(processName(b)) for \(duration / 1_000) ms")
+            block(from: a, to: b, for: duration)
+        case 6:
+            // A node cut off from the other node and the witness, still reachable by clients.
+            let node = random.index(2)
+            let duration = random.int(in: 200_000...4_000_000)
+            note("\(processName(node)) isolated from the cluster for \(duration / 1_000) ms")
+            for other in servers where other != node {
+                block(from: node, to: other, for: duration)
+                block(from: other, to: node, for: duration)
+            }
+        case 7:
+            let open = connections.keys.sorted().filter { connections[$0]?.open == true }
+            guard !open.isEmpty else { return }
+            let id = open[random.index(open.count)]
+            note("connection \(id) reset")
+            statistics.connectionsReset += 1
+            reset(connection: id)
+        default:
+            var newWeather = NetworkWeather()
+            newWeather.dropPerMillion = random.int(in: 0...100_000)
+            newWeather.duplicatePerMillion = random.int(in: 0...50_000)
+            newWeather.resetPerMillion = random.int(in: 0...2_000)
+            newWeather.minDelayMicroseconds = random.int(in: 50...2_000)
+            newWeather.maxDelayMicroseconds = newWeather.minDelayMicroseconds + random.int(in: 0...20_000)
+            newWeather.spikePerMillion = random.int(in: 0...50_000)
+            newWeather.spikeMaxMicroseconds = random.int(in: 20_000...300_000)
+            note("network weather: drop \(newWeather.dropPerMillion / 10_000)%, duplicate \(newWeather.duplicatePerMillion / 10_000)%, delay \(newWeather.minDelayMicroseconds)...\(newWeather.maxDelayMicroseconds) us")
+            weather = newWeather
+            schedule(.weather(.calm), afterMicroseconds: random.int(in: 500_000...5_000_000))
+        }
+    }
+
+    private func block(from: Int, to: Int, for duration: Int64) {
+        partitions.block(from: from, to: to)
+        schedule(.unblock(from: from, to: to), afterMicroseconds: duration)
+    }
+
+    func crash(_ process: Int) {
+        guard processUp[process] else { return }
+        note("\(processName(process)) crashes")
+        statistics.crashes += 1
+        processUp[process] = false
+        incarnations[process] += 1
+        pausedUntil[process] = nil
+        closeConnections(of: process)
+    }
+
+    func restart(_ process: Int) {
+        guard !processUp[process] else { return }
+        processUp[process] = true
+        note("\(processName(process)) restarts")
+        if process == Self.witnessIndex {
+            witness.restart()
+            return
+        }
+        nodes[process].start()
+        schedule(.tick(process: process, incarnation: incarnations[process]), afterMicroseconds: random.int(in: 0...Self.tickMicroseconds))
+    }
+
+    private func heal() {
+        phase = .healing
+        note("heal: partitions lifted, crashed processes restart, paused ones resume, the network calms")
+        checker.healedAt = now
+        partitions.healAll()
+        weather = .calm
+        for process in [0, 1, Self.witnessIndex] {
+            if let until = pausedUntil[process], until > now { pausedUntil[process] = now }
+            restart(process)
+        }
+    }
+}
