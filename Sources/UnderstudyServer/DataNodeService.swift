@@ -38,7 +38,7 @@ public struct DataNodeService: Service {
         // snapshots run on their own threads.
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let loop = group.next()
-        let history = try loadEpochHistory()
+        let history = try loadEpochHistory(lastLSN: recovered.lastLSN)
         let engine = NodeEngine(
             eventLoop: loop, configuration: configuration, recovered: recovered, wal: wal, history: history,
             logger: logger)
@@ -78,9 +78,21 @@ public struct DataNodeService: Service {
 
     /// The node's epoch history from `DIR/epochs`; a new node starts at epoch 1 and
     /// persists that before it serves.
-    private func loadEpochHistory() throws -> EpochHistory {
+    ///
+    /// With a witness, epochs that begin after the log's last record are dropped: a node
+    /// that persisted a new epoch and then lost (or never wrote) its first records must not
+    /// keep an epoch entry beyond its log, or it would refuse older-epoch records that come
+    /// first from a primary. The witness, not this file, remembers the highest epoch.
+    private func loadEpochHistory(lastLSN: LSN) throws -> EpochHistory {
         if let bytes = try DurableStateFile.epochHistory.read(dataDirectory: configuration.dataDirectory) {
-            return try EpochHistory(decoding: bytes)
+            let history = try EpochHistory(decoding: bytes)
+            guard configuration.replication?.witness != nil else { return history }
+            let trimmed = history.truncated(after: lastLSN)
+            if trimmed != history {
+                logger.notice("epoch history trimmed to the log's end", metadata: ["from": "\(history)", "to": "\(trimmed)", "last_lsn": "\(lastLSN)"])
+                try DurableStateFile.epochHistory.write(trimmed.encode(), dataDirectory: configuration.dataDirectory)
+            }
+            return trimmed
         }
         let history = EpochHistory()
         try DurableStateFile.epochHistory.write(history.encode(), dataDirectory: configuration.dataDirectory)

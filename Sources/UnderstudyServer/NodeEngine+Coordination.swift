@@ -175,7 +175,8 @@ extension NodeEngine {
         replication.snapshotReceiver?.abort()
         replication.snapshotReceiver = nil
         replication.incomingSnapshot = nil
-        flush()
+        // The primary's state machine counts the log it starts from as durable.
+        guard syncLogNow(before: "becoming primary") else { return }
         if newEpoch > replication.history.currentEpoch {
             var history = replication.history
             history.begin(epoch: newEpoch, at: wal.lastAppendedLSN.next)
@@ -234,7 +235,19 @@ extension NodeEngine {
             replication.snapshotSender = nil
             replication.primary = nil
         }
-        flush()
+        // The standby's state machine counts the log it starts from as durable (and
+        // acknowledges it); and no epoch entry may lie beyond that log.
+        guard syncLogNow(before: "following a primary") else { return }
+        let trimmed = replication.history.truncated(after: wal.lastWrittenLSN)
+        if trimmed != replication.history {
+            do {
+                try DurableStateFile.epochHistory.write(trimmed.encode(), dataDirectory: configuration.dataDirectory)
+                replication.history = trimmed
+            } catch {
+                failWAL("cannot persist the epoch history: \(error)")
+                return
+            }
+        }
         replication.standby = StandbyReplication(
             epoch: replication.history.currentEpoch, history: replication.history,
             lastLSN: wal.lastWrittenLSN, lastRecordChecksum: wal.lastRecordChecksum)
@@ -250,6 +263,22 @@ extension NodeEngine {
             ])
         } else {
             logger.info("following the primary", metadata: ["epoch": "\(newEpoch)", "primary": "\(primary ?? "?")"])
+        }
+    }
+
+    /// Writes what is buffered and fsyncs it on this thread (a role change is rare, and
+    /// what follows depends on it). False, with the log failed, if that did not work.
+    private func syncLogNow(before step: String) -> Bool {
+        flush()
+        guard walFailure == nil else { return false }
+        do {
+            if let job = wal.makeSyncJob() {
+                durableLSN = max(durableLSN, try job.run())
+            }
+            return true
+        } catch {
+            failWAL("fdatasync before \(step) failed: \(error)")
+            return false
         }
     }
 

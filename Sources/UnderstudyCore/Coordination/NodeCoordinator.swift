@@ -50,9 +50,15 @@ public struct NodeCoordinator: Sendable {
     public private(set) var role: Role = .undecided
     /// The highest epoch this node knows of (persisted by the shell before it acts in it).
     public private(set) var epoch: Epoch
-    /// Primary: the witness has recorded the standby as holding every acknowledged write.
-    /// While false in sync mode the primary acknowledges alone.
+    /// Primary: what the witness last said of the standby (holds every acknowledged write).
     public private(set) var standbyInSync = false
+    /// Primary, sync mode: writes are acknowledged without the standby. Set only by the
+    /// witness's answer to this node's own `SYNC 0` (or a grant that recorded the standby
+    /// out of sync); cleared before `SYNC 1` is sent. An unanswered request leaves it
+    /// cleared — waiting for the standby is the safe side.
+    private var alone = false
+    /// Orders this primary's `SYNC` requests, so that the witness ignores a late one.
+    private var syncSequence: UInt64 = 0
     /// Primary: the lease runs until here (exclusive); nil before the first acknowledgement.
     public private(set) var leaseExpiresAtMilliseconds: Int64?
     /// When the role last changed, and the last vote requested, for status reports.
@@ -73,6 +79,13 @@ public struct NodeCoordinator: Sendable {
     private var primaryUnreachable = false
     private var voteInFlight = false
     private var lastVoteAt: Int64?
+    /// A vote went unanswered: it may have been granted. Until the witness says how it
+    /// went, this node makes no promise (a promise now could be broken by that grant).
+    private var voteOutcomeUnknown = false
+    /// Undecided: the witness names this node primary of this epoch. A restarted primary
+    /// does not resume it — records it wrote but lost in a crash would get successors with
+    /// the same (epoch, LSN) — but asks for the next one, once its own promise has run out.
+    private var resumingEpoch: Epoch?
 
     /// At most this many witness heartbeats unanswered at once; a slow witness gets no more.
     public static let maxHeartbeatsInFlight = 4
@@ -95,7 +108,7 @@ public struct NodeCoordinator: Sendable {
     }
 
     /// Sync mode: whether a write may be acknowledged without the standby's acknowledgement.
-    public var acknowledgesAlone: Bool { role == .primary && settings.mode == .sync && !standbyInSync }
+    public var acknowledgesAlone: Bool { role == .primary && settings.mode == .sync && alone }
 
     // MARK: Time
 
@@ -103,6 +116,14 @@ public struct NodeCoordinator: Sendable {
     public mutating func tick(nowMilliseconds now: Int64, facts: LogFacts) -> [CoordinatorAction] {
         switch role {
         case .undecided:
+            if let resuming = resumingEpoch {
+                guard now >= promisedUntil, !voteInFlight,
+                      lastVoteAt.map({ now - $0 >= settings.heartbeatIntervalMilliseconds }) ?? true else { return [] }
+                voteInFlight = true
+                lastVoteAt = now
+                return [.askWitness(.vote(node: node, epoch: Epoch(resuming.rawValue + 1), durableLSN: facts.durableLSN,
+                                          maxLagBytes: settings.maxLagOnFailoverBytes))]
+            }
             guard !helloInFlight, lastHelloAt.map({ now - $0 >= settings.heartbeatIntervalMilliseconds }) ?? true else { return [] }
             helloInFlight = true
             lastHelloAt = now
@@ -128,16 +149,17 @@ public struct NodeCoordinator: Sendable {
             }
         }
         guard settings.mode == .sync, !syncRequestInFlight else { return actions }
-        if standbyInSync, now - lastStandbyContactAt >= settings.failureTimeoutMilliseconds {
+        let standbyHeard = now - lastStandbyContactAt < settings.failureTimeoutMilliseconds
+        if !alone, !standbyHeard {
             // The standby is gone: writes wait until the witness records that, then go on alone.
-            syncRequestInFlight = true
-            actions.append(.askWitness(.standbySync(node: node, epoch: epoch, inSync: false)))
-        } else if !standbyInSync, facts.standbyHoldsEveryReleasedWrite,
-                  now - lastStandbyContactAt < settings.failureTimeoutMilliseconds {
+            actions.append(syncRequest(inSync: false, now: now))
+        } else if facts.standbyHoldsEveryReleasedWrite, standbyHeard, alone || !standbyInSync {
             // Back in step: wait for the standby again from now on, then tell the witness.
-            syncRequestInFlight = true
-            actions.append(.acknowledgeAlone(false))
-            actions.append(.askWitness(.standbySync(node: node, epoch: epoch, inSync: true)))
+            if alone {
+                alone = false
+                actions.append(.acknowledgeAlone(false))
+            }
+            actions.append(syncRequest(inSync: true, now: now))
         }
         return actions
     }
@@ -158,11 +180,13 @@ public struct NodeCoordinator: Sendable {
     public mutating func witnessAnswered(_ request: WitnessRequest, reply: WitnessReply, sentAtMilliseconds sentAt: Int64,
                                          nowMilliseconds now: Int64) -> [CoordinatorAction] {
         requestSettled(request)
+        if case .vote = request { voteOutcomeUnknown = false }
         switch reply {
         case .denied(let reason):
             lastDenial = reason
-            if case .standbySync(_, _, inSync: true) = request, role == .primary, settings.mode == .sync, !standbyInSync {
-                return [.acknowledgeAlone(true)]  // not recorded: keep acknowledging alone
+            if case .vote = request, resumingEpoch != nil {
+                // Resuming was refused (the record moved on): ask again who is primary.
+                resumingEpoch = nil
             }
             return []
         case .staleEpoch(let newer, let primary):
@@ -170,26 +194,47 @@ public struct NodeCoordinator: Sendable {
         case .state(let record):
             if record.epoch > epoch || (record.epoch == epoch && record.primary != node && role == .primary) {
                 if record.primary == node, role != .primary {
+                    if case .vote(_, let asked, _, _) = request, asked == record.epoch {
+                        resumingEpoch = nil
+                        return becomePrimary(epoch: record.epoch, standbyInSync: record.standbyInSync, now: now)
+                    }
+                    if role == .undecided {
+                        resumingEpoch = max(resumingEpoch ?? record.epoch, record.epoch)
+                        return []
+                    }
                     return becomePrimary(epoch: record.epoch, standbyInSync: record.standbyInSync, now: now)
                 }
                 return learned(epoch: record.epoch, primary: record.primary, now: now)
             }
             switch request {
             case .hello, .status:
-                guard role == .undecided, let primary = record.primary, record.epoch >= epoch || primary != node else { return [] }
-                if primary == node { return becomePrimary(epoch: max(epoch, record.epoch), standbyInSync: record.standbyInSync, now: now) }
+                guard role == .undecided, resumingEpoch == nil, let primary = record.primary,
+                      record.epoch >= epoch || primary != node else { return [] }
+                if primary == node {
+                    resumingEpoch = max(epoch, record.epoch)
+                    return []
+                }
                 return becomeStandby(epoch: max(epoch, record.epoch), primary: primary, now: now)
             case .vote(_, let asked, _, _):
-                guard role == .standby, record.epoch == asked, record.primary == node else { return [] }
+                guard role != .primary, record.epoch == asked, record.primary == node else {
+                    if role == .undecided, resumingEpoch != nil {
+                        resumingEpoch = nil  // someone else holds it now: start over with HELLO
+                    }
+                    return []
+                }
+                resumingEpoch = nil
                 return becomePrimary(epoch: asked, standbyInSync: record.standbyInSync, now: now)
             case .heartbeat(let beat):
                 guard role == .primary, beat.epoch == epoch, record.primary == node else { return [] }
-                var actions = renewLease(sentAt: sentAt, now: now)
-                actions += recordSyncState(record.standbyInSync)
-                return actions
-            case .standbySync(_, let asked, _):
+                standbyInSync = record.standbyInSync
+                return renewLease(sentAt: sentAt, now: now)
+            case .standbySync(_, let asked, let inSync, _):
                 guard role == .primary, asked == epoch, record.epoch == epoch else { return [] }
-                return recordSyncState(record.standbyInSync)
+                standbyInSync = record.standbyInSync
+                // Only the answer to our own "not in sync" lets writes go on alone.
+                guard settings.mode == .sync, !inSync, !record.standbyInSync, !alone else { return [] }
+                alone = true
+                return [.acknowledgeAlone(true)]
             }
         }
     }
@@ -197,9 +242,7 @@ public struct NodeCoordinator: Sendable {
     /// The request got no answer (connection lost or refused).
     public mutating func witnessUnreachable(_ request: WitnessRequest) -> [CoordinatorAction] {
         requestSettled(request)
-        if case .standbySync(_, _, inSync: true) = request, role == .primary, settings.mode == .sync, !standbyInSync {
-            return [.acknowledgeAlone(true)]
-        }
+        if case .vote = request { voteOutcomeUnknown = true }
         return []
     }
 
@@ -213,11 +256,10 @@ public struct NodeCoordinator: Sendable {
         }
     }
 
-    private mutating func recordSyncState(_ inSync: Bool) -> [CoordinatorAction] {
-        guard settings.mode == .sync, inSync != standbyInSync else { return [] }
-        standbyInSync = inSync
-        // In sync: acknowledging alone already stopped before the request went out.
-        return inSync ? [] : [.acknowledgeAlone(true)]
+    private mutating func syncRequest(inSync: Bool, now: Int64) -> CoordinatorAction {
+        syncRequestInFlight = true
+        syncSequence = max(syncSequence + 1, UInt64(max(0, now)))
+        return .askWitness(.standbySync(node: node, epoch: epoch, inSync: inSync, sequence: syncSequence))
     }
 
     // MARK: The peer
@@ -239,7 +281,7 @@ public struct NodeCoordinator: Sendable {
     /// Standby: a heartbeat of `heartbeatEpoch` arrived from the primary. Returns whether to
     /// echo it — echoing is the promise; a node that asked for a vote makes none.
     public mutating func primaryHeartbeat(epoch heartbeatEpoch: Epoch, nowMilliseconds now: Int64) -> Bool {
-        guard role == .standby, heartbeatEpoch >= epoch, !voteInFlight else { return false }
+        guard role == .standby, heartbeatEpoch >= epoch, !voteInFlight, !voteOutcomeUnknown else { return false }
         epoch = heartbeatEpoch
         lastPrimaryContactAt = now
         primaryUnreachable = false
@@ -263,6 +305,11 @@ public struct NodeCoordinator: Sendable {
     private mutating func learned(epoch newer: Epoch, primary: String?, now: Int64) -> [CoordinatorAction] {
         guard newer > epoch || (newer == epoch && role == .primary && primary != nil && primary != node) else { return [] }
         epoch = newer
+        resumingEpoch = nil
+        if primary == node, role == .undecided {
+            resumingEpoch = newer  // a restarted primary asks for the next epoch, never resumes one
+            return []
+        }
         if primary == node, role != .primary {
             // The witness's sync state is not known here: wait for the standby (the safe side)
             // until the witness's answer to a heartbeat says otherwise.
@@ -277,6 +324,7 @@ public struct NodeCoordinator: Sendable {
         epoch = newEpoch
         roleSinceMilliseconds = now
         standbyInSync = inSync
+        alone = settings.mode == .sync && !inSync
         leaseExpiresAtMilliseconds = nil
         lastHeartbeatAt = nil
         heartbeatsInFlight = 0

@@ -18,6 +18,8 @@ public struct Witness: Sendable {
     public private(set) var promisedUntilMilliseconds: Int64
     /// The current primary's last heartbeat: what a vote's eligibility is judged on.
     public private(set) var lastReport: WitnessHeartbeat?
+    /// The newest `SYNC` sequence seen from the current primary (memory only).
+    private var lastSyncSequence: (epoch: Epoch, sequence: UInt64)?
     /// New cluster: what each node said in its `HELLO`.
     private var hellos: [String: (epoch: Epoch, lastLSN: LSN, hint: ReplicationRole?)] = [:]
 
@@ -51,11 +53,15 @@ public struct Witness: Sendable {
         case .vote(let node, let epoch, let durableLSN, let maxLagBytes):
             guard let name = member(node) else { return unknown(node) }
             return vote(name, epoch: epoch, durableLSN: durableLSN, maxLagBytes: maxLagBytes, now: now)
-        case .standbySync(let node, let epoch, let inSync):
+        case .standbySync(let node, let epoch, let inSync, let sequence):
             guard let name = member(node) else { return unknown(node) }
             guard var current = record, epoch == current.epoch, current.primary == name else {
                 return stale(or: "\(name) is not the primary of epoch \(epoch)", epoch: epoch)
             }
+            if let last = lastSyncSequence, last.epoch == epoch, sequence <= last.sequence {
+                return Response(reply: .state(current))  // a late request: the primary has moved on
+            }
+            lastSyncSequence = (epoch, sequence)
             guard current.standbyInSync != inSync else { return Response(reply: .state(current)) }
             current.standbyInSync = inSync
             return adopt(current)
@@ -135,7 +141,15 @@ public struct Witness: Sendable {
         guard epoch == Epoch(current.epoch.rawValue + 1) else {
             return Response(reply: .staleEpoch(current.epoch, primary: current.primary))
         }
-        guard current.primary != node else { return deny("\(node) is already the primary of epoch \(current.epoch)") }
+        if current.primary == node {
+            // The primary restarted and asks for a new epoch rather than resuming its old one
+            // (records it lost in a crash must not share an epoch and LSN with new ones). Its
+            // old incarnation is gone (the data directory is locked), so no lease stands in
+            // its way, and its standby's sync state is unchanged.
+            return adopt(WitnessRecord(
+                epoch: epoch, primary: node, standby: current.standby, standbyInSync: current.standbyInSync,
+                mode: current.mode, leaseMilliseconds: current.leaseMilliseconds))
+        }
         guard now >= promisedUntilMilliseconds else {
             return deny("the primary's lease is promised for another \(promisedUntilMilliseconds - now) ms")
         }

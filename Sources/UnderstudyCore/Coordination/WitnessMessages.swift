@@ -5,7 +5,7 @@
 /// WITNESS HELLO     <node> <hint primary|standby|-> <epoch> <last-lsn>
 /// WITNESS HEARTBEAT <node> <epoch> <mode> <lease-ms> <last-written-lsn> <standby-durable-lsn|-> <standby-lag-bytes|->
 /// WITNESS VOTE      <node> <new-epoch> <durable-lsn> <max-lag-bytes>
-/// WITNESS SYNC      <node> <epoch> <0|1>
+/// WITNESS SYNC      <node> <epoch> <0|1> <sequence>
 /// WITNESS STATUS
 /// ```
 /// Nodes are named by their client address (`--listen`).
@@ -17,8 +17,9 @@ public enum WitnessRequest: Hashable, Sendable {
     /// A standby that lost its primary asks to become primary of `epoch`; in async mode it
     /// is eligible only if it lags by at most `maxLagBytes` (its `--max-lag-on-failover`).
     case vote(node: String, epoch: Epoch, durableLSN: LSN, maxLagBytes: Int64)
-    /// The primary records whether its standby holds every acknowledged write.
-    case standbySync(node: String, epoch: Epoch, inSync: Bool)
+    /// The primary records whether its standby holds every acknowledged write. `sequence`
+    /// grows with each such request of the primary's, so a late one changes nothing.
+    case standbySync(node: String, epoch: Epoch, inSync: Bool, sequence: UInt64)
     /// An operator (or `understudy status`) reads the record.
     case status
 
@@ -36,8 +37,8 @@ public enum WitnessRequest: Hashable, Sendable {
                      beat.standbyLagBytes.map { "\($0)" } ?? "-"]
         case .vote(let node, let epoch, let durableLSN, let maxLagBytes):
             words = ["VOTE", node, "\(epoch)", "\(durableLSN)", "\(maxLagBytes)"]
-        case .standbySync(let node, let epoch, let inSync):
-            words = ["SYNC", node, "\(epoch)", inSync ? "1" : "0"]
+        case .standbySync(let node, let epoch, let inSync, let sequence):
+            words = ["SYNC", node, "\(epoch)", inSync ? "1" : "0", "\(sequence)"]
         case .status:
             words = ["STATUS"]
         }
@@ -83,10 +84,11 @@ public enum WitnessRequest: Hashable, Sendable {
             self = .vote(node: try Self.node(fields[0]), epoch: Epoch(try Self.number(fields[1], "epoch")),
                          durableLSN: LSN(try Self.number(fields[2], "durable LSN")), maxLagBytes: Int64(maxLag))
         case "SYNC":
-            try expect(3)
+            try expect(4)
             let flag = String(decoding: fields[2], as: UTF8.self)
             guard flag == "0" || flag == "1" else { throw Self.malformed("bad in-sync flag '\(flag)'") }
-            self = .standbySync(node: try Self.node(fields[0]), epoch: Epoch(try Self.number(fields[1], "epoch")), inSync: flag == "1")
+            self = .standbySync(node: try Self.node(fields[0]), epoch: Epoch(try Self.number(fields[1], "epoch")), inSync: flag == "1",
+                                sequence: try Self.number(fields[3], "sequence"))
         case "STATUS":
             try expect(0)
             self = .status

@@ -124,11 +124,21 @@ import Testing
 
     @Test func syncState_onlyTheCurrentPrimaryChangesIt_andItIsPersisted() {
         var witness = witness(record())
-        let change = witness.handle(.standbySync(node: nodes[0], epoch: Epoch(1), inSync: false), nowMilliseconds: 0)
+        let change = witness.handle(.standbySync(node: nodes[0], epoch: Epoch(1), inSync: false, sequence: 5), nowMilliseconds: 0)
         #expect(change.persist?.standbyInSync == false)
-        let refused = witness.handle(.standbySync(node: nodes[1], epoch: Epoch(1), inSync: true), nowMilliseconds: 0)
+        let refused = witness.handle(.standbySync(node: nodes[1], epoch: Epoch(1), inSync: true, sequence: 6), nowMilliseconds: 0)
         #expect(refused.persist == nil)
         #expect(witness.record?.standbyInSync == false)
+        // A late request (lower sequence) from the primary changes nothing.
+        let late = witness.handle(.standbySync(node: nodes[0], epoch: Epoch(1), inSync: true, sequence: 4), nowMilliseconds: 0)
+        #expect(late.persist == nil)
+        #expect(witness.record?.standbyInSync == false)
+    }
+
+    @Test func restartedPrimary_getsTheNextEpoch_atOnce_withItsStandbysSyncState() {
+        var witness = witness(record(inSync: true), now: 0)
+        let response = witness.handle(.vote(node: nodes[0], epoch: Epoch(2), durableLSN: LSN(3), maxLagBytes: 0), nowMilliseconds: 1)
+        #expect(response.persist == record(epoch: 2, primary: 0, inSync: true))
     }
 
     @Test func record_textRoundTrips_andRejectsGarbage() throws {
@@ -147,13 +157,13 @@ import Testing
             beat(), .heartbeat(WitnessHeartbeat(node: nodes[0], epoch: Epoch(2), mode: .async, leaseMilliseconds: 1,
                                                 lastWrittenLSN: .zero, standbyDurableLSN: nil, standbyLagBytes: nil)),
             .vote(node: nodes[1], epoch: Epoch(4), durableLSN: LSN(8), maxLagBytes: 1 << 20),
-            .standbySync(node: nodes[0], epoch: Epoch(2), inSync: true), .status,
+            .standbySync(node: nodes[0], epoch: Epoch(2), inSync: true, sequence: 9), .status,
         ]
         for request in requests {
             #expect(try WitnessRequest(arguments: request.arguments) == request)
         }
         for bad in [["WITNESS"], ["WITNESS", "VOTE", "a:1", "x", "1", "1"], ["WITNESS", "HELLO", "a:1", "leader", "1", "1"],
-                    ["WITNESS", "SYNC", "a:1", "1", "2"], ["WITNESS", "NOPE"], ["WITNESS", "VOTE", "-", "1", "1", "1"]] {
+                    ["WITNESS", "SYNC", "a:1", "1", "2", "3"], ["WITNESS", "NOPE"], ["WITNESS", "VOTE", "-", "1", "1", "1"]] {
             #expect(throws: ReplicationError.self) { try WitnessRequest(arguments: bad.map { Array($0.utf8) }) }
         }
     }
