@@ -122,7 +122,7 @@ def receives_nothing(sock: socket.socket, seconds: float = NOTHING_WINDOW_SECOND
     """True if neither a byte nor EOF/reset arrives within ``seconds``."""
     sock.settimeout(seconds)
     try:
-        chunk = sock.recv(1)
+        sock.recv(1)
     except socket.timeout:
         return True
     except OSError:
