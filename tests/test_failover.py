@@ -101,8 +101,12 @@ def writing(cluster, prefix: str, count: int = 2, targets: dict | None = None, r
 def wait_acks(cluster, writers, node, count: int, after: float = float("-inf"), timeout: float = 10.0) -> list:
     """Until the writers hold ``count`` acknowledgements from ``node`` after ``after``."""
     name = cluster.name_of(node)
-    return cluster.wait(lambda: (acks := acks_from(writers, name, after)) and len(acks) >= count and acks,
-                        timeout, f"{count} writes acknowledged by {name}")
+    try:
+        return cluster.wait(lambda: (acks := acks_from(writers, name, after)) and len(acks) >= count and acks,
+                            timeout, f"{count} writes acknowledged by {name}")
+    except AssertionError as error:
+        failures = [failure for writer in writers for failure in writer.failures[-3:]]
+        raise AssertionError(f"{error}\nwriters' refusals: {refusals(writers)}; last failures: {failures}") from None
 
 
 def refusals(writers) -> dict:
@@ -176,7 +180,7 @@ def check_rewind_report(cluster, node, lost_keys) -> dict:
     assert last - first + 1 == count, f"rewind of {count} records, LSNs {first}..{last}: {fields}"
     path = Path(fields["understudy_rewind_file"])
     path = path if path.is_absolute() else process.data_dir / path
-    assert path.resolve().parent == (process.data_dir / "lost-writes").resolve(), f"{path} is not in lost-writes/"
+    assert path.resolve().is_relative_to((process.data_dir / "lost-writes").resolve()), f"{path} is not under lost-writes/"
     records = read_lost_writes(path)
     assert len(records) == count, f"{path} holds {len(records)} records, INFO says {count}"
     lsns = [record["lsn"] for record in records if isinstance(record, dict) and "lsn" in record]
@@ -304,10 +308,11 @@ def test_paused_primary_is_superseded_and_acknowledges_nothing_after(make_cluste
     if mode == "async":
         still_there = [key for key in diverged if call(new, "GET", key) is not None]
         assert not still_there, f"setup: the standby received writes made while its link was cut: {still_there[:3]}"
-        lost_diverged = set(diverged) - set(lost)
-        assert not lost_diverged, f"acknowledged-then-cut writes not counted as lost: {sorted(lost_diverged)[:3]}"
+        kept = [key for key in diverged if call(old, "GET", key) is not None]
+        assert not kept, f"the rejoined node still serves writes it should have cut off: {kept[:3]}"
+        # acknowledged by the old primary alone, then cut off when it rejoined: each one reported
         fields = check_rewind_report(cluster, old, sorted(set(lost) | set(diverged)))
-        print(f"SIGSTOP async: {len(lost)} acknowledged writes cut off and reported: {fields}")
+        print(f"SIGSTOP async: {len(lost) + len(diverged)} acknowledged writes cut off and reported: {fields}")
 
 
 # -- 3. partition the primary -----------------------------------------------------------------
