@@ -149,3 +149,24 @@ def make_pair(tmp_path_factory):
     finally:
         for pair in pairs:
             pair.kill()
+
+
+@pytest.fixture
+def make_cluster(tmp_path_factory):
+    """Factory for a witness and two data nodes (``cluster.Cluster``): ``make_cluster(mode=
+    "sync"|"async", proxies=False, start=True, **flags)``. Started (and ready) unless
+    ``start=False``; every process is killed and every proxy closed at teardown."""
+    from cluster import Cluster
+
+    clusters: list[Cluster] = []
+
+    def factory(mode: str = "sync", proxies: bool = False, start: bool = True, **flags) -> Cluster:
+        cluster = Cluster(tmp_path_factory.mktemp("cluster"), mode, proxies=proxies, **flags)
+        clusters.append(cluster)
+        return cluster.start() if start else cluster
+
+    try:
+        yield factory
+    finally:
+        for cluster in clusters:
+            cluster.close()

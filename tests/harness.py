@@ -19,7 +19,7 @@ from typing import Callable, Iterable
 
 import redis
 
-from resp import RawClient
+from resp import Closed, RawClient
 
 HOST = "127.0.0.1"
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -34,6 +34,8 @@ PASS_THROUGH_FLAGS = (
     # replication (docs/replication.md) and the storage knobs its tests need
     "peer", "replication", "role", "sync_timeout", "max_waiting_writes",
     "wal_segment_bytes", "snapshot_threshold_bytes", "wal_retention_bytes", "log_level",
+    # automatic failover (a witness; durations like ``100ms``, ``1s``; sizes like ``1MB``)
+    "witness", "heartbeat_interval", "failure_timeout", "lease", "max_lag_on_failover",
 )
 
 
@@ -333,22 +335,34 @@ def iter_chunks(items: Iterable, size: int):
 _help_cache: dict[str, str] = {}
 
 
+def understudy_help(subcommand: str) -> str:
+    """``understudy <subcommand> --help`` output ("" if the binary is missing or fails)."""
+    binary = str(understudy_binary())
+    cache_key = f"{binary} {subcommand}"
+    if cache_key not in _help_cache:
+        try:
+            completed = subprocess.run([binary, subcommand, "--help"], capture_output=True, text=True,
+                                       timeout=30, stdin=subprocess.DEVNULL)
+            _help_cache[cache_key] = completed.stdout + completed.stderr
+        except (OSError, subprocess.SubprocessError):
+            _help_cache[cache_key] = ""
+    return _help_cache[cache_key]
+
+
 def understudy_server_help() -> str:
     """``understudy server --help`` output ("" if the binary is missing or fails)."""
-    binary = str(understudy_binary())
-    if binary not in _help_cache:
-        try:
-            completed = subprocess.run([binary, "server", "--help"], capture_output=True, text=True,
-                                       timeout=30, stdin=subprocess.DEVNULL)
-            _help_cache[binary] = completed.stdout + completed.stderr
-        except (OSError, subprocess.SubprocessError):
-            _help_cache[binary] = ""
-    return _help_cache[binary]
+    return understudy_help("server")
 
 
-def understudy_supports(flag: str) -> bool:
-    """True if ``understudy server --help`` lists ``flag`` (e.g. ``--peer``)."""
-    return any(word.strip("[],=<>") == flag for word in understudy_server_help().split())
+def understudy_supports(flag: str, subcommand: str = "server") -> bool:
+    """True if ``understudy <subcommand> --help`` lists ``flag`` (e.g. ``--peer``)."""
+    return any(word.strip("[],=<>") == flag for word in understudy_help(subcommand).split())
+
+
+def understudy_has_witness() -> bool:
+    """True once the binary has a ``witness`` subcommand (its help lists ``--nodes``; an
+    unknown subcommand prints the top-level help instead) and ``server`` takes ``--witness``."""
+    return understudy_supports("--nodes", "witness") and understudy_supports("--witness")
 
 
 def parse_info(text: str) -> dict[str, str]:
@@ -377,6 +391,30 @@ def call(process: "ServerProcess", *args, timeout: float = 5.0):
     """One command on a fresh raw connection; errors come back as ``resp.Err``."""
     with RawClient(HOST, process.port, timeout=timeout) as client:
         return client.call(*args)
+
+
+def wrong_values(process, expected: dict[str, str]) -> list[tuple[str, object, str]]:
+    """(key, value there, expected value) for every key that does not hold its value."""
+    wrong = []
+    client = process.client()
+    try:
+        for batch in iter_chunks(list(expected), 1000):
+            for key, value in zip(batch, client.mget(batch)):
+                if value != expected[key]:
+                    wrong.append((key, value, expected[key]))
+    finally:
+        client.close()
+    return wrong
+
+
+def wait_values(process, expected: dict[str, str], timeout: float, what: str) -> None:
+    """Poll until every key of ``expected`` holds its value on ``process``."""
+    try:
+        wait_until(lambda: not wrong_values(process, expected), timeout, 0.05, what)
+    except TimeoutError:
+        wrong = wrong_values(process, expected)
+        raise AssertionError(f"{what}: {len(wrong)} of {len(expected)} keys missing or wrong after {timeout}s, "
+                             f"first {wrong[:5]}; log tail:\n{process.log_tail(20)}") from None
 
 
 def wait_until_stable(read: Callable[[], object], quiet_seconds: float, timeout: float,
@@ -471,3 +509,55 @@ class ReplicationPair:
     def kill(self) -> None:
         self.primary.kill()
         self.standby.kill()
+
+
+# -- automatic failover: durations and the witness -----------------------------------------
+
+_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0}
+
+
+def parse_duration(text: str) -> float:
+    """A flag duration (``100ms``, ``1s``, ``1.5s``, ``2m``) in seconds."""
+    text = str(text).strip()
+    for unit in sorted(_DURATION_UNITS, key=len, reverse=True):
+        if text.endswith(unit) and text[: -len(unit)]:
+            try:
+                return float(text[: -len(unit)]) * _DURATION_UNITS[unit]
+            except ValueError:
+                break
+    raise ValueError(f"not a duration: {text!r} (expected e.g. 100ms, 1s)")
+
+
+class WitnessProcess(ServerProcess):
+    """``understudy witness``: stores only (epoch, primary, standby sync state) and votes.
+
+    ``nodes``: the two data nodes' ``--listen`` addresses. ``port`` fixes its port across
+    restarts (the nodes name it with ``--witness``). Started like a server: ``start()``
+    returns once it answers ``PING`` with ``PONG``; ``kill()`` is kill -9.
+    """
+
+    def __init__(self, work_dir: Path, nodes: Iterable[str], **options):
+        super().__init__("witness", work_dir, nodes=",".join(nodes), **options)
+
+    def _command(self, port: int) -> list[str]:
+        binary = understudy_binary()
+        if not binary.exists():
+            raise ServerStartError(f"understudy binary not found at {binary}; run `swift build` or set UNDERSTUDY_BIN")
+        command = [str(binary), "witness", "--data-dir", str(self.data_dir), "--listen", f"{HOST}:{port}",
+                   "--nodes", self.options["nodes"]]
+        if self.options.get("log_level") is not None:
+            command += ["--log-level", str(self.options["log_level"])]
+        return command
+
+    def status(self, timeout: float = 2.0) -> dict[str, str] | None:
+        """The witness's record from ``WITNESS STATUS`` (``+STATE epoch primary standby
+        in-sync mode lease-ms``) as a dict, or None if it is down or answers otherwise.
+        For diagnostics and readiness checks; the tests' assertions rest on ROLE and INFO."""
+        try:
+            reply = call(self, "WITNESS", "STATUS", timeout=timeout)
+        except (OSError, TimeoutError, Closed):
+            return None
+        words = reply.split() if isinstance(reply, str) else []
+        if len(words) != 7 or words[0] != "STATE":
+            return None
+        return dict(zip(("epoch", "primary", "standby", "in_sync", "mode", "lease_ms"), words[1:]))

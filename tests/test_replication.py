@@ -47,9 +47,11 @@ from harness import (
     understudy_supports,
     wait_until,
     wait_until_stable,
+    wait_values,
+    wrong_values,
 )
 from resp import Closed, Err, encode
-from writers import Writer, acknowledged_total
+from writers import Writer, acknowledged_total, compare_with_writers
 
 pytestmark = [
     pytest.mark.skipif(
@@ -93,30 +95,6 @@ def write_keys(process, prefix: str, count: int, value_bytes: int = 0) -> dict[s
     finally:
         client.close()
     return written
-
-
-def wrong_values(process, expected: dict[str, str]) -> list[tuple[str, object, str]]:
-    """(key, value there, expected value) for every key that does not hold its value."""
-    wrong = []
-    client = process.client()
-    try:
-        for batch in iter_chunks(list(expected), 1000):
-            for key, value in zip(batch, client.mget(batch)):
-                if value != expected[key]:
-                    wrong.append((key, value, expected[key]))
-    finally:
-        client.close()
-    return wrong
-
-
-def wait_values(process, expected: dict[str, str], timeout: float, what: str) -> None:
-    """Poll until every key of ``expected`` holds its value on ``process``."""
-    try:
-        wait_until(lambda: not wrong_values(process, expected), timeout, 0.05, what)
-    except TimeoutError:
-        wrong = wrong_values(process, expected)
-        raise AssertionError(f"{what}: {len(wrong)} of {len(expected)} keys missing or wrong after {timeout}s, "
-                             f"first {wrong[:5]}; log tail:\n{process.log_tail(20)}") from None
 
 
 def wait_for_info(process, condition, timeout: float, message: str, section: str = "replication") -> dict:
@@ -210,24 +188,6 @@ def run_writers_then_kill_primary(pair, seed: int, before_kill=None, pause_stand
     print(f"seed {seed}: {acknowledged_total(writers)} acknowledged, {sum(len(w.sent) for w in writers)} sent; "
           f"writers stopped by {sorted({w.stopped_by[:40] for w in writers})}")
     return writers
-
-
-def compare_with_writers(process, writers) -> tuple[list, list]:
-    """(acknowledged writes missing or wrong, keys holding a value never written)."""
-    missing, foreign = [], []
-    client = process.client()
-    try:
-        for writer in writers:
-            for batch in iter_chunks(list(writer.sent), 1000):
-                for key, value in zip(batch, client.mget(batch)):
-                    if key in writer.acknowledged:
-                        if value != writer.acknowledged[key]:
-                            missing.append((key, value, writer.acknowledged[key]))
-                    elif value not in (None, writer.sent[key]):
-                        foreign.append((key, value, writer.sent[key]))
-    finally:
-        client.close()
-    return missing, foreign
 
 
 # -- 1. streaming, ROLE, INFO ----------------------------------------------------------------
