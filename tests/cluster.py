@@ -325,12 +325,16 @@ class Cluster:
 
 
 def read_lost_writes(path: str | Path) -> list[dict]:
-    """The records of a lost-writes file (JSON lines; blank lines skipped)."""
-    records = []
+    """The records of a lost-writes file (JSON lines; blank lines skipped). The first line is
+    its header (``"format": "understudy-lost-writes"``), whose ``recordCount`` must match."""
+    lines = []
     for number, line in enumerate(Path(path).read_text().splitlines(), start=1):
         if line.strip():
             try:
-                records.append(json.loads(line))
+                lines.append(json.loads(line))
             except json.JSONDecodeError as error:
                 raise AssertionError(f"{path}:{number} is not JSON: {line[:200]!r}") from error
+    assert lines and lines[0].get("format") == "understudy-lost-writes", f"{path} has no header line: {lines[:1]}"
+    header, records = lines[0], lines[1:]
+    assert header["recordCount"] == len(records), f"{path}: header says {header['recordCount']} records, holds {len(records)}"
     return records
