@@ -14,7 +14,7 @@ extension NodeEngine {
         guard let configuration = replication.configuration else { return nil }
         if let refusal = coordinationRefusal(isWrite: true) { return refusal }
         if replication.role == .standby {
-            return "READONLY You can't write against a read only replica. primary=\(configuration.peer) epoch=\(epoch)"
+            return "READONLY You can't write against a read only replica. primary=\(configuration.peer) epoch=\(max(epoch, replication.coordinator?.epoch ?? epoch))"
         }
         if let fencedEpoch = replication.fencedByEpoch {
             return "READONLY this node is no longer the primary: epoch \(fencedEpoch) superseded epoch \(epoch)"
