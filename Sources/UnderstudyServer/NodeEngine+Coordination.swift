@@ -82,9 +82,15 @@ extension NodeEngine {
             case .askWitness(let request):
                 if case .vote(_, let asked, _, _) = request, replication.pendingVoteSinceMilliseconds == nil {
                     replication.pendingVoteSinceMilliseconds = now
-                    logger.warning("the primary is unreachable: asking the witness to promote this node", metadata: [
-                        "epoch": "\(asked)", "durable_lsn": "\(durableLSN)",
-                    ])
+                    if replication.coordinator?.role == .undecided {
+                        logger.info("the witness names this node primary: asking for a new epoch rather than resuming the old one", metadata: [
+                            "epoch": "\(asked)", "durable_lsn": "\(durableLSN)",
+                        ])
+                    } else {
+                        logger.warning("the primary is unreachable: asking the witness to promote this node", metadata: [
+                            "epoch": "\(asked)", "durable_lsn": "\(durableLSN)",
+                        ])
+                    }
                 }
                 replication.witnessLink?.send(request, nowMilliseconds: now)
             case .sendStandbyHeartbeat(let sentAt):

@@ -72,8 +72,8 @@ extension NodeEngine {
                 // Without a lease the replies wait (`.leaseAcquired` releases them) or fail on step-down.
                 if holdsLease() { released += advanceVisible(to: lsn) }
             case .failWaiting(let after, let through, let message):
-                logger.warning("writes waited too long for the standby", metadata: [
-                    "after_lsn": "\(after)", "through_lsn": "\(through)",
+                logger.warning("failing the replies of writes not acknowledged", metadata: [
+                    "after_lsn": "\(after)", "through_lsn": "\(through)", "reply": "\(message)",
                 ])
                 failHeldReplies(after: after, through: through, message: message)
             case .stepDown(let seenEpoch):
