@@ -99,7 +99,7 @@ enum LostWritesFile {
         try FileIO.writeAll(descriptor, buffer, path: path)
         let expected = header.lsns.upperBound.rawValue - header.lsns.lowerBound.rawValue + 1
         guard UInt64(recordCount) == expected else {
-            fatalError("Internal inconsistency: read \(recordCount) records for LSNs \(header.lsns), expected \(expected)")
+            throw StorageError(.invalidState, "read \(recordCount) records for LSNs \(header.lsns), expected \(expected): the WAL changed under the rewind", path: path)
         }
         return recordCount
     }
