@@ -44,6 +44,11 @@ public enum CommandTable {
         CommandSpec(name: "wait", arity: 3, handler: .connection, isWrite: false),
         // Which durability the connection's last write has reached (docs/replication.md).
         CommandSpec(name: "durability", arity: 1, handler: .connection, isWrite: false),
+        // Planned switchover on the primary, and forced promotion on a standby (docs/failover.md).
+        CommandSpec(name: "failover", arity: -1, handler: .connection, isWrite: false),
+        CommandSpec(name: "promote", arity: -2, handler: .connection, isWrite: false),
+        // A primary tells its peer of its epoch (fencing without a witness; docs/failover.md).
+        CommandSpec(name: "fence", arity: 3, handler: .server, isWrite: false),
         CommandSpec(name: "config", arity: -2, handler: .server, isWrite: false),
         CommandSpec(name: "command", arity: -1, handler: .server, isWrite: false),
     ]

@@ -30,6 +30,10 @@ extension ClientHandler {
             return .array([.bulk(level), .integer(Int64(lsn.rawValue))])
         case "hello":
             return hello(arguments)
+        case "failover":
+            return failover(arguments)
+        case "promote":
+            return promote(arguments)
         default:
             return .error("ERR unknown command '\(command.name)'")
         }
@@ -49,6 +53,68 @@ extension ClientHandler {
         }
         waitPending = true
         return .simple("")  // not sent: see `enqueue`, the real reply comes from `completeWait`
+    }
+
+    /// `FAILOVER [TIMEOUT ms]` on the primary: a planned switchover to the standby (Redis's
+    /// `FAILOVER` syntax; `TO host port` is accepted when it names the standby). Unlike
+    /// Redis it answers when the switchover is over: `+OK <new primary>` or an error.
+    private func failover(_ arguments: [[UInt8]]) -> Reply {
+        var timeout: Int64 = 5_000
+        var index = 1
+        while index < arguments.count {
+            let word = String(decoding: arguments[index], as: UTF8.self).lowercased()
+            switch word {
+            case "timeout" where index + 1 < arguments.count:
+                guard let value = Int64(String(decoding: arguments[index + 1], as: UTF8.self)), value > 0 else {
+                    return .error("ERR FAILOVER TIMEOUT must be a positive number of milliseconds")
+                }
+                timeout = value
+                index += 2
+            case "to" where index + 2 < arguments.count:
+                let target = "\(String(decoding: arguments[index + 1], as: UTF8.self)):\(String(decoding: arguments[index + 2], as: UTF8.self))"
+                if let standby = engine.replication.standbyAddress, standby != target {
+                    return .error("ERR FAILOVER TO \(target): the standby is \(standby), the only node this primary can hand over to")
+                }
+                index += 3
+            default:
+                return .error("ERR syntax error: FAILOVER [TO host port] [TIMEOUT milliseconds]")
+            }
+        }
+        return deferReply { completion in engine.beginHandover(timeoutMilliseconds: timeout, completion: completion) }
+    }
+
+    /// `PROMOTE FORCE [TIMEOUT ms]` on a standby: an operator's forced promotion.
+    private func promote(_ arguments: [[UInt8]]) -> Reply {
+        guard String(decoding: arguments[1], as: UTF8.self).lowercased() == "force" else {
+            return .error("ERR syntax error: PROMOTE FORCE [TIMEOUT milliseconds] (it may lose writes: see understudy promote --force)")
+        }
+        var timeout: Int64 = 5_000
+        if arguments.count == 4, String(decoding: arguments[2], as: UTF8.self).lowercased() == "timeout",
+           let value = Int64(String(decoding: arguments[3], as: UTF8.self)), value > 0 {
+            timeout = value
+        } else if arguments.count != 2 {
+            return .error("ERR syntax error: PROMOTE FORCE [TIMEOUT milliseconds]")
+        }
+        return deferReply { completion in engine.forcePromotion(timeoutMilliseconds: timeout, completion: completion) }
+    }
+
+    /// Runs `start`, whose completion answers this request later (later requests wait behind
+    /// it, as behind WAIT); returns the reply if it came at once.
+    private func deferReply(_ start: (@escaping (Result<String, HandoverError>) -> Void) -> Void) -> Reply {
+        var immediate: Reply?
+        var started = false
+        start { outcome in
+            let reply: Reply
+            switch outcome {
+            case .success(let primary): reply = .simple("OK \(primary)")
+            case .failure(let error): reply = .error(error.message)
+            }
+            if started { self.completeDeferred(reply) } else { immediate = reply }
+        }
+        started = true
+        if let immediate { return immediate }
+        waitPending = true
+        return .simple("")  // not sent: the reply comes from `completeDeferred`
     }
 
     private func select(_ argument: [UInt8]) -> Reply {

@@ -25,6 +25,9 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     var isClosing = false
     /// A WAIT is pending: later requests are kept, in order, until it is answered.
     var waitPending = false
+    /// A planned switchover holds this connection's keyspace requests (not fails them):
+    /// this one and those after it wait in `deferredCommands` until it ends.
+    private(set) var handoverPaused = false
     private var deferredCommands: [Command] = []
     private var closePromise: EventLoopPromise<Void>?
 
@@ -72,7 +75,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !isClosing else { return }
         let command = unwrapInboundIn(data)
-        guard !waitPending else {
+        guard !waitPending, !handoverPaused else {
             deferredCommands.append(command)
             return
         }
@@ -82,6 +85,12 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func process(_ command: Command, context: ChannelHandlerContext) {
         if command.arguments.count == 7, held.isEmpty, command.name == "replicate" {  // count first: `name` allocates
             becomeReplicationLink(command, context: context)
+            return
+        }
+        if engine.isHandingOver, CommandTable.spec(named: command.name)?.handler == .keyspace {
+            handoverPaused = true
+            deferredCommands.insert(command, at: 0)
+            engine.holdForHandover(self)
             return
         }
         let (reply, requiredLSN) = dispatch(command)
@@ -199,10 +208,28 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// The pending WAIT is answered: send its reply, then run the requests that waited.
     func completeWait(replicas: Int) {
+        completeDeferred(.integer(Int64(replicas)))
+    }
+
+    /// A request answered later (WAIT, FAILOVER, PROMOTE) has its reply: send it, then run
+    /// the requests that waited behind it.
+    func completeDeferred(_ reply: Reply) {
         guard waitPending, let context else { return }
         waitPending = false
-        enqueue(.integer(Int64(replicas)), requiredLSN: .zero)
+        enqueue(reply, requiredLSN: .zero)
         while !waitPending, !isClosing, !deferredCommands.isEmpty {
+            process(deferredCommands.removeFirst(), context: context)
+        }
+        flushOutput()
+        resumeReadingIfDeferred()
+    }
+
+    /// The switchover ended: run the requests it held, in order (on a node that became a
+    /// standby, writes now get READONLY naming the new primary).
+    func resumeAfterHandover() {
+        guard handoverPaused, let context else { return }
+        handoverPaused = false
+        while !waitPending, !handoverPaused, !isClosing, !deferredCommands.isEmpty {
             process(deferredCommands.removeFirst(), context: context)
         }
         flushOutput()

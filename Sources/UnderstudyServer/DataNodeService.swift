@@ -67,6 +67,7 @@ public struct DataNodeService: Service {
             serverChannel.close(promise: nil)
         }
 
+        try await loop.flatSubmit { engine.handOverBeforeShutdown() }.get()
         logger.info("shutting down: finishing in-flight requests and syncing the log")
         try await loop.flatSubmit { engine.drain() }.get()
         timers.forEach { $0.cancel() }

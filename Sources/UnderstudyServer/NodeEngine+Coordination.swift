@@ -41,6 +41,9 @@ extension NodeEngine {
         startCoordinationIfNeeded(now: now)
         guard replication.coordinator != nil, !isStopping else { return }
         replication.witnessLink?.checkTimeouts(nowMilliseconds: now)
+        checkPendingForce(now: now)
+        continueHandover()
+        notifyPeerOfEpochIfAlone(now: now)
         let primary = replication.primary
         let facts = NodeCoordinator.LogFacts(
             lastWrittenLSN: wal.lastWrittenLSN, durableLSN: durableLSN,
@@ -97,10 +100,15 @@ extension NodeEngine {
                 sendStandbyHeartbeat(sentAt: sentAt)
             case .becomePrimary(let newEpoch, let alone):
                 promote(to: newEpoch, acknowledgeAlone: alone)
+                completePendingForce(.success(nodeName))
                 // Heartbeat at once: the lease, and with it the first write, is one round trip away.
                 eventLoop.execute { self.coordinationTick() }
             case .becomeStandby(let newEpoch, let primary):
+                let handingOver = replication.handover?.stage == .askingWitness
+                if handingOver { handOverStream(newEpoch: newEpoch) }
                 follow(epoch: newEpoch, primary: primary)
+                if handingOver { endHandover(.success(primary ?? replication.configuration.map { "\($0.peer)" } ?? "?")) }
+                completePendingForce(.failure(HandoverError(message: "ERR another node became the primary of epoch \(newEpoch)")))
             case .acknowledgeAlone(let alone):
                 logger.warning(alone ? "the witness recorded the standby as not in sync: acknowledging writes alone"
                                      : "the standby has every acknowledged write: waiting for it again", metadata: [
@@ -118,11 +126,19 @@ extension NodeEngine {
         let now = WallClock.monotonicMilliseconds()
         switch result {
         case .success(let reply):
+            if case .handover = request {
+                switch reply {
+                case .denied(let reason): handoverWitnessFailed("refused: \(reason)")
+                case .staleEpoch(let newer, _): handoverWitnessFailed("knows a newer epoch \(newer)")
+                case .state: break
+                }
+            }
             if case .denied(let reason) = reply, replication.coordinator?.lastDenial != reason {
                 logger.info("the witness said no", metadata: ["request": "\(request.arguments.count > 1 ? String(decoding: request.arguments[1], as: UTF8.self) : "?")", "reason": "\(reason)"])
             }
             performCoordination(replication.coordinator!.witnessAnswered(request, reply: reply, sentAtMilliseconds: sentAt, nowMilliseconds: now))
-        case .failure:
+        case .failure(let error):
+            if case .handover = request { handoverWitnessFailed("did not answer (\(error))") }
             performCoordination(replication.coordinator!.witnessUnreachable(request))
         }
     }
@@ -164,6 +180,76 @@ extension NodeEngine {
         }
         if let io = error as? IOError { return io.errnoCode == ECONNREFUSED }
         return false
+    }
+
+    // MARK: Fencing through the peer
+
+    /// `FENCE <epoch> <primary>`: the peer is primary of `epoch`. A node that knows only
+    /// older epochs stops acting as primary at once and follows it — this is how an old
+    /// primary learns of a forced promotion made while the witness was gone.
+    func fence(_ arguments: [[UInt8]]) -> Reply {
+        guard let seen = UInt64(String(decoding: arguments[1], as: UTF8.self)) else {
+            return .error("ERR FENCE epoch must be a number")
+        }
+        let primary = String(decoding: arguments[2], as: UTF8.self)
+        guard replication.coordinator != nil else { return .error("ERR this node has no --witness: it takes its role from --role") }
+        performCoordination(replication.coordinator!.observed(epoch: Epoch(seen), primary: primary, nowMilliseconds: WallClock.monotonicMilliseconds()))
+        return .simple("OK \(max(epoch, replication.coordinator?.epoch ?? epoch))")
+    }
+
+    /// A primary without a standby attached tells the peer its epoch every few heartbeats,
+    /// so a peer still acting in an older epoch steps down and connects as its standby.
+    func notifyPeerOfEpochIfAlone(now: Int64) {
+        guard let coordinator = replication.coordinator, coordinator.role == .primary, replication.standbyChannel == nil,
+              let peer = replication.configuration?.peer,
+              now - replication.lastFenceNoticeMilliseconds >= 5 * (replication.configuration?.heartbeatIntervalMilliseconds ?? 100)
+        else { return }
+        replication.lastFenceNoticeMilliseconds = now
+        let command = Command("FENCE", "\(coordinator.epoch)", nodeName)
+        let logger = self.logger
+        Task {
+            do {
+                _ = try await RESPRequest.send([command], to: peer, timeoutMilliseconds: 500)
+            } catch {
+                // The peer is down or unreachable: it learns the epoch when it comes back.
+                logger.debug("cannot tell the peer this node's epoch", metadata: ["peer": "\(peer)", "error": "\(error)"])
+            }
+        }
+    }
+
+    // MARK: Forced promotion
+
+    /// `PROMOTE FORCE`: this standby becomes primary although automation would not promote
+    /// it (witness gone, not in sync, too far behind). It still waits for its own promise and
+    /// takes the next epoch through the witness if it answers, so the old primary is fenced.
+    func forcePromotion(timeoutMilliseconds: Int64, completion: @escaping (Result<String, HandoverError>) -> Void) {
+        guard replication.coordinator != nil, replication.pendingForce == nil else {
+            completion(.failure(HandoverError(message: replication.coordinator == nil
+                ? "ERR forced promotion needs automatic failover (--witness); without it restart this node with --role primary"
+                : "ERR a forced promotion is already in progress")))
+            return
+        }
+        guard replication.coordinator!.forcePromotion() else {
+            completion(.failure(HandoverError(message: "ERR only a standby can be promoted (this node is \(replication.coordinator!.role.rawValue))")))
+            return
+        }
+        logger.critical("forced promotion requested by an operator: taking the next epoch once this node's promise has run out", metadata: [
+            "durable_lsn": "\(durableLSN)", "epoch": "\(epoch)",
+        ])
+        replication.pendingForce = (WallClock.monotonicMilliseconds() + timeoutMilliseconds, completion)
+        coordinationTick()
+    }
+
+    func completePendingForce(_ outcome: Result<String, HandoverError>) {
+        guard let pending = replication.pendingForce else { return }
+        replication.pendingForce = nil
+        pending.completion(outcome)
+    }
+
+    /// Every tick: a forced promotion that has not happened by its deadline is reported.
+    func checkPendingForce(now: Int64) {
+        guard let pending = replication.pendingForce, now >= pending.deadline else { return }
+        completePendingForce(.failure(HandoverError(message: "ERR not promoted yet: \(replication.coordinator?.lastDenial ?? "waiting for the witness") (the node keeps trying)")))
     }
 
     // MARK: Role changes
@@ -263,6 +349,8 @@ extension NodeEngine {
         replication.nextConnectAtMilliseconds = 0
         replication.reconnectDelayMilliseconds = 100
         replication.pendingVoteSinceMilliseconds = nil
+        // Connect now, not at the next tick: a sync primary waits for its standby.
+        eventLoop.execute { self.standbyTick() }
         if wasPrimary {
             logger.critical("stepped down: a newer primary exists; following it", metadata: [
                 "epoch": "\(newEpoch)", "primary": "\(primary ?? "?")", "last_lsn": "\(wal.lastWrittenLSN)",

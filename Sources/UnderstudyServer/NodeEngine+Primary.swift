@@ -289,6 +289,7 @@ extension NodeEngine {
         primaryEvent { $0.standbyAcknowledged(durableLSN: durableLSN, epoch: frameEpoch, nowMilliseconds: now) }
         guard replication.coordinator != nil else { return }
         replication.coordinator!.standbyHeard(nowMilliseconds: now)
+        continueHandover()
         // Acknowledging alone: the moment the standby holds every released write, wait for it again.
         if replication.primary?.acknowledgesAlone == true { coordinationTick() }
     }

@@ -25,6 +25,8 @@ extension NodeEngine {
             return commandCommand(arguments)
         case "role":
             return role()
+        case "fence":
+            return fence(arguments)
         default:
             return .error("ERR unknown command '\(command.name)'")
         }

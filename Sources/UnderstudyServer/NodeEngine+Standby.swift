@@ -110,6 +110,10 @@ extension NodeEngine {
             }
         case .snapshotEnd(_, _, let checksum):
             installSnapshot(checksum: checksum)
+        case .handover(_, let newEpoch):
+            guard replication.coordinator != nil else { return }
+            logger.notice("the primary hands over: taking the next epoch", metadata: ["epoch": "\(newEpoch)"])
+            performCoordination(replication.coordinator!.handoverOffered(epoch: newEpoch, nowMilliseconds: WallClock.monotonicMilliseconds()))
         case .acknowledge, .heartbeatEcho:
             primaryLinkFailed("unexpected frame from the primary")
         }

@@ -47,6 +47,12 @@ struct ReplicationShellState {
     /// The last promotion of this node: when its primary was last heard, when the vote
     /// was granted, and when the first write was acknowledged (monotonic ms).
     var lastPromotion: PromotionTimeline?
+    /// A planned switchover in progress (primary).
+    var handover: HandoverState?
+    /// When this primary last told its peer its epoch (`FENCE`).
+    var lastFenceNoticeMilliseconds: Int64 = 0
+    /// `PROMOTE FORCE` waiting for the promotion (standby): its deadline and reply.
+    var pendingForce: (deadline: Int64, completion: (Result<String, HandoverError>) -> Void)?
     /// When this standby first asked the witness for a vote since it last followed.
     var pendingVoteSinceMilliseconds: Int64?
 

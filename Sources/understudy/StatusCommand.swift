@@ -27,9 +27,7 @@ struct StatusCommand: AsyncParsableCommand {
         guard DurationText.milliseconds(timeout) != nil else { throw ValidationError("--timeout must be a duration such as 2s") }
     }
 
-    private var addresses: [ListenAddress] {
-        nodes.split(separator: ",").compactMap { ListenAddress(parsing: String($0)) }
-    }
+    private var addresses: [ListenAddress] { NodeInfo.addresses(nodes) }
 
     func run() async throws {
         let timeoutMilliseconds = DurationText.milliseconds(timeout) ?? 2_000
@@ -47,18 +45,8 @@ struct StatusCommand: AsyncParsableCommand {
         async -> (name: String, fields: [(String, String)]?, error: String?)
     {
         do {
-            let command = section.map { Command("INFO", $0) } ?? Command("INFO")
-            let replies = try await RESPRequest.send([command], to: address, timeoutMilliseconds: timeoutMilliseconds)
-            guard case .bulk(let bytes?)? = replies.first else {
-                return ("\(address)", nil, "unexpected reply to INFO: \(String(describing: replies.first))")
-            }
-            let fields = String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isNewline)
-                .filter { !$0.hasPrefix("#") }
-                .compactMap { line -> (String, String)? in
-                    guard let colon = line.firstIndex(of: ":") else { return nil }
-                    return (String(line[..<colon]), String(line[line.index(after: colon)...]))
-                }
-            return ("\(address)", fields, nil)
+            let info = try await NodeInfo.fetch(address, section: section, timeoutMilliseconds: timeoutMilliseconds)
+            return ("\(address)", info.fields, nil)
         } catch {
             return ("\(address)", nil, "\(error)")
         }

@@ -12,6 +12,7 @@ import UnderstudyWire
         .snapshotEnd(epoch: Epoch(1), totalBytes: 12_345, checksum: 0xDEAD_BEEF),
         .heartbeat(epoch: Epoch(2), lastWrittenLSN: LSN(99), primaryTimeMilliseconds: 1_700_000_000_000, sentAtMilliseconds: 123_456),
         .heartbeatEcho(epoch: Epoch(2), sentAtMilliseconds: 123_456),
+        .handover(epoch: Epoch(2), newEpoch: Epoch(3)),
         .acknowledge(epoch: Epoch(2), durableLSN: LSN(98), appliedLSN: LSN(97)),
         .error(epoch: Epoch(7), message: "diverged at LSN 5"),
     ]

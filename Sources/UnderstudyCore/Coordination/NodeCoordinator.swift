@@ -86,6 +86,11 @@ public struct NodeCoordinator: Sendable {
     /// does not resume it — records it wrote but lost in a crash would get successors with
     /// the same (epoch, LSN) — but asks for the next one, once its own promise has run out.
     private var resumingEpoch: Epoch?
+    /// Standby: an operator forces this node's promotion (`PROMOTE FORCE`).
+    public private(set) var forcing = false
+    private var forceInFlight = false
+    /// Forcing: the witness did not answer; the operator's word then suffices.
+    private var forceWitnessUnreachable = false
 
     /// At most this many witness heartbeats unanswered at once; a slow witness gets no more.
     public static let maxHeartbeatsInFlight = 4
@@ -165,6 +170,18 @@ public struct NodeCoordinator: Sendable {
     }
 
     private mutating func standbyTick(now: Int64, facts: LogFacts) -> [CoordinatorAction] {
+        if forcing {
+            guard now >= promisedUntil, !forceInFlight else { return [] }
+            if forceWitnessUnreachable {
+                // No witness to record it: the operator decided to go on without one. The
+                // promise this node made has run out (the request went out only after it).
+                return becomePrimary(epoch: Epoch(epoch.rawValue + 1), standbyInSync: false, now: now)
+            }
+            guard lastVoteAt.map({ now - $0 >= settings.heartbeatIntervalMilliseconds }) ?? true else { return [] }
+            forceInFlight = true
+            lastVoteAt = now
+            return [.askWitness(.force(node: node, epoch: Epoch(epoch.rawValue + 1)))]
+        }
         let silent = now - lastPrimaryContactAt >= settings.failureTimeoutMilliseconds
         guard silent || primaryUnreachable, now >= promisedUntil, !voteInFlight,
               lastVoteAt.map({ now - $0 >= settings.heartbeatIntervalMilliseconds }) ?? true else { return [] }
@@ -207,7 +224,7 @@ public struct NodeCoordinator: Sendable {
                 return learned(epoch: record.epoch, primary: record.primary, now: now)
             }
             switch request {
-            case .hello, .status:
+            case .hello:
                 guard role == .undecided, resumingEpoch == nil, let primary = record.primary,
                       record.epoch >= epoch || primary != node else { return [] }
                 if primary == node {
@@ -228,6 +245,8 @@ public struct NodeCoordinator: Sendable {
                 guard role == .primary, beat.epoch == epoch, record.primary == node else { return [] }
                 standbyInSync = record.standbyInSync
                 return renewLease(sentAt: sentAt, now: now)
+            case .handover, .force, .status:
+                return []
             case .standbySync(_, let asked, let inSync, _):
                 guard role == .primary, asked == epoch, record.epoch == epoch else { return [] }
                 standbyInSync = record.standbyInSync
@@ -243,6 +262,7 @@ public struct NodeCoordinator: Sendable {
     public mutating func witnessUnreachable(_ request: WitnessRequest) -> [CoordinatorAction] {
         requestSettled(request)
         if case .vote = request { voteOutcomeUnknown = true }
+        if case .force = request, forcing { forceWitnessUnreachable = true }
         return []
     }
 
@@ -252,7 +272,8 @@ public struct NodeCoordinator: Sendable {
         case .heartbeat: heartbeatsInFlight = max(0, heartbeatsInFlight - 1)
         case .vote: voteInFlight = false
         case .standbySync: syncRequestInFlight = false
-        case .status: break
+        case .force: forceInFlight = false
+        case .handover, .status: break
         }
     }
 
@@ -281,7 +302,7 @@ public struct NodeCoordinator: Sendable {
     /// Standby: a heartbeat of `heartbeatEpoch` arrived from the primary. Returns whether to
     /// echo it — echoing is the promise; a node that asked for a vote makes none.
     public mutating func primaryHeartbeat(epoch heartbeatEpoch: Epoch, nowMilliseconds now: Int64) -> Bool {
-        guard role == .standby, heartbeatEpoch >= epoch, !voteInFlight, !voteOutcomeUnknown else { return false }
+        guard role == .standby, heartbeatEpoch >= epoch, !voteInFlight, !voteOutcomeUnknown, !forcing else { return false }
         epoch = heartbeatEpoch
         lastPrimaryContactAt = now
         primaryUnreachable = false
@@ -293,6 +314,24 @@ public struct NodeCoordinator: Sendable {
     /// signal than the failure timeout; the promise and the witness still decide.
     public mutating func primaryRefusedConnection() {
         if role == .standby { primaryUnreachable = true }
+    }
+
+    /// Standby: the primary hands over the next epoch (planned switchover; the witness has
+    /// recorded it). Ask the witness to confirm it (a vote for that epoch) and take it.
+    public mutating func handoverOffered(epoch offered: Epoch, nowMilliseconds now: Int64) -> [CoordinatorAction] {
+        guard role == .standby, offered > epoch, !voteInFlight else { return [] }
+        voteInFlight = true
+        lastVoteAt = now
+        return [.askWitness(.vote(node: node, epoch: offered, durableLSN: .zero, maxLagBytes: 0))]
+    }
+
+    /// Standby: an operator forces promotion. The node makes no more promises; once the last
+    /// one has run out it asks the witness for the next epoch, and without a witness takes it.
+    public mutating func forcePromotion() -> Bool {
+        guard role == .standby else { return false }
+        forcing = true
+        forceWitnessUnreachable = false
+        return true
     }
 
     /// Someone carries a higher epoch (the stream, a handshake, a peer): a primary steps down.
@@ -331,6 +370,8 @@ public struct NodeCoordinator: Sendable {
         syncRequestInFlight = false
         lastStandbyContactAt = now
         lastDenial = nil
+        forcing = false
+        forceWitnessUnreachable = false
         return [.becomePrimary(epoch: newEpoch, acknowledgeAlone: settings.mode == .sync && !inSync)]
     }
 

@@ -53,6 +53,30 @@ public struct Witness: Sendable {
         case .vote(let node, let epoch, let durableLSN, let maxLagBytes):
             guard let name = member(node) else { return unknown(node) }
             return vote(name, epoch: epoch, durableLSN: durableLSN, maxLagBytes: maxLagBytes, now: now)
+        case .handover(let node, let epoch, let to):
+            guard let name = member(node), let target = member(to) else { return unknown(member(node) == nil ? node : to) }
+            guard let current = record, epoch == current.epoch, current.primary == name else {
+                return stale(or: "\(name) is not the primary of epoch \(epoch)", epoch: epoch)
+            }
+            guard target == current.standby else { return deny("\(target) is not the standby of epoch \(epoch)") }
+            // The primary holds every new write and its standby has every record: the
+            // standby is in sync, and so will the old primary be as the new standby.
+            return adopt(WitnessRecord(
+                epoch: Epoch(epoch.rawValue + 1), primary: target, standby: name, standbyInSync: true,
+                mode: current.mode, leaseMilliseconds: current.leaseMilliseconds))
+        case .force(let node, let epoch):
+            guard let name = member(node) else { return unknown(node) }
+            guard let current = record else { return deny("no primary has been chosen yet") }
+            if epoch == current.epoch, current.primary == name { return Response(reply: .state(current)) }
+            guard epoch > current.epoch else { return Response(reply: .staleEpoch(current.epoch, primary: current.primary)) }
+            // Eligibility is the operator's call; the one-writer rule is not: the promise holds.
+            guard now >= promisedUntilMilliseconds else {
+                return deny("the primary's lease is promised for another \(promisedUntilMilliseconds - now) ms")
+            }
+            lastReport = nil
+            return adopt(WitnessRecord(
+                epoch: epoch, primary: name, standby: other(than: name), standbyInSync: false, mode: current.mode,
+                leaseMilliseconds: current.leaseMilliseconds))
         case .standbySync(let node, let epoch, let inSync, let sequence):
             guard let name = member(node) else { return unknown(node) }
             guard var current = record, epoch == current.epoch, current.primary == name else {

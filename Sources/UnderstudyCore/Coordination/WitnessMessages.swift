@@ -6,6 +6,8 @@
 /// WITNESS HEARTBEAT <node> <epoch> <mode> <lease-ms> <last-written-lsn> <standby-durable-lsn|-> <standby-lag-bytes|->
 /// WITNESS VOTE      <node> <new-epoch> <durable-lsn> <max-lag-bytes>
 /// WITNESS SYNC      <node> <epoch> <0|1> <sequence>
+/// WITNESS HANDOVER  <node> <epoch> <to>
+/// WITNESS FORCE     <node> <new-epoch>
 /// WITNESS STATUS
 /// ```
 /// Nodes are named by their client address (`--listen`).
@@ -20,6 +22,11 @@ public enum WitnessRequest: Hashable, Sendable {
     /// The primary records whether its standby holds every acknowledged write. `sequence`
     /// grows with each such request of the primary's, so a late one changes nothing.
     case standbySync(node: String, epoch: Epoch, inSync: Bool, sequence: UInt64)
+    /// Planned switchover: the primary of `epoch`, holding every new write and with its
+    /// standby `to` holding every record, hands it the next epoch.
+    case handover(node: String, epoch: Epoch, to: String)
+    /// Forced promotion by an operator: `node` becomes primary of `epoch`, eligible or not.
+    case force(node: String, epoch: Epoch)
     /// An operator (or `understudy status`) reads the record.
     case status
 
@@ -39,6 +46,10 @@ public enum WitnessRequest: Hashable, Sendable {
             words = ["VOTE", node, "\(epoch)", "\(durableLSN)", "\(maxLagBytes)"]
         case .standbySync(let node, let epoch, let inSync, let sequence):
             words = ["SYNC", node, "\(epoch)", inSync ? "1" : "0", "\(sequence)"]
+        case .handover(let node, let epoch, let to):
+            words = ["HANDOVER", node, "\(epoch)", to]
+        case .force(let node, let epoch):
+            words = ["FORCE", node, "\(epoch)"]
         case .status:
             words = ["STATUS"]
         }
@@ -89,11 +100,17 @@ public enum WitnessRequest: Hashable, Sendable {
             guard flag == "0" || flag == "1" else { throw Self.malformed("bad in-sync flag '\(flag)'") }
             self = .standbySync(node: try Self.node(fields[0]), epoch: Epoch(try Self.number(fields[1], "epoch")), inSync: flag == "1",
                                 sequence: try Self.number(fields[3], "sequence"))
+        case "HANDOVER":
+            try expect(3)
+            self = .handover(node: try Self.node(fields[0]), epoch: Epoch(try Self.number(fields[1], "epoch")), to: try Self.node(fields[2]))
+        case "FORCE":
+            try expect(2)
+            self = .force(node: try Self.node(fields[0]), epoch: Epoch(try Self.number(fields[1], "epoch")))
         case "STATUS":
             try expect(0)
             self = .status
         default:
-            throw Self.malformed("unknown verb '\(verb)' (HELLO, HEARTBEAT, VOTE, SYNC, STATUS)")
+            throw Self.malformed("unknown verb '\(verb)' (HELLO, HEARTBEAT, VOTE, SYNC, HANDOVER, FORCE, STATUS)")
         }
     }
 

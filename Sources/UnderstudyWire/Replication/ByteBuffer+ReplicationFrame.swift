@@ -32,6 +32,9 @@ extension ByteBuffer {
         case .heartbeatEcho(_, let sentAtMilliseconds):
             kind = .heartbeatEcho
             writeInteger(sentAtMilliseconds, endianness: .little)
+        case .handover(_, let newEpoch):
+            kind = .handover
+            writeInteger(newEpoch.rawValue, endianness: .little)
         case .acknowledge(_, let durableLSN, let appliedLSN):
             kind = .acknowledge
             writeInteger(durableLSN.rawValue, endianness: .little)

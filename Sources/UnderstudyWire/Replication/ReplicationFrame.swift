@@ -22,13 +22,16 @@ public enum ReplicationFrame: Equatable, Sendable {
     /// Standby → primary: the standby acknowledges the heartbeat sent at
     /// `sentAtMilliseconds` and promises not to vote for a higher epoch for a lease.
     case heartbeatEcho(epoch: Epoch, sentAtMilliseconds: Int64)
+    /// Primary → standby, planned switchover: the witness has recorded the standby as the
+    /// primary of `newEpoch`; the sender follows it from now on.
+    case handover(epoch: Epoch, newEpoch: Epoch)
     /// Either side, before it closes the connection: why.
     case error(epoch: Epoch, message: String)
 
     public var epoch: Epoch {
         switch self {
         case .records(let epoch, _, _, _), .snapshotChunk(let epoch, _, _), .snapshotEnd(let epoch, _, _),
-             .heartbeat(let epoch, _, _, _), .acknowledge(let epoch, _, _), .heartbeatEcho(let epoch, _),
+             .heartbeat(let epoch, _, _, _), .acknowledge(let epoch, _, _), .heartbeatEcho(let epoch, _), .handover(let epoch, _),
              .error(let epoch, _):
             return epoch
         }
@@ -42,6 +45,7 @@ public enum ReplicationFrame: Equatable, Sendable {
         case heartbeat = 4
         case acknowledge = 16
         case heartbeatEcho = 18
+        case handover = 19
         case error = 17
     }
 

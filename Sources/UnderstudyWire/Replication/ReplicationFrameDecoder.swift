@@ -79,6 +79,8 @@ public struct ReplicationFrameDecoder: ByteToMessageDecoder, Sendable {
             let sentAt = try uint64()
             return .heartbeat(epoch: epoch, lastWrittenLSN: LSN(lsn), primaryTimeMilliseconds: Int64(bitPattern: time),
                               sentAtMilliseconds: Int64(bitPattern: sentAt))
+        case .handover:
+            return .handover(epoch: epoch, newEpoch: Epoch(try uint64()))
         case .heartbeatEcho:
             return .heartbeatEcho(epoch: epoch, sentAtMilliseconds: Int64(bitPattern: try uint64()))
         case .acknowledge:
