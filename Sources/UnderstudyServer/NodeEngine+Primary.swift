@@ -71,6 +71,7 @@ extension NodeEngine {
             case .release(let lsn):
                 // Without a lease the replies wait (`.leaseAcquired` releases them) or fail on step-down.
                 if holdsLease() { released += advanceVisible(to: lsn) }
+                if replication.handover != nil { eventLoop.execute { self.continueHandover() } }
             case .failWaiting(let after, let through, let message):
                 logger.warning("failing the replies of writes not acknowledged", metadata: [
                     "after_lsn": "\(after)", "through_lsn": "\(through)", "reply": "\(message)",

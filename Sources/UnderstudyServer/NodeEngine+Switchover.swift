@@ -18,6 +18,9 @@ struct HandoverState {
     var stage: Stage = .catchingUp
     var startedMilliseconds: Int64
     var deadlineMilliseconds: Int64
+    /// The primary shuts down after it: the witness records its future standby role as
+    /// not in sync, so the new primary does not wait for it.
+    var leaving: Bool
     /// Connections whose requests are held, by identity.
     var heldClients: [ObjectIdentifier: ClientHandler] = [:]
     /// Called once with the outcome: the new primary's address, or why it did not happen.
@@ -53,19 +56,20 @@ extension NodeEngine {
             return promise.futureResult
         }
         logger.notice("shutting down the primary: handing over to the standby first")
-        beginHandover(timeoutMilliseconds: timeoutMilliseconds) { _ in promise.succeed() }
+        beginHandover(timeoutMilliseconds: timeoutMilliseconds, leaving: true) { _ in promise.succeed() }
         return promise.futureResult
     }
 
     /// Starts a switchover to the standby; `completion` runs once, on the event loop.
-    func beginHandover(timeoutMilliseconds: Int64, completion: @escaping (Result<String, HandoverError>) -> Void) {
+    func beginHandover(timeoutMilliseconds: Int64, leaving: Bool = false,
+                       completion: @escaping (Result<String, HandoverError>) -> Void) {
         if let refusal = handoverRefusal() {
             completion(.failure(HandoverError(message: refusal)))
             return
         }
         let now = WallClock.monotonicMilliseconds()
         replication.handover = HandoverState(
-            startedMilliseconds: now, deadlineMilliseconds: now + timeoutMilliseconds, completion: completion)
+            startedMilliseconds: now, deadlineMilliseconds: now + timeoutMilliseconds, leaving: leaving, completion: completion)
         logger.notice("switchover: holding new requests until the standby has every record", metadata: [
             "standby": "\(replication.standbyAddress ?? "?")", "last_lsn": "\(wal.lastAppendedLSN)", "epoch": "\(epoch)",
         ])
@@ -105,7 +109,7 @@ extension NodeEngine {
         guard wal.lastWrittenLSN == last, (primary.standbyDurableLSN ?? .zero) >= last, visibleLSN >= last else { return }
         guard let standby = replication.standbyAddress else { return }
         replication.handover?.stage = .askingWitness
-        performCoordination([.askWitness(.handover(node: nodeName, epoch: coordinator.epoch, to: standby))])
+        performCoordination([.askWitness(.handover(node: nodeName, epoch: coordinator.epoch, to: standby, leaving: handover.leaving))])
     }
 
     /// The witness recorded the standby as primary of `newEpoch`: tell it, and follow it.

@@ -53,16 +53,17 @@ public struct Witness: Sendable {
         case .vote(let node, let epoch, let durableLSN, let maxLagBytes):
             guard let name = member(node) else { return unknown(node) }
             return vote(name, epoch: epoch, durableLSN: durableLSN, maxLagBytes: maxLagBytes, now: now)
-        case .handover(let node, let epoch, let to):
+        case .handover(let node, let epoch, let to, let leaving):
             guard let name = member(node), let target = member(to) else { return unknown(member(node) == nil ? node : to) }
             guard let current = record, epoch == current.epoch, current.primary == name else {
                 return stale(or: "\(name) is not the primary of epoch \(epoch)", epoch: epoch)
             }
             guard target == current.standby else { return deny("\(target) is not the standby of epoch \(epoch)") }
-            // The primary holds every new write and its standby has every record: the
-            // standby is in sync, and so will the old primary be as the new standby.
+            // The primary holds every new write and its standby has every record: the old
+            // primary, as the new standby, holds every acknowledged write — unless it is
+            // leaving, and then the new primary may acknowledge alone at once.
             return adopt(WitnessRecord(
-                epoch: Epoch(epoch.rawValue + 1), primary: target, standby: name, standbyInSync: true,
+                epoch: Epoch(epoch.rawValue + 1), primary: target, standby: name, standbyInSync: !leaving,
                 mode: current.mode, leaseMilliseconds: current.leaseMilliseconds))
         case .force(let node, let epoch):
             guard let name = member(node) else { return unknown(node) }

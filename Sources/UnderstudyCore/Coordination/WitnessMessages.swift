@@ -6,7 +6,7 @@
 /// WITNESS HEARTBEAT <node> <epoch> <mode> <lease-ms> <last-written-lsn> <standby-durable-lsn|-> <standby-lag-bytes|->
 /// WITNESS VOTE      <node> <new-epoch> <durable-lsn> <max-lag-bytes>
 /// WITNESS SYNC      <node> <epoch> <0|1> <sequence>
-/// WITNESS HANDOVER  <node> <epoch> <to>
+/// WITNESS HANDOVER  <node> <epoch> <to> <staying 1|leaving 0>
 /// WITNESS FORCE     <node> <new-epoch>
 /// WITNESS STATUS
 /// ```
@@ -23,8 +23,10 @@ public enum WitnessRequest: Hashable, Sendable {
     /// grows with each such request of the primary's, so a late one changes nothing.
     case standbySync(node: String, epoch: Epoch, inSync: Bool, sequence: UInt64)
     /// Planned switchover: the primary of `epoch`, holding every new write and with its
-    /// standby `to` holding every record, hands it the next epoch.
-    case handover(node: String, epoch: Epoch, to: String)
+    /// standby `to` holding every record, hands it the next epoch. A primary that is
+    /// `leaving` (shutting down) will not be an in-sync standby: the new primary may then
+    /// acknowledge alone at once.
+    case handover(node: String, epoch: Epoch, to: String, leaving: Bool)
     /// Forced promotion by an operator: `node` becomes primary of `epoch`, eligible or not.
     case force(node: String, epoch: Epoch)
     /// An operator (or `understudy status`) reads the record.
@@ -46,8 +48,8 @@ public enum WitnessRequest: Hashable, Sendable {
             words = ["VOTE", node, "\(epoch)", "\(durableLSN)", "\(maxLagBytes)"]
         case .standbySync(let node, let epoch, let inSync, let sequence):
             words = ["SYNC", node, "\(epoch)", inSync ? "1" : "0", "\(sequence)"]
-        case .handover(let node, let epoch, let to):
-            words = ["HANDOVER", node, "\(epoch)", to]
+        case .handover(let node, let epoch, let to, let leaving):
+            words = ["HANDOVER", node, "\(epoch)", to, leaving ? "0" : "1"]
         case .force(let node, let epoch):
             words = ["FORCE", node, "\(epoch)"]
         case .status:
@@ -101,8 +103,11 @@ public enum WitnessRequest: Hashable, Sendable {
             self = .standbySync(node: try Self.node(fields[0]), epoch: Epoch(try Self.number(fields[1], "epoch")), inSync: flag == "1",
                                 sequence: try Self.number(fields[3], "sequence"))
         case "HANDOVER":
-            try expect(3)
-            self = .handover(node: try Self.node(fields[0]), epoch: Epoch(try Self.number(fields[1], "epoch")), to: try Self.node(fields[2]))
+            try expect(4)
+            let staying = String(decoding: fields[3], as: UTF8.self)
+            guard staying == "0" || staying == "1" else { throw Self.malformed("bad staying flag '\(staying)'") }
+            self = .handover(node: try Self.node(fields[0]), epoch: Epoch(try Self.number(fields[1], "epoch")), to: try Self.node(fields[2]),
+                             leaving: staying == "0")
         case "FORCE":
             try expect(2)
             self = .force(node: try Self.node(fields[0]), epoch: Epoch(try Self.number(fields[1], "epoch")))

@@ -1,0 +1,141 @@
+"""Operator controls against real processes: planned switchover (``understudy switchover``),
+hand-over on SIGTERM, forced promotion (``understudy promote --force``), and status.
+
+Each test drives a witness and two nodes (``make_cluster``) with bounded writers and checks
+every acknowledged write afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+
+import pytest
+
+from harness import understudy_binary
+from test_failover import MODES, acks_from, assert_all_acknowledged_on, wait_acks, wait_caught_up, writing
+
+pytestmark = [pytest.mark.understudy_only, pytest.mark.slow]
+
+SWITCHOVER_PAUSE_LIMIT_SECONDS = 1.0  # the target is 0.1 s; CI machines are noisy
+
+
+def nodes_flag(cluster) -> str:
+    return ",".join(f"127.0.0.1:{process.port}" for process in (cluster.a, cluster.b))
+
+
+def run_cli(*arguments: str, input_text: str | None = None, timeout: float = 30.0) -> subprocess.CompletedProcess:
+    return subprocess.run([str(understudy_binary()), *arguments], input=input_text, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def max_gap(acks, start: float, end: float) -> float:
+    """The longest time between consecutive acknowledgements (any node) within ``start..end``."""
+    times = sorted(ack.at for ack in acks if start <= ack.at <= end)
+    return max((later - earlier for earlier, later in zip(times, times[1:])), default=end - start)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_switchover_swaps_roles_pauses_briefly_and_loses_nothing(make_cluster, mode):
+    cluster = make_cluster(mode)
+    old = cluster.primary()
+    new = cluster.other(old)
+    with writing(cluster, f"switch-{mode}-", count=2) as writers:
+        wait_acks(cluster, writers, old, 50)
+        started = time.monotonic()
+        result = run_cli("switchover", "--nodes", nodes_flag(cluster))
+        finished = time.monotonic()
+        assert result.returncode == 0, f"switchover failed: {result.stdout}{result.stderr}"
+        assert "switched over" in result.stdout
+        wait_acks(cluster, writers, new, 50, after=finished)
+    assert cluster.role(new) == "master" and cluster.role(old) == "slave", cluster.describe()
+    all_acks = [ack for writer in writers for ack in writer.acks]
+    pause = max_gap(all_acks, started - 0.5, finished + 1.0)
+    print(f"switchover {mode}: write pause {pause * 1000:.0f} ms as clients saw it; command took {(finished - started) * 1000:.0f} ms")
+    assert pause < SWITCHOVER_PAUSE_LIMIT_SECONDS, f"writes paused {pause:.3f}s"
+    # Nothing the old primary acknowledged after the switchover, nothing acknowledged lost.
+    late = [ack for ack in acks_from(writers, cluster.name_of(old), after=finished)]
+    assert not late, f"the old primary acknowledged writes after the switchover: {late[:3]}"
+    assert_all_acknowledged_on(new, writers, f"new primary after a {mode} switchover")
+    wait_caught_up(cluster, new, old)
+    assert_all_acknowledged_on(old, writers, f"old primary, now standby, after a {mode} switchover")
+
+
+def test_switchover_tells_clients_of_the_old_primary_where_the_new_one_is(make_cluster):
+    cluster = make_cluster("sync")
+    old = cluster.primary()
+    new = cluster.other(old)
+    result = run_cli("switchover", "--nodes", nodes_flag(cluster))
+    assert result.returncode == 0, result.stdout + result.stderr
+    import redis
+
+    client = redis.Redis(port=old.port, protocol=2, socket_timeout=5)
+    with pytest.raises(redis.exceptions.ReadOnlyError) as refused:
+        client.set("after-switchover", "x")
+    assert f"primary=127.0.0.1:{new.port}" in str(refused.value)
+
+
+def test_sigterm_on_the_primary_hands_over_before_exiting(make_cluster):
+    cluster = make_cluster("sync")
+    old = cluster.primary()
+    new = cluster.other(old)
+    with writing(cluster, "sigterm-", count=2) as writers:
+        wait_acks(cluster, writers, old, 50)
+        stopped = time.monotonic()
+        old.process.send_signal(signal.SIGTERM)
+        old.process.wait(timeout=15)
+        wait_acks(cluster, writers, new, 50, after=stopped)
+    first_new = min(ack.at for ack in acks_from(writers, cluster.name_of(new), after=stopped))
+    print(f"SIGTERM hand-over: first write on the new primary {(first_new - stopped) * 1000:.0f} ms after the signal")
+    assert first_new - stopped < cluster.failure_timeout, "it waited for a failover instead of a hand-over"
+    assert_all_acknowledged_on(new, writers, "new primary after SIGTERM on the old one")
+
+
+def test_promote_force_without_the_witness_says_what_it_may_lose_and_fences_the_old_primary(make_cluster):
+    cluster = make_cluster("sync")
+    old = cluster.primary()
+    new = cluster.other(old)
+    cluster.kill_witness()
+    refused = run_cli("promote", "--force", "--nodes", nodes_flag(cluster), input_text="no\n")
+    assert refused.returncode != 0 and "may be lost" in refused.stdout, refused.stdout + refused.stderr
+    assert cluster.role(new) == "slave"
+    result = run_cli("promote", "--force", "--yes", "--nodes", nodes_flag(cluster))
+    assert result.returncode == 0, result.stdout + result.stderr
+    cluster.wait(lambda: cluster.role(new) == "master" and cluster.role(old) == "slave", 10.0,
+                 "the standby is primary and the old primary follows it")
+    import redis
+
+    writes = redis.Redis(port=new.port, protocol=2, socket_timeout=5)
+    cluster.wait(lambda: _acknowledged(writes, "forced", "1"), 10.0, "the forced primary takes writes")
+    old_client = redis.Redis(port=old.port, protocol=2, socket_timeout=5)
+    with pytest.raises(redis.exceptions.ReadOnlyError):
+        old_client.set("stale", "x")
+
+
+def test_promote_needs_force(make_cluster):
+    cluster = make_cluster("sync", start=False)
+    result = run_cli("promote", "--nodes", "127.0.0.1:1,127.0.0.1:2")
+    assert result.returncode != 0 and "--force" in result.stderr
+
+
+def test_status_reports_roles_as_a_table_and_as_json(make_cluster):
+    cluster = make_cluster("async")
+    primary = cluster.primary()
+    table = run_cli("status", "--nodes", nodes_flag(cluster), "--witness", f"127.0.0.1:{cluster.witness.port}")
+    assert table.returncode == 0, table.stderr
+    assert f"127.0.0.1:{primary.port}  primary" in table.stdout, table.stdout
+    assert "witness" in table.stdout
+    report = json.loads(run_cli("status", "--nodes", nodes_flag(cluster), "--json").stdout)
+    roles = {entry["address"]: entry["info"]["understudy_role"] for entry in report["processes"]}
+    assert roles[f"127.0.0.1:{primary.port}"] == "primary"
+
+
+def _acknowledged(client, key: str, value: str) -> bool:
+    import redis
+
+    try:
+        return client.set(key, value) is True
+    except redis.exceptions.ResponseError:
+        return False
