@@ -5,6 +5,6 @@ struct Understudy: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "understudy",
         abstract: "A replicated primary-standby key-value store that speaks RESP2.",
-        subcommands: [ServerCommand.self, WitnessCommand.self, StatusCommand.self]
+        subcommands: [ServerCommand.self, WitnessCommand.self, StatusCommand.self, LocalCommand.self]
     )
 }
