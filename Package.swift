@@ -53,6 +53,9 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // fork + exec with PR_SET_PDEATHSIG for `understudy local`'s children: C, because the
+        // child may run only async-signal-safe code before exec.
+        .target(name: "CUnderstudyProcess"),
         // SwiftNIO shell: client listener, group commit, lifecycle.
         .target(
             name: "UnderstudyServer",
@@ -70,6 +73,7 @@ let package = Package(
         .executableTarget(
             name: "understudy",
             dependencies: [
+                "CUnderstudyProcess",
                 "UnderstudyServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -5,6 +5,9 @@ struct Understudy: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "understudy",
         abstract: "A replicated primary-standby key-value store that speaks RESP2.",
-        subcommands: [ServerCommand.self, WitnessCommand.self, StatusCommand.self, SwitchoverCommand.self, PromoteCommand.self]
+        subcommands: [
+            ServerCommand.self, WitnessCommand.self, LocalCommand.self, StatusCommand.self, SwitchoverCommand.self,
+            PromoteCommand.self,
+        ]
     )
 }
