@@ -13,6 +13,8 @@ import Testing
         "client": -2, "hello": -1, "quit": -1, "reset": 1, "info": -1, "config": -2, "command": -1, "role": 1,
         "wait": 3, "durability": 1,  // DURABILITY is Understudy's own
         "replicate": 7,  // Understudy's own: a standby's handshake (not in Redis)
+        "failover": -1,  // Redis's FAILOVER arity; it answers when the switchover is over
+        "promote": -2, "fence": 3,  // Understudy's own: forced promotion, fencing through the peer
     ]
 
     @Test func everyCommand_hasRedisArity() {
@@ -24,14 +26,15 @@ import Testing
     }
 
     @Test func handlers_areAssignedByRoom() {
-        for name in ["ping", "echo", "select", "client", "hello", "quit", "reset", "replicate", "wait", "durability"] {
+        for name in ["ping", "echo", "select", "client", "hello", "quit", "reset", "replicate", "wait", "durability",
+                     "failover", "promote"] {
             #expect(CommandTable.spec(named: name)?.handler == .connection, "\(name)")
         }
-        for name in ["info", "config", "command", "role"] {
+        for name in ["info", "config", "command", "role", "fence"] {
             #expect(CommandTable.spec(named: name)?.handler == .server, "\(name)")
         }
         let keyspaceCount = CommandTable.all.filter { $0.handler == .keyspace }.count
-        #expect(keyspaceCount == Self.redisArity.count - 14)
+        #expect(keyspaceCount == Self.redisArity.count - 17)
         #expect(CommandTable.spec(named: "set")?.isWrite == true)
         #expect(CommandTable.spec(named: "get")?.isWrite == false)
         #expect(CommandTable.spec(named: "flushall")?.isWrite == true)
