@@ -77,6 +77,10 @@ public struct NodeCoordinator: Sendable {
     private var lastPrimaryContactAt: Int64 = 0
     private var promisedUntil: Int64
     private var primaryUnreachable = false
+    /// Standby: a heartbeat has come since it began to follow. Only a primary that was
+    /// heard and then refuses connections has crashed; one that never answered may be
+    /// starting up itself.
+    private var heardFromPrimary = false
     private var voteInFlight = false
     private var lastVoteAt: Int64?
     /// A vote went unanswered: it may have been granted. Until the witness says how it
@@ -306,6 +310,7 @@ public struct NodeCoordinator: Sendable {
         epoch = heartbeatEpoch
         lastPrimaryContactAt = now
         primaryUnreachable = false
+        heardFromPrimary = true
         promisedUntil = max(promisedUntil, now + settings.promiseMilliseconds)
         return true
     }
@@ -313,7 +318,7 @@ public struct NodeCoordinator: Sendable {
     /// Standby: the primary's address refused a connection — its process is gone. A faster
     /// signal than the failure timeout; the promise and the witness still decide.
     public mutating func primaryRefusedConnection() {
-        if role == .standby { primaryUnreachable = true }
+        if role == .standby, heardFromPrimary { primaryUnreachable = true }
     }
 
     /// Standby: the primary hands over the next epoch (planned switchover; the witness has
@@ -380,8 +385,11 @@ public struct NodeCoordinator: Sendable {
         epoch = newEpoch
         roleSinceMilliseconds = now
         leaseExpiresAtMilliseconds = nil
-        lastPrimaryContactAt = now
+        // A primary that is itself starting asks for a new epoch only after its own promise
+        // has run out: give it that long before the failure timeout starts to count.
+        lastPrimaryContactAt = now + settings.promiseMilliseconds
         primaryUnreachable = false
+        heardFromPrimary = false
         voteInFlight = false
         lastVoteAt = nil
         return [.becomeStandby(epoch: newEpoch, primary: primary)]

@@ -113,6 +113,14 @@ import Testing
         #expect(node.tick(nowMilliseconds: 1_000 + settings.promiseMilliseconds, facts: facts).count == 1)
     }
 
+    @Test func standby_aPrimaryNeverHeard_isNotDeclaredCrashed_byARefusedConnection() {
+        var node = coordinator(as: .standby, now: 0)
+        node.primaryRefusedConnection()  // the primary may be starting itself
+        #expect(node.tick(nowMilliseconds: settings.promiseMilliseconds + 10, facts: facts) == [])
+        #expect(node.tick(nowMilliseconds: settings.promiseMilliseconds + settings.failureTimeoutMilliseconds, facts: facts).count == 1,
+                "after the start-up grace and the failure timeout it does ask")
+    }
+
     @Test func standby_withAVoteOut_makesNoPromise() {
         var node = coordinator(as: .standby, now: 0)
         _ = node.tick(nowMilliseconds: 5_000, facts: facts)  // asks for a vote
