@@ -91,6 +91,8 @@ RESTART_AFTER_SECONDS = 1.0  # kill: restart this long after the new primary's f
 RECOVERY_DEADLINE = 45.0     # from t0: new primary acknowledged and old node demoted
 CONVERGE_DEADLINE = 60.0     # after the clients stop: one primary, replica attached, caught up
 WARMUP_ACKS = 50
+#: steady load before the fault (a fault right after start-up finds timers that just began)
+WARMUP_SECONDS = 1.0
 MAX_OPERATIONS = 2_000_000
 SENTINEL_MASTER = "mymaster"
 REDIS_DOWN_AFTER_MS = 1000
@@ -567,8 +569,9 @@ def run_trial(system_name: str, scenario: str, run: int, options, work_root: Pat
                    for i in range(options.writers)]
         pinned = Writer("pinned", TryOtherNode({old: system.direct_port(old)}, old), options.socket_timeout,
                         options.retry_pause, max_seconds, interval=options.pinned_interval).start()
-        wait_until(lambda: all(len(w.acks) >= WARMUP_ACKS for w in writers) and pinned.acks, 20, 0.01,
-                   "every writer has warmed up")
+        loaded_at = time.monotonic()
+        wait_until(lambda: all(len(w.acks) >= WARMUP_ACKS for w in writers) and pinned.acks
+                   and time.monotonic() - loaded_at >= WARMUP_SECONDS, 20, 0.01, "every writer has warmed up")
 
         def first_new_ack() -> float | None:
             times = [w.first_after[new] for w in writers if new in w.first_after]
