@@ -679,7 +679,7 @@ def summary_rows(trials: list[Trial], systems, scenarios) -> list[str]:
             if not group:
                 continue
             if group[0].skipped:
-                rows.append(f"| {scenario} | {label_of(system)} | — | {group[0].skipped} | | | | | |")
+                rows.append(f"| {scenario} | {label_of(system)} | — | {group[0].skipped} | | | | |")
                 continue
             rtos = [t.rto for t in group if t.rto is not None]
             gaps = [t.max_gap for t in group if t.max_gap is not None]
