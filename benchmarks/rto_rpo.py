@@ -124,6 +124,18 @@ def redis_client(port: int, timeout: float) -> redis.Redis:
                        socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0))
 
 
+def read_values(port: int, keys: list[str]) -> list:
+    """The values of ``keys`` on the node at ``port`` (MGET in batches of 1,000)."""
+    client = redis_client(port, 10.0)
+    try:
+        values = []
+        for start in range(0, len(keys), 1000):
+            values += client.mget(keys[start:start + 1000])
+        return values
+    finally:
+        client.close()
+
+
 def error_kind(error: BaseException) -> str:
     if isinstance(error, redis.exceptions.ReadOnlyError):
         return "READONLY"  # redis-py strips the code from this one's message
@@ -426,14 +438,7 @@ class RedisSystem:
         return self.wait(settled, timeout, "one master, its replica attached and caught up, sentinels agree")
 
     def read(self, name: str, keys: list[str]) -> list:
-        client = redis_client(self.nodes[name].port, 10.0)
-        try:
-            values = []
-            for start in range(0, len(keys), 1000):
-                values += client.mget(keys[start:start + 1000])
-            return values
-        finally:
-            client.close()
+        return read_values(self.nodes[name].port, keys)
 
     def close(self):
         for router in self.routers:
@@ -510,14 +515,7 @@ class UnderstudySystem:
         return self.cluster.name_of(primary)
 
     def read(self, name: str, keys: list[str]) -> list:
-        client = redis_client(self.cluster.nodes[name].port, 10.0)
-        try:
-            values = []
-            for start in range(0, len(keys), 1000):
-                values += client.mget(keys[start:start + 1000])
-            return values
-        finally:
-            client.close()
+        return read_values(self.cluster.nodes[name].port, keys)
 
     def close(self):
         self.cluster.close()
