@@ -77,7 +77,7 @@ struct StatusCommand: AsyncParsableCommand {
                 ?? field("understudy_sync_state") ?? "-"
             let lease = field("understudy_lease_remaining_ms").map { "\($0)ms" } ?? "-"
             let link = field("understudy_link_state") ?? field("connected_slaves").map { "\($0) standby" } ?? "-"
-            rows.append([report.name, role, field("understudy_epoch") ?? "-", lsn, lag, sync, lease, link])
+            rows.append([report.name, role, field("understudy_known_epoch") ?? field("understudy_epoch") ?? "-", lsn, lag, sync, lease, link])
             if let epoch = field("understudy_last_promotion_epoch") {
                 notes.append("\(report.name): promoted to primary of epoch \(epoch) \(field("understudy_last_promotion_seconds_ago") ?? "?") s ago; vote asked → promoted \(field("understudy_last_promotion_vote_to_promoted_ms") ?? "?") ms, promoted → first write \(field("understudy_last_promotion_promoted_to_first_write_ms") ?? "?") ms")
             }
