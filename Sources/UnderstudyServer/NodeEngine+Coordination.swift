@@ -249,7 +249,9 @@ extension NodeEngine {
     /// Every tick: a forced promotion that has not happened by its deadline is reported.
     func checkPendingForce(now: Int64) {
         guard let pending = replication.pendingForce, now >= pending.deadline else { return }
-        completePendingForce(.failure(HandoverError(message: "ERR not promoted yet: \(replication.coordinator?.lastDenial ?? "waiting for the witness") (the node keeps trying)")))
+        replication.coordinator?.cancelForcePromotion()
+        logger.warning("forced promotion abandoned at its deadline", metadata: ["reason": "\(replication.coordinator?.lastDenial ?? "no answer from the witness")"])
+        completePendingForce(.failure(HandoverError(message: "ERR not promoted within the timeout, and no longer trying: \(replication.coordinator?.lastDenial ?? "the witness did not answer") (a primary that still holds its lease through the witness cannot be superseded safely: stop it, or use understudy switchover)")))
     }
 
     // MARK: Role changes

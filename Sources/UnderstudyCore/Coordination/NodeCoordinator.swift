@@ -339,6 +339,13 @@ public struct NodeCoordinator: Sendable {
         return true
     }
 
+    /// The operator's forced promotion did not happen in time: stop trying (the node makes
+    /// promises again from its next heartbeat).
+    public mutating func cancelForcePromotion() {
+        forcing = false
+        forceWitnessUnreachable = false
+    }
+
     /// Someone carries a higher epoch (the stream, a handshake, a peer): a primary steps down.
     public mutating func observed(epoch seen: Epoch, primary: String?, nowMilliseconds now: Int64) -> [CoordinatorAction] {
         learned(epoch: seen, primary: primary, now: now)
