@@ -383,6 +383,7 @@ final class NodeEngine: @unchecked Sendable {
         isShuttingDown = true
         replication.primaryChannel?.close(promise: nil)
         replication.standbyChannel?.close(promise: nil)
+        replication.witnessLink?.close()
         let promise = eventLoop.makePromise(of: Void.self)
         pendingDrain = (promise, clients.values.map { $0.closeAfterFlush() })
         flush()

@@ -5,9 +5,9 @@ import UnderstudyStorage
 /// What the engine keeps about its pair: the pure state machine of its role and the
 /// connection that carries the stream. Owned by the engine's event loop.
 struct ReplicationShellState {
-    /// nil for a standalone node. With a witness it changes as the coordinator decides
-    /// (nil while undecided is not used: an undecided node counts as a standby that
-    /// refuses reads too, see `coordinator`).
+    /// nil for a standalone node. With a witness it changes as the coordinator decides; a
+    /// node the witness has not yet answered is a `.standby` here (it follows no one, and
+    /// `coordinationRefusal` refuses its reads as well).
     var role: ReplicationRole?
     let configuration: ReplicationConfiguration?
     var history: EpochHistory

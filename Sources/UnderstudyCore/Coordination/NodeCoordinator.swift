@@ -61,9 +61,7 @@ public struct NodeCoordinator: Sendable {
     private var syncSequence: UInt64 = 0
     /// Primary: the lease runs until here (exclusive); nil before the first acknowledgement.
     public private(set) var leaseExpiresAtMilliseconds: Int64?
-    /// When the role last changed, and the last vote requested, for status reports.
-    public private(set) var roleSinceMilliseconds: Int64
-    /// Standby: why it last asked for a vote, and the witness's last refusal.
+    /// The witness's last refusal (any request), for INFO and status.
     public private(set) var lastDenial: String?
 
     private var lastHelloAt: Int64?
@@ -106,7 +104,6 @@ public struct NodeCoordinator: Sendable {
         self.hint = hint
         self.epoch = epoch
         self.settings = settings
-        roleSinceMilliseconds = now
         promisedUntil = now + settings.promiseMilliseconds
     }
 
@@ -373,7 +370,6 @@ public struct NodeCoordinator: Sendable {
     private mutating func becomePrimary(epoch newEpoch: Epoch, standbyInSync inSync: Bool, now: Int64) -> [CoordinatorAction] {
         role = .primary
         epoch = newEpoch
-        roleSinceMilliseconds = now
         standbyInSync = inSync
         alone = settings.mode == .sync && !inSync
         leaseExpiresAtMilliseconds = nil
@@ -390,7 +386,6 @@ public struct NodeCoordinator: Sendable {
     private mutating func becomeStandby(epoch newEpoch: Epoch, primary: String?, now: Int64) -> [CoordinatorAction] {
         role = .standby
         epoch = newEpoch
-        roleSinceMilliseconds = now
         leaseExpiresAtMilliseconds = nil
         // A primary that is itself starting asks for a new epoch only after its own promise
         // has run out: give it that long before the failure timeout starts to count.
