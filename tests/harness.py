@@ -551,13 +551,13 @@ class WitnessProcess(ServerProcess):
 
     def status(self, timeout: float = 2.0) -> dict[str, str] | None:
         """The witness's record from ``WITNESS STATUS`` (``+STATE epoch primary standby
-        in-sync mode lease-ms``) as a dict, or None if it is down or answers otherwise.
+        in-sync mode lease-ms cluster``) as a dict, or None if it is down or answers otherwise.
         For diagnostics and readiness checks; the tests' assertions rest on ROLE and INFO."""
         try:
             reply = call(self, "WITNESS", "STATUS", timeout=timeout)
         except (OSError, TimeoutError, Closed):
             return None
         words = reply.split() if isinstance(reply, str) else []
-        if len(words) != 7 or words[0] != "STATE":
+        if len(words) != 8 or words[0] != "STATE":
             return None
-        return dict(zip(("epoch", "primary", "standby", "in_sync", "mode", "lease_ms"), words[1:]))
+        return dict(zip(("epoch", "primary", "standby", "in_sync", "mode", "lease_ms", "cluster"), words[1:]))

@@ -83,7 +83,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func process(_ command: Command, context: ChannelHandlerContext) {
-        if command.arguments.count == 7, held.isEmpty, command.name == "replicate" {  // count first: `name` allocates
+        if command.arguments.count >= 7, held.isEmpty, command.name == "replicate" {  // count first: `name` allocates
             becomeReplicationLink(command, context: context)
             return
         }

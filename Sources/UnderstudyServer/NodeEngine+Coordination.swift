@@ -20,10 +20,17 @@ extension NodeEngine {
     /// known by then).
     private func startCoordinationIfNeeded(now: Int64) {
         guard replication.coordinator == nil, let configuration = replication.configuration,
-              let witness = configuration.witness else { return }
+              let witness = configuration.witness, walFailure == nil else { return }
+        do {
+            replication.persistedClusterID = try DurableStateFile.clusterIdentity.read(
+                dataDirectory: self.configuration.dataDirectory).map { String(decoding: $0, as: UTF8.self) }
+        } catch {
+            failWAL("cannot read the cluster identity: \(error)")
+            return
+        }
         replication.coordinator = NodeCoordinator(
             node: nodeName, hint: configuration.roleHint, epoch: replication.history.currentEpoch,
-            settings: configuration.coordinationSettings, nowMilliseconds: now)
+            settings: configuration.coordinationSettings, nowMilliseconds: now, clusterID: replication.persistedClusterID)
         replication.witnessLink = WitnessLink(
             address: witness, eventLoop: eventLoop, logger: logger,
             requestTimeoutMilliseconds: configuration.failureTimeoutMilliseconds
@@ -48,11 +55,12 @@ extension NodeEngine {
         let facts = NodeCoordinator.LogFacts(
             lastWrittenLSN: wal.lastWrittenLSN, durableLSN: durableLSN,
             standbyDurableLSN: primary?.standbyDurableLSN,
-            // No lag is reported for a standby that has never acknowledged: unknown is not zero.
-            standbyLagBytes: primary?.standbyDurableLSN == nil ? nil : primary.map { $0.lag(nowMilliseconds: now).bytes },
+            // Unknown lag (never acknowledged, or behind the record history) is not zero.
+            standbyLagBytes: primary?.knownLagBytes(nowMilliseconds: now),
             standbyHoldsEveryReleasedWrite: primary.map {
                 replication.standbyChannel != nil && ($0.standbyDurableLSN ?? .zero) >= $0.commitLSN
-            } ?? false)
+            } ?? false,
+            commitLSN: primary == nil ? .zero : visibleLSN)
         performCoordination(replication.coordinator!.tick(nowMilliseconds: now, facts: facts))
     }
 
@@ -79,6 +87,7 @@ extension NodeEngine {
     // MARK: Actions
 
     func performCoordination(_ actions: [CoordinatorAction]) {
+        guard persistClusterIdentityIfLearned() else { return }
         let now = WallClock.monotonicMilliseconds()
         for action in actions {
             switch action {
@@ -121,6 +130,21 @@ extension NodeEngine {
         }
     }
 
+    /// The coordinator learned the cluster identity from the witness: persist it (fsync)
+    /// before acting on anything that followed. False, with the log failed, if that failed.
+    private func persistClusterIdentityIfLearned() -> Bool {
+        guard let learned = replication.coordinator?.clusterID, learned != replication.persistedClusterID else { return true }
+        do {
+            try DurableStateFile.clusterIdentity.write(Array(learned.utf8), dataDirectory: configuration.dataDirectory)
+        } catch {
+            failWAL("cannot persist the cluster identity: \(error)")
+            return false
+        }
+        replication.persistedClusterID = learned
+        logger.info("this node belongs to cluster \(learned)")
+        return true
+    }
+
     private func witnessReplied(_ request: WitnessRequest, result: Result<WitnessReply, WitnessLinkError>, sentAt: Int64) {
         guard replication.coordinator != nil else { return }
         let now = WallClock.monotonicMilliseconds()
@@ -148,7 +172,7 @@ extension NodeEngine {
         var buffer = channel.allocator.buffer(capacity: 48)
         buffer.writeReplicationFrame(.heartbeat(
             epoch: epoch, lastWrittenLSN: wal.lastWrittenLSN, primaryTimeMilliseconds: WallClock.nowMilliseconds(),
-            sentAtMilliseconds: sentAt))
+            sentAtMilliseconds: sentAt, leaseMilliseconds: replication.coordinator?.settings.leaseMilliseconds ?? 0))
         channel.writeAndFlush(buffer, promise: nil)
     }
 
@@ -160,9 +184,11 @@ extension NodeEngine {
     }
 
     /// Standby: a heartbeat arrived; echo it if the coordinator makes the promise.
-    func echoPrimaryHeartbeat(epoch heartbeatEpoch: Epoch, sentAt: Int64) {
+    func echoPrimaryHeartbeat(epoch heartbeatEpoch: Epoch, sentAt: Int64, primaryLeaseMilliseconds: Int64) {
         guard replication.coordinator != nil, let channel = replication.primaryChannel else { return }
-        guard replication.coordinator!.primaryHeartbeat(epoch: heartbeatEpoch, nowMilliseconds: WallClock.monotonicMilliseconds()) else { return }
+        guard replication.coordinator!.primaryHeartbeat(
+            epoch: heartbeatEpoch, primaryLeaseMilliseconds: primaryLeaseMilliseconds > 0 ? primaryLeaseMilliseconds : nil,
+            nowMilliseconds: WallClock.monotonicMilliseconds()) else { return }
         var buffer = channel.allocator.buffer(capacity: 24)
         buffer.writeReplicationFrame(.heartbeatEcho(epoch: heartbeatEpoch, sentAtMilliseconds: sentAt))
         channel.writeAndFlush(buffer, promise: nil)
@@ -184,28 +210,48 @@ extension NodeEngine {
 
     // MARK: Fencing through the peer
 
-    /// `FENCE <epoch> <primary>`: the peer is primary of `epoch`. A node that knows only
-    /// older epochs stops acting as primary at once and follows it — this is how an old
-    /// primary learns of a forced promotion made while the witness was gone.
+    /// `FENCE <epoch> <primary> <cluster>`: the peer is primary of `epoch`. A primary that
+    /// knows only older epochs stops acting as primary at once and follows it — this is how
+    /// an old primary learns of a forced promotion made while the witness was gone. The
+    /// coordinator decides; FENCE can only demote, and only the peer of this cluster.
     func fence(_ arguments: [[UInt8]]) -> Reply {
         guard let seen = UInt64(String(decoding: arguments[1], as: UTF8.self)) else {
             return .error("ERR FENCE epoch must be a number")
         }
         let primary = String(decoding: arguments[2], as: UTF8.self)
+        let clusterID = String(decoding: arguments[3], as: UTF8.self)
         guard replication.coordinator != nil else { return .error("ERR this node has no --witness: it takes its role from --role") }
-        performCoordination(replication.coordinator!.observed(epoch: Epoch(seen), primary: primary, nowMilliseconds: WallClock.monotonicMilliseconds()))
-        return .simple("OK \(max(epoch, replication.coordinator?.epoch ?? epoch))")
+        switch replication.coordinator!.fenced(
+            epoch: Epoch(seen), by: primary, clusterID: clusterID, nowMilliseconds: WallClock.monotonicMilliseconds()) {
+        case .success(let actions):
+            logger.critical("fenced by the peer: it is primary of a newer epoch", metadata: ["epoch": "\(seen)", "primary": "\(primary)"])
+            performCoordination(actions)
+            return .simple("OK \(max(epoch, replication.coordinator?.epoch ?? epoch))")
+        case .failure(let refusal):
+            logger.warning("refused a FENCE", metadata: ["epoch": "\(seen)", "primary": "\(primary)", "reason": "\(refusal)"])
+            return .error(Self.text(of: refusal))
+        }
+    }
+
+    /// The RESP text of a refused FENCE.
+    private static func text(of refusal: FenceRefusal) -> String {
+        switch refusal {
+        case .foreignCluster: return "ERR FENCE refused: it does not carry this node's cluster identity"
+        case .notThePeer: return "ERR FENCE refused: only this node's peer can fence it, and never into primary"
+        case .notPrimary(let epoch): return "ERR FENCE refused: this node is not a primary (epoch \(epoch)); FENCE only demotes"
+        case .notNewer(let epoch): return "ERR FENCE refused: this node's epoch \(epoch) is not older"
+        }
     }
 
     /// A primary without a standby attached tells the peer its epoch every few heartbeats,
     /// so a peer still acting in an older epoch steps down and connects as its standby.
     func notifyPeerOfEpochIfAlone(now: Int64) {
         guard let coordinator = replication.coordinator, coordinator.role == .primary, replication.standbyChannel == nil,
-              let peer = replication.configuration?.peer,
+              let peer = replication.configuration?.peer, let clusterID = coordinator.clusterID,
               now - replication.lastFenceNoticeMilliseconds >= 5 * (replication.configuration?.heartbeatIntervalMilliseconds ?? 100)
         else { return }
         replication.lastFenceNoticeMilliseconds = now
-        let command = Command("FENCE", "\(coordinator.epoch)", nodeName)
+        let command = Command("FENCE", "\(coordinator.epoch)", nodeName, clusterID)
         let logger = self.logger
         Task {
             do {
@@ -320,7 +366,7 @@ extension NodeEngine {
             perform(replication.primary!.receivedHigherEpoch(newEpoch))
             failHeldReplies(
                 after: visibleLSN, through: LSN(UInt64.max),
-                message: "READONLY this node stopped being primary (epoch \(newEpoch) superseded epoch \(epoch)); the write's outcome is unknown")
+                message: UncertainOutcome.message("this node stopped being primary (epoch \(newEpoch) superseded epoch \(epoch))"))
             if let channel = replication.standbyChannel {
                 replication.standbyChannel = nil
                 channel.close(promise: nil)
@@ -388,9 +434,16 @@ extension NodeEngine {
     /// Returns false when this is not such a case (no witness, the primary is not newer,
     /// or nothing after the fork point), leaving the refusal to stand.
     func rewindIfDiverged(_ refusal: String) -> Bool {
-        guard replication.coordinator != nil else { return false }
-        let words = refusal.split(separator: " ", maxSplits: 2)
-        guard words.count >= 2, words[0] == "DIVERGED" else { return false }
+        guard let coordinator = replication.coordinator else { return false }
+        let words = refusal.split(separator: " ", maxSplits: 3)
+        guard words.count >= 3, words[0] == "DIVERGED" else { return false }
+        // Only a primary of this very cluster may make this node cut its log.
+        guard let clusterID = coordinator.clusterID, words[2] == "cluster=\(clusterID)" else {
+            logger.error("a DIVERGED reply that does not carry this node's cluster identity: nothing is cut", metadata: [
+                "reply": "\(refusal.prefix(200))",
+            ])
+            return false
+        }
         let primaryHistory: EpochHistory
         do {
             primaryHistory = try EpochHistory(text: String(words[1]))

@@ -187,6 +187,10 @@ extension NodeEngine {
         } catch {
             return (.error("ERR bad REPLICATE: \(error)"), false)
         }
+        if let refusal = replication.coordinator?.identityRefusal(ofPeerClaiming: handshake.clusterID) {
+            logger.error("refused a standby of another cluster", metadata: ["standby": "\(handshake.standbyAddress)", "reason": "\(refusal)"])
+            return (.error("ERR \(refusal)"), false)
+        }
         let facts: PrimaryLogFacts
         let reader = WALReader(dataDirectory: configuration.dataDirectory)
         do {
@@ -202,6 +206,14 @@ extension NodeEngine {
         }
         let decision = primary.standbyHandshake(handshake, facts: facts)
         replication.primary = primary
+        switch decision {
+        case .stream, .sendSnapshot:
+            // A standby that comes back below what was acknowledged (re-seeded, say) does not
+            // hold every acknowledged write: it is recorded out of sync before it counts.
+            replication.coordinator?.standbyAttached(standbyLastLSN: handshake.lastLSN, commitLSN: visibleLSN)
+        case .refuseDiverged, .refuseUnavailable, .stepDown:
+            break
+        }
         switch decision {
         case .stream(let from):
             replication.standbyChannel?.close(promise: nil)  // a new handshake replaces the old link
@@ -239,7 +251,8 @@ extension NodeEngine {
             logger.error("standby refused: its log diverged from ours", metadata: ["standby": "\(handshake.standbyAddress)", "reason": "\(reason)"])
             // Our history lets the standby find the fork point and cut off what follows it.
             let history = String(decoding: replication.history.textBytes, as: UTF8.self)
-            return (.error("DIVERGED \(history) \(reason)"), false)
+            let cluster = replication.coordinator?.clusterID ?? "-"
+            return (.error("DIVERGED \(history) cluster=\(cluster) \(reason)"), false)
         case .refuseUnavailable(let reason):
             return (.error("ERR \(reason)"), false)
         case .stepDown(let seenEpoch):

@@ -41,7 +41,7 @@ extension NodeEngine {
         guard var standby = replication.standby else { return nil }
         replication.primaryChannel = channel
         replication.linkStatus = "handshake"
-        let handshake = standby.handshake(address: "\(configuration.host):\(listeningPort)")
+        let handshake = standby.handshake(address: "\(configuration.host):\(listeningPort)", clusterID: replication.coordinator?.clusterID)
         replication.standby = standby
         return Command(arguments: handshake.arguments)
     }
@@ -92,8 +92,8 @@ extension NodeEngine {
                 return
             }
             applyRecords(frames)
-        case .heartbeat(let epoch, let lastWrittenLSN, let primaryTime, let sentAt):
-            echoPrimaryHeartbeat(epoch: epoch, sentAt: sentAt)
+        case .heartbeat(let epoch, let lastWrittenLSN, let primaryTime, let sentAt, let lease):
+            echoPrimaryHeartbeat(epoch: epoch, sentAt: sentAt, primaryLeaseMilliseconds: lease)
             // In place (`standby!`): a copy would duplicate its lag samples on every event.
             let action = replication.standby!.primaryHeartbeat(
                 epoch: epoch, lastWrittenLSN: lastWrittenLSN, primaryTimeMilliseconds: primaryTime,
@@ -113,7 +113,8 @@ extension NodeEngine {
         case .handover(_, let newEpoch):
             guard replication.coordinator != nil else { return }
             logger.notice("the primary hands over: taking the next epoch", metadata: ["epoch": "\(newEpoch)"])
-            performCoordination(replication.coordinator!.handoverOffered(epoch: newEpoch, nowMilliseconds: WallClock.monotonicMilliseconds()))
+            performCoordination(replication.coordinator!.handoverOffered(
+                epoch: newEpoch, durableLSN: durableLSN, nowMilliseconds: WallClock.monotonicMilliseconds()))
         case .acknowledge, .heartbeatEcho:
             primaryLinkFailed("unexpected frame from the primary")
         }

@@ -109,7 +109,8 @@ extension NodeEngine {
         guard wal.lastWrittenLSN == last, (primary.standbyDurableLSN ?? .zero) >= last, visibleLSN >= last else { return }
         guard let standby = replication.standbyAddress else { return }
         replication.handover?.stage = .askingWitness
-        performCoordination([.askWitness(.handover(node: nodeName, epoch: coordinator.epoch, to: standby, leaving: handover.leaving))])
+        performCoordination([.askWitness(.handover(
+            node: nodeName, epoch: coordinator.epoch, to: standby, leaving: handover.leaving, lastLSN: last))])
     }
 
     /// The witness recorded the standby as primary of `newEpoch`: tell it, and follow it.

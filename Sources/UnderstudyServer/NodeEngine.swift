@@ -235,7 +235,11 @@ final class NodeEngine: @unchecked Sendable {
     }
 
     /// Answers `-message` to every held reply that needs an LSN in `after+1 ... through`.
+    ///
+    /// Replies at or below `after` go out as they are only if `visibleLSN` already covers
+    /// them: nothing is ever acknowledged past the durability-and-lease gate.
     func failHeldReplies(after: LSN, through: LSN, message: String) {
+        let after = min(after, visibleLSN)
         let affected = waiters
         waiters.removeAll(keepingCapacity: true)
         for handler in affected.values {
@@ -254,11 +258,12 @@ final class NodeEngine: @unchecked Sendable {
         logger.critical("write-ahead log failed; refusing writes until restart", metadata: [
             "reason": "\(reason)", "durable_lsn": "\(durableLSN)", "appended_lsn": "\(wal.lastAppendedLSN)",
         ])
-        let lastGood = configuration.fsyncPolicy == .always ? durableLSN : wal.lastWrittenLSN
+        // Only what was already acknowledged stands; a held reply was not (it may have
+        // waited for the standby or the lease), so its write's outcome is unknown.
         let released = waiters
         waiters.removeAll()
         for handler in released.values {
-            handler.failReplies(after: lastGood, message: "ERR write not persisted: \(reason)")
+            handler.failReplies(after: visibleLSN, message: UncertainOutcome.message("the write-ahead log failed (\(reason))"))
         }
     }
 
@@ -267,7 +272,9 @@ final class NodeEngine: @unchecked Sendable {
     /// Deletes a sample of expired keys through logged deletions (never silently).
     func runExpiryCycle() {
         // A standby never expires keys by its own clock: the primary's logged deletions do.
-        guard walFailure == nil, !isShuttingDown, replication.role != .standby else { return }
+        // Nor during a switchover: the standby already holds every record, and a deletion
+        // logged now would be a record the new primary never had.
+        guard walFailure == nil, !isShuttingDown, replication.role != .standby, replication.handover == nil else { return }
         let effects = keyspace.expireSample(
             nowMilliseconds: WallClock.nowMilliseconds(),
             maximumKeys: configuration.expiryCycleMaxKeys,
@@ -402,13 +409,13 @@ final class NodeEngine: @unchecked Sendable {
             // Acknowledging needs the lease, at shutdown as at any other time.
             failHeldReplies(
                 after: visibleLSN, through: wal.lastAppendedLSN,
-                message: "TRYAGAIN the primary shut down without a lease: the write's outcome is unknown")
+                message: UncertainOutcome.message("the primary shut down without a lease"))
         } else if replication.primary?.mode == .sync {
             // Zero RPO holds during shutdown too: a write the standby has not acknowledged is
             // not acknowledged now either (hand-over on SIGTERM comes with switchover).
             failHeldReplies(
                 after: visibleLSN, through: wal.lastAppendedLSN,
-                message: "ERR the primary shut down before the standby acknowledged this write: its outcome is unknown")
+                message: UncertainOutcome.message("the primary shut down before the standby acknowledged this write"))
         } else {
             advanceVisible(to: wal.lastWrittenLSN)
         }

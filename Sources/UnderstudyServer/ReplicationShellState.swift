@@ -42,6 +42,8 @@ struct ReplicationShellState {
     /// With `--witness`: the failover state machine and the connection to the witness.
     var coordinator: NodeCoordinator?
     var witnessLink: WitnessLink?
+    /// The cluster identity as persisted in the data directory (`DurableStateFile.clusterIdentity`).
+    var persistedClusterID: String?
     /// The last cut of a divergent suffix (rejoin after a failover), for INFO and status.
     var lastRewind: RewindReport?
     /// The last promotion of this node: when its primary was last heard, when the vote

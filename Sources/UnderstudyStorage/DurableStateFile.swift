@@ -110,3 +110,9 @@ extension DurableStateFile {
     /// The witness's record, in `<data-dir>/witness`.
     public static let witnessRecord = DurableStateFile(fileName: "witness", magic: "UNDSTWIT", contents: "witness record")
 }
+
+extension DurableStateFile {
+    /// A data node's cluster identity, in `<data-dir>/cluster`: written once, when the node
+    /// first learns it from the witness, and checked against every peer from then on.
+    public static let clusterIdentity = DurableStateFile(fileName: "cluster", magic: "UNDSTCID", contents: "cluster identity")
+}

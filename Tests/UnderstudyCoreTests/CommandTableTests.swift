@@ -12,9 +12,9 @@ import Testing
         "pttl": 2, "expiretime": 2, "pexpiretime": 2, "persist": 2, "ping": -1, "echo": 2, "select": 2,
         "client": -2, "hello": -1, "quit": -1, "reset": 1, "info": -1, "config": -2, "command": -1, "role": 1,
         "wait": 3, "durability": 1,  // DURABILITY is Understudy's own
-        "replicate": 7,  // Understudy's own: a standby's handshake (not in Redis)
+        "replicate": -7,  // Understudy's own: a standby's handshake (not in Redis); the cluster identity is optional
         "failover": -1,  // Redis's FAILOVER arity; it answers when the switchover is over
-        "promote": -2, "fence": 3,  // Understudy's own: forced promotion, fencing through the peer
+        "promote": -2, "fence": 4,  // Understudy's own: forced promotion, fencing through the peer
     ]
 
     @Test func everyCommand_hasRedisArity() {

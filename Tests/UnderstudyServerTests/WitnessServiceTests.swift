@@ -21,16 +21,27 @@ import UnderstudyCore
         return replies[0]
     }
 
+    /// The words of a `+STATE` reply (empty for anything else).
+    private func recordWords(_ reply: Reply) -> [String] {
+        guard case .simple(let line) = reply else { return [] }
+        return line.split(separator: " ").map(String.init)
+    }
+
     @Test func bootstrapsAPrimary_andTheChoiceSurvivesARestart() async throws {
+        var identity: String?
         let directory = try TemporaryDirectory()
         try await runWitness(in: directory.path) { witness in
             let reply = try await ask(.hello(node: nodes[1], hint: .primary, epoch: Epoch(1), lastLSN: .zero), witness)
-            #expect(reply == .simple("STATE 1 127.0.0.1:7002 127.0.0.1:7001 1 sync 0"))
+            #expect(recordWords(reply).dropLast() == ["STATE", "1", "127.0.0.1:7002", "127.0.0.1:7001", "1", "sync", "0"])
+            identity = recordWords(reply).last
         }
         try await runWitness(in: directory.path) { witness in
             // The other node now asks with a primary hint: the persisted record decides.
             let reply = try await ask(.hello(node: nodes[0], hint: .primary, epoch: Epoch(1), lastLSN: LSN(50)), witness)
-            #expect(reply == .simple("STATE 1 127.0.0.1:7002 127.0.0.1:7001 1 sync 0"))
+            #expect(recordWords(reply).dropLast() == ["STATE", "1", "127.0.0.1:7002", "127.0.0.1:7001", "1", "sync", "0"])
+            // The cluster identity made at bootstrap is kept.
+            #expect(recordWords(reply).last == identity)
+            #expect(identity.map(ClusterIdentity.isValid) == true)
         }
     }
 
@@ -45,7 +56,7 @@ import UnderstudyCore
             while case .error(let denial) = vote, denial.hasPrefix("DENIED the primary's lease"), ContinuousClock.now < granted {
                 vote = try await ask(.vote(node: nodes[1], epoch: Epoch(2), durableLSN: .zero, maxLagBytes: 0), witness)
             }
-            #expect(vote == .simple("STATE 2 127.0.0.1:7002 127.0.0.1:7001 0 sync 0"))
+            #expect(recordWords(vote).dropLast() == ["STATE", "2", "127.0.0.1:7002", "127.0.0.1:7001", "0", "sync", "0"])
         }
         try await runWitness(in: directory.path) { witness in
             let again = try await ask(.vote(node: nodes[0], epoch: Epoch(2), durableLSN: LSN(9), maxLagBytes: 0), witness)

@@ -13,8 +13,13 @@
 ///   `now + lease + drift`; it asks the witness for a vote only after that promise has
 ///   run out, and echoes nothing while its request is out (a promise made then could not
 ///   be kept if the vote were granted).
-/// - A node acts as primary only on the witness's word (`HELLO` answered naming it, or a
-///   granted vote), and stops at once on hearing of a higher epoch.
+/// - A node becomes primary only through a grant: the witness's answer to this node's own
+///   vote or forced promotion for exactly that epoch, or an operator's forced promotion
+///   without a witness. Nothing else — a `HELLO` answer, a stale-epoch reply, `FENCE`, a
+///   stream — ever promotes it; those can only make it step down.
+/// - A new primary holds no lease while a promise it made as a standby still runs
+///   (`hasLease` waits for `promisedUntil`), so a grant that arrives late can never overlap
+///   the lease of the primary it promised to.
 public struct NodeCoordinator: Sendable {
     public enum Role: String, Hashable, Sendable {
         /// Waiting for the witness to say who is primary: refuses writes and reads.
@@ -33,9 +38,12 @@ public struct NodeCoordinator: Sendable {
         public var standbyLagBytes: Int64?
         /// Primary: a standby is attached and has every write released so far.
         public var standbyHoldsEveryReleasedWrite: Bool
+        /// Primary: the last LSN acknowledged to clients.
+        public var commitLSN: LSN
 
         public init(lastWrittenLSN: LSN, durableLSN: LSN, standbyDurableLSN: LSN? = nil, standbyLagBytes: Int64? = nil,
-                    standbyHoldsEveryReleasedWrite: Bool = false) {
+                    standbyHoldsEveryReleasedWrite: Bool = false, commitLSN: LSN = .zero) {
+            self.commitLSN = commitLSN
             self.lastWrittenLSN = lastWrittenLSN
             self.durableLSN = durableLSN
             self.standbyDurableLSN = standbyDurableLSN
@@ -71,6 +79,10 @@ public struct NodeCoordinator: Sendable {
     private var heartbeatsInFlight = 0
     private var lastStandbyContactAt: Int64 = 0
     private var syncRequestInFlight = false
+    /// Primary, sync mode: a standby attached below the commit point (it lacks acknowledged
+    /// writes, e.g. re-seeded with an empty directory); until the witness has recorded it
+    /// out of sync, the next tick asks it to.
+    private var standbyAttachedBehind = false
     // Standby.
     private var lastPrimaryContactAt: Int64 = 0
     private var promisedUntil: Int64
@@ -93,24 +105,53 @@ public struct NodeCoordinator: Sendable {
     private var forceInFlight = false
     /// Forcing: the witness did not answer; the operator's word then suffices.
     private var forceWitnessUnreachable = false
+    /// A forced promotion went unanswered after it was cancelled: it may yet be granted, so
+    /// no promise is made until the witness has answered this node again.
+    private var forceOutcomeUnknown = false
+    /// The other data node's name, as the witness's records name it (for `FENCE`).
+    public private(set) var peer: String?
+    /// The cluster's identity, made by the witness at bootstrap; nil until a record carrying
+    /// it has been seen (the shell persists it and passes it in at start).
+    public private(set) var clusterID: String?
 
     /// At most this many witness heartbeats unanswered at once; a slow witness gets no more.
     public static let maxHeartbeatsInFlight = 4
 
     /// - Parameter nowMilliseconds: start time. Any promise this node made before a restart
     ///   is assumed still to run, so it votes no sooner than a promise after now.
-    public init(node: String, hint: ReplicationRole?, epoch: Epoch, settings: CoordinationSettings, nowMilliseconds now: Int64) {
+    public init(node: String, hint: ReplicationRole?, epoch: Epoch, settings: CoordinationSettings, nowMilliseconds now: Int64,
+                clusterID: String? = nil) {
         self.node = node
         self.hint = hint
         self.epoch = epoch
         self.settings = settings
+        self.clusterID = clusterID
         promisedUntil = now + settings.promiseMilliseconds
     }
 
-    /// Whether a primary may acknowledge a write or serve a read now.
+    /// Whether a primary may acknowledge a write or serve a read now: it holds an unexpired
+    /// lease, and no promise it made as a standby (to the previous primary) still runs.
     public func hasLease(nowMilliseconds now: Int64) -> Bool {
         guard role == .primary, let expiry = leaseExpiresAtMilliseconds else { return false }
-        return now < expiry
+        return now < expiry && now >= promisedUntil
+    }
+
+    /// Why a peer claiming cluster `claimed` (nil: it has no identity yet) must be refused,
+    /// or nil. Two identities that are both known must be equal.
+    public func identityRefusal(ofPeerClaiming claimed: String?) -> String? {
+        guard let claimed, let clusterID, claimed != clusterID else { return nil }
+        return "the peer belongs to cluster \(claimed), this node to cluster \(clusterID)"
+    }
+
+    /// Why a record from the witness cannot be this cluster's, or nil (and the record's
+    /// identity is learned when this node has none yet).
+    private mutating func adoptIdentity(of record: WitnessRecord) -> String? {
+        guard let theirs = record.clusterID else { return nil }
+        guard let mine = clusterID else {
+            clusterID = theirs
+            return nil
+        }
+        return mine == theirs ? nil : "the witness serves cluster \(theirs), this node's data belongs to cluster \(mine)"
     }
 
     /// Sync mode: whether a write may be acknowledged without the standby's acknowledgement.
@@ -133,7 +174,7 @@ public struct NodeCoordinator: Sendable {
             guard !helloInFlight, lastHelloAt.map({ now - $0 >= settings.heartbeatIntervalMilliseconds }) ?? true else { return [] }
             helloInFlight = true
             lastHelloAt = now
-            return [.askWitness(.hello(node: node, hint: hint, epoch: epoch, lastLSN: facts.lastWrittenLSN))]
+            return [.askWitness(.hello(node: node, hint: hint, epoch: epoch, lastLSN: facts.lastWrittenLSN, clusterID: clusterID))]
         case .primary:
             return primaryTick(now: now, facts: facts)
         case .standby:
@@ -151,13 +192,14 @@ public struct NodeCoordinator: Sendable {
                 actions.append(.askWitness(.heartbeat(WitnessHeartbeat(
                     node: node, epoch: epoch, mode: settings.mode, leaseMilliseconds: settings.leaseMilliseconds,
                     lastWrittenLSN: facts.lastWrittenLSN, standbyDurableLSN: facts.standbyDurableLSN,
-                    standbyLagBytes: facts.standbyLagBytes))))
+                    standbyLagBytes: facts.standbyLagBytes, commitLSN: facts.commitLSN, clusterID: clusterID))))
             }
         }
         guard settings.mode == .sync, !syncRequestInFlight else { return actions }
         let standbyHeard = now - lastStandbyContactAt < settings.failureTimeoutMilliseconds
-        if !alone, !standbyHeard {
-            // The standby is gone: writes wait until the witness records that, then go on alone.
+        if !alone, !standbyHeard || standbyAttachedBehind {
+            // The standby is gone, or came back without every acknowledged write: writes wait
+            // until the witness records that, then go on alone.
             actions.append(syncRequest(inSync: false, now: now))
         } else if facts.standbyHoldsEveryReleasedWrite, standbyHeard, alone || !standbyInSync {
             // Back in step: wait for the standby again from now on, then tell the witness.
@@ -199,6 +241,7 @@ public struct NodeCoordinator: Sendable {
                                          nowMilliseconds now: Int64) -> [CoordinatorAction] {
         requestSettled(request)
         if case .vote = request { voteOutcomeUnknown = false }
+        if case .force = request { forceOutcomeUnknown = false }
         switch reply {
         case .denied(let reason):
             lastDenial = reason
@@ -210,17 +253,24 @@ public struct NodeCoordinator: Sendable {
         case .staleEpoch(let newer, let primary):
             return learned(epoch: newer, primary: primary, now: now)
         case .state(let record):
+            if let mismatch = adoptIdentity(of: record) {
+                lastDenial = mismatch
+                return []
+            }
+            if let other = [record.primary, record.standby].compactMap({ $0 }).first(where: { $0 != node }) { peer = other }
             if record.epoch > epoch || (record.epoch == epoch && record.primary != node && role == .primary) {
                 if record.primary == node, role != .primary {
-                    if case .vote(_, let asked, _, _) = request, asked == record.epoch {
+                    if Self.grants(request, epoch: record.epoch) {
                         resumingEpoch = nil
                         return becomePrimary(epoch: record.epoch, standbyInSync: record.standbyInSync, now: now)
                     }
+                    // Named primary without having asked for that epoch: ask for the next one.
                     if role == .undecided {
                         resumingEpoch = max(resumingEpoch ?? record.epoch, record.epoch)
-                        return []
+                    } else {
+                        epoch = record.epoch  // a standby asks for the next one when no primary is heard
                     }
-                    return becomePrimary(epoch: record.epoch, standbyInSync: record.standbyInSync, now: now)
+                    return []
                 }
                 return learned(epoch: record.epoch, primary: record.primary, now: now)
             }
@@ -251,6 +301,7 @@ public struct NodeCoordinator: Sendable {
             case .standbySync(_, let asked, let inSync, _):
                 guard role == .primary, asked == epoch, record.epoch == epoch else { return [] }
                 standbyInSync = record.standbyInSync
+                if !record.standbyInSync { standbyAttachedBehind = false }
                 // Only the answer to our own "not in sync" lets writes go on alone.
                 guard settings.mode == .sync, !inSync, !record.standbyInSync, !alone else { return [] }
                 alone = true
@@ -259,11 +310,22 @@ public struct NodeCoordinator: Sendable {
         }
     }
 
+    /// Whether `request` is this node's own request for exactly `epoch`, whose `.state`
+    /// answer naming it primary is therefore a grant.
+    private static func grants(_ request: WitnessRequest, epoch: Epoch) -> Bool {
+        switch request {
+        case .vote(_, let asked, _, _), .force(_, let asked): return asked == epoch
+        case .hello, .heartbeat, .standbySync, .handover, .status: return false
+        }
+    }
+
     /// The request got no answer (connection lost or refused).
     public mutating func witnessUnreachable(_ request: WitnessRequest) -> [CoordinatorAction] {
         requestSettled(request)
         if case .vote = request { voteOutcomeUnknown = true }
-        if case .force = request, forcing { forceWitnessUnreachable = true }
+        if case .force = request {
+            if forcing { forceWitnessUnreachable = true } else { forceOutcomeUnknown = true }
+        }
         return []
     }
 
@@ -295,20 +357,35 @@ public struct NodeCoordinator: Sendable {
         return renewLease(sentAt: sentAt, now: now)
     }
 
+    /// Primary: a standby attached offering its log up to `standbyLastLSN`. In sync mode one
+    /// below `commitLSN` lacks acknowledged writes: it is recorded out of sync at the next
+    /// tick, and no vote for it succeeds meanwhile (the heartbeat carries `commitLSN`).
+    public mutating func standbyAttached(standbyLastLSN: LSN, commitLSN: LSN) {
+        guard role == .primary, settings.mode == .sync, standbyLastLSN < commitLSN else { return }
+        standbyAttachedBehind = true
+    }
+
     /// Primary: any acknowledgement from the standby (it is alive and attached).
     public mutating func standbyHeard(nowMilliseconds now: Int64) {
         if role == .primary { lastStandbyContactAt = now }
     }
 
-    /// Standby: a heartbeat of `heartbeatEpoch` arrived from the primary. Returns whether to
-    /// echo it — echoing is the promise; a node that asked for a vote makes none.
-    public mutating func primaryHeartbeat(epoch heartbeatEpoch: Epoch, nowMilliseconds now: Int64) -> Bool {
-        guard role == .standby, heartbeatEpoch >= epoch, !voteInFlight, !voteOutcomeUnknown, !forcing else { return false }
+    /// Standby: a heartbeat of `heartbeatEpoch` arrived from the primary, which counts a
+    /// lease of `primaryLeaseMilliseconds` from it (nil: a peer too old to say; its own
+    /// lease is assumed). Returns whether to echo it — echoing is the promise, made for the
+    /// longer of the two leases plus drift; a node whose vote or forced promotion is out (or
+    /// may have been granted) makes none.
+    public mutating func primaryHeartbeat(epoch heartbeatEpoch: Epoch, primaryLeaseMilliseconds: Int64? = nil,
+                                          nowMilliseconds now: Int64) -> Bool {
+        guard role == .standby, heartbeatEpoch >= epoch, !voteInFlight, !voteOutcomeUnknown, !forcing, !forceInFlight,
+              !forceOutcomeUnknown else { return false }
         epoch = heartbeatEpoch
         lastPrimaryContactAt = now
         primaryUnreachable = false
         heardFromPrimary = true
-        promisedUntil = max(promisedUntil, now + settings.promiseMilliseconds)
+        let lease = max(settings.leaseMilliseconds, primaryLeaseMilliseconds ?? 0)
+        let drift = max(settings.driftMarginMilliseconds, CoordinationSettings.defaultDriftMargin(leaseMilliseconds: lease))
+        promisedUntil = max(promisedUntil, now + lease + drift)
         return true
     }
 
@@ -320,11 +397,14 @@ public struct NodeCoordinator: Sendable {
 
     /// Standby: the primary hands over the next epoch (planned switchover; the witness has
     /// recorded it). Ask the witness to confirm it (a vote for that epoch) and take it.
-    public mutating func handoverOffered(epoch offered: Epoch, nowMilliseconds now: Int64) -> [CoordinatorAction] {
+    public mutating func handoverOffered(epoch offered: Epoch, durableLSN: LSN, nowMilliseconds now: Int64) -> [CoordinatorAction] {
         guard role == .standby, offered > epoch, !voteInFlight else { return [] }
+        // The primary this node promised to has handed over: it no longer holds a lease
+        // (it holds every write), so the promise made to it is released by its beneficiary.
+        promisedUntil = min(promisedUntil, now)
         voteInFlight = true
         lastVoteAt = now
-        return [.askWitness(.vote(node: node, epoch: offered, durableLSN: .zero, maxLagBytes: 0))]
+        return [.askWitness(.vote(node: node, epoch: offered, durableLSN: durableLSN, maxLagBytes: 0))]
     }
 
     /// Standby: an operator forces promotion. The node makes no more promises; once the last
@@ -343,9 +423,22 @@ public struct NodeCoordinator: Sendable {
         forceWitnessUnreachable = false
     }
 
-    /// Someone carries a higher epoch (the stream, a handshake, a peer): a primary steps down.
+    /// Someone carries a higher epoch (the stream, a handshake): a primary steps down.
+    /// Never promotes this node, whatever `primary` says.
     public mutating func observed(epoch seen: Epoch, primary: String?, nowMilliseconds now: Int64) -> [CoordinatorAction] {
-        learned(epoch: seen, primary: primary, now: now)
+        learned(epoch: seen, primary: primary == node ? nil : primary, now: now)
+    }
+
+    /// `FENCE <epoch> <primary> <cluster>` from the peer: it is primary of `epoch` (a forced
+    /// promotion this node missed). It can only demote: a primary of an older epoch steps
+    /// down and follows the peer; anything else is refused and changes nothing.
+    public mutating func fenced(epoch seen: Epoch, by primary: String, clusterID claimed: String,
+                                nowMilliseconds now: Int64) -> Result<[CoordinatorAction], FenceRefusal> {
+        guard let clusterID, claimed == clusterID else { return .failure(.foreignCluster) }
+        guard primary != node, let peer, primary == peer else { return .failure(.notThePeer) }
+        guard role == .primary else { return .failure(.notPrimary(epoch: epoch)) }
+        guard seen > epoch else { return .failure(.notNewer(epoch: epoch)) }
+        return .success(learned(epoch: seen, primary: primary, now: now))
     }
 
     // MARK: Transitions
@@ -358,13 +451,10 @@ public struct NodeCoordinator: Sendable {
             resumingEpoch = newer  // a restarted primary asks for the next epoch, never resumes one
             return []
         }
-        if primary == node, role != .primary {
-            // The witness's sync state is not known here: wait for the standby (the safe side)
-            // until the witness's answer to a heartbeat says otherwise.
-            return becomePrimary(epoch: newer, standbyInSync: true, now: now)
-        }
         guard role != .standby else { return [] }
-        return becomeStandby(epoch: newer, primary: primary, now: now)
+        // Told it is primary of a newer epoch it never asked for: it is not (only a grant
+        // promotes); it follows whoever is, once it learns who.
+        return becomeStandby(epoch: newer, primary: primary == node ? nil : primary, now: now)
     }
 
     private mutating func becomePrimary(epoch newEpoch: Epoch, standbyInSync inSync: Bool, now: Int64) -> [CoordinatorAction] {
@@ -376,10 +466,12 @@ public struct NodeCoordinator: Sendable {
         lastHeartbeatAt = nil
         heartbeatsInFlight = 0
         syncRequestInFlight = false
+        standbyAttachedBehind = false
         lastStandbyContactAt = now
         lastDenial = nil
         forcing = false
         forceWitnessUnreachable = false
+        forceOutcomeUnknown = false
         return [.becomePrimary(epoch: newEpoch, acknowledgeAlone: settings.mode == .sync && !inSync)]
     }
 
@@ -404,6 +496,18 @@ public struct NodeCoordinator: Sendable {
         leaseExpiresAtMilliseconds = expiry
         return !wasHeld && hasLease(nowMilliseconds: now) ? [.leaseAcquired] : []
     }
+}
+
+/// Why a `FENCE` changed nothing.
+public enum FenceRefusal: Hashable, Sendable, Error {
+    /// It does not carry this cluster's identity (or this node has none yet).
+    case foreignCluster
+    /// It names this node itself, or a node that is not this node's peer.
+    case notThePeer
+    /// This node is not a primary: FENCE only ever demotes.
+    case notPrimary(epoch: Epoch)
+    /// Its epoch is not above this node's.
+    case notNewer(epoch: Epoch)
 }
 
 /// What the shell does for the coordinator, in order.

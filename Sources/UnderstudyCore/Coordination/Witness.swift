@@ -21,7 +21,18 @@ public struct Witness: Sendable {
     /// The newest `SYNC` sequence seen from the current primary (memory only).
     private var lastSyncSequence: (epoch: Epoch, sequence: UInt64)?
     /// New cluster: what each node said in its `HELLO`.
-    private var hellos: [String: (epoch: Epoch, lastLSN: LSN, hint: ReplicationRole?)] = [:]
+    private var hellos: [String: (epoch: Epoch, lastLSN: LSN, hint: ReplicationRole?, clusterID: String?)] = [:]
+    /// When this witness started: one without a record backs no lease until any lease it
+    /// may have backed before it lost its disk has run out.
+    private let startedAtMilliseconds: Int64
+    /// The identity a cluster bootstrapped here gets (the shell's randomness).
+    private let newClusterID: String?
+    /// The epoch this witness last granted to a node's own vote: only that vote, asked
+    /// again, is answered without the checks (memory only).
+    private var lastVoteGrant: (epoch: Epoch, node: String)?
+    /// The last planned switchover recorded: the new primary's vote for that epoch is
+    /// confirmed if it offers at least the old primary's last record (memory only).
+    private var lastHandover: (epoch: Epoch, to: String, lastLSN: LSN)?
 
     /// The reply and, if set, the record to persist before sending it.
     public struct Response: Hashable, Sendable {
@@ -29,10 +40,14 @@ public struct Witness: Sendable {
         public var persist: WitnessRecord?
     }
 
-    public init(nodes: [String], record: WitnessRecord?, nowMilliseconds: Int64) {
+    /// - Parameter newClusterID: the identity a cluster bootstrapped by this witness gets
+    ///   (`ClusterIdentity.make` over the shell's randomness).
+    public init(nodes: [String], record: WitnessRecord?, nowMilliseconds: Int64, newClusterID: String? = nil) {
         precondition(nodes.count == 2 && nodes[0] != nodes[1], "A witness serves exactly two distinct nodes")
         self.nodes = nodes
         self.record = record
+        self.startedAtMilliseconds = nowMilliseconds
+        self.newClusterID = newClusterID
         let promise = record.map { $0.leaseMilliseconds + CoordinationSettings.defaultDriftMargin(leaseMilliseconds: $0.leaseMilliseconds) } ?? 0
         promisedUntilMilliseconds = nowMilliseconds + promise
     }
@@ -43,9 +58,9 @@ public struct Witness: Sendable {
         case .status:
             guard let record else { return deny("no primary has been chosen yet: waiting for the nodes' first HELLO") }
             return Response(reply: .state(record))
-        case .hello(let node, let hint, let epoch, let lastLSN):
+        case .hello(let node, let hint, let epoch, let lastLSN, let clusterID):
             guard let name = member(node) else { return unknown(node) }
-            return hello(name, hint: hint, epoch: epoch, lastLSN: lastLSN)
+            return hello(name, hint: hint, epoch: epoch, lastLSN: lastLSN, clusterID: clusterID)
         case .heartbeat(var beat):
             guard let name = member(beat.node) else { return unknown(beat.node) }
             beat.node = name
@@ -53,7 +68,7 @@ public struct Witness: Sendable {
         case .vote(let node, let epoch, let durableLSN, let maxLagBytes):
             guard let name = member(node) else { return unknown(node) }
             return vote(name, epoch: epoch, durableLSN: durableLSN, maxLagBytes: maxLagBytes, now: now)
-        case .handover(let node, let epoch, let to, let leaving):
+        case .handover(let node, let epoch, let to, let leaving, let lastLSN):
             guard let name = member(node), let target = member(to) else { return unknown(member(node) == nil ? node : to) }
             guard let current = record, epoch == current.epoch, current.primary == name else {
                 return stale(or: "\(name) is not the primary of epoch \(epoch)", epoch: epoch)
@@ -62,9 +77,10 @@ public struct Witness: Sendable {
             // The primary holds every new write and its standby has every record: the old
             // primary, as the new standby, holds every acknowledged write — unless it is
             // leaving, and then the new primary may acknowledge alone at once.
+            lastHandover = (Epoch(epoch.rawValue + 1), target, lastLSN)
             return adopt(WitnessRecord(
                 epoch: Epoch(epoch.rawValue + 1), primary: target, standby: name, standbyInSync: !leaving,
-                mode: current.mode, leaseMilliseconds: current.leaseMilliseconds))
+                mode: current.mode, leaseMilliseconds: current.leaseMilliseconds, clusterID: current.clusterID))
         case .force(let node, let epoch):
             guard let name = member(node) else { return unknown(node) }
             guard let current = record else { return deny("no primary has been chosen yet") }
@@ -75,9 +91,10 @@ public struct Witness: Sendable {
                 return deny("the primary's lease is promised for another \(promisedUntilMilliseconds - now) ms")
             }
             lastReport = nil
+            lastVoteGrant = (epoch, name)
             return adopt(WitnessRecord(
                 epoch: epoch, primary: name, standby: other(than: name), standbyInSync: false, mode: current.mode,
-                leaseMilliseconds: current.leaseMilliseconds))
+                leaseMilliseconds: current.leaseMilliseconds, clusterID: current.clusterID))
         case .standbySync(let node, let epoch, let inSync, let sequence):
             guard let name = member(node) else { return unknown(node) }
             guard var current = record, epoch == current.epoch, current.primary == name else {
@@ -111,9 +128,18 @@ public struct Witness: Sendable {
 
     // MARK: Requests
 
-    private mutating func hello(_ node: String, hint: ReplicationRole?, epoch: Epoch, lastLSN: LSN) -> Response {
-        if let record { return Response(reply: .state(record)) }
-        hellos[node] = (epoch, lastLSN, hint)
+    private mutating func hello(_ node: String, hint: ReplicationRole?, epoch: Epoch, lastLSN: LSN, clusterID: String?) -> Response {
+        if var record {
+            if let clusterID, let mine = record.clusterID, clusterID != mine {
+                return deny("\(node) belongs to cluster \(clusterID), this witness serves cluster \(mine)")
+            }
+            if record.clusterID == nil, let identity = clusterID ?? newClusterID {
+                record.clusterID = identity  // a record from before identities: it gets one now
+                return adopt(record)
+            }
+            return Response(reply: .state(record))
+        }
+        hellos[node] = (epoch, lastLSN, hint, clusterID)
         let chosen: String
         if hint == .primary {
             chosen = node
@@ -125,10 +151,17 @@ public struct Witness: Sendable {
         } else {
             return deny("no primary yet: waiting for \(other(than: node)) or a node started with --role primary")
         }
-        let startEpoch = hellos.values.map(\.epoch).max() ?? .initial
+        let identities = Set(hellos.values.compactMap(\.clusterID))
+        guard identities.count <= 1 else {
+            return deny("the nodes belong to different clusters (\(identities.sorted().joined(separator: ", "))): refusing to join them")
+        }
+        let highest = hellos.values.map(\.epoch).max() ?? .initial
+        // Nodes of an existing cluster (this witness lost its record): start above every
+        // epoch they know, so that no epoch is ever granted twice.
+        let startEpoch = identities.isEmpty ? max(highest, .initial) : Epoch(highest.rawValue + 1)
         return adopt(WitnessRecord(
-            epoch: max(startEpoch, .initial), primary: chosen, standby: other(than: chosen), standbyInSync: true,
-            mode: .sync, leaseMilliseconds: 0))
+            epoch: startEpoch, primary: chosen, standby: other(than: chosen), standbyInSync: identities.isEmpty,
+            mode: .sync, leaseMilliseconds: 0, clusterID: identities.first ?? newClusterID))
     }
 
     private mutating func heartbeat(_ beat: WitnessHeartbeat, now: Int64) -> Response {
@@ -138,17 +171,35 @@ public struct Witness: Sendable {
             if beat.epoch == record.epoch, record.primary != beat.node {
                 return deny("\(beat.node) is not the primary of epoch \(beat.epoch) (\(record.primary ?? "none") is)")
             }
+            if let theirs = beat.clusterID, let mine = record.clusterID, theirs != mine {
+                return deny("\(beat.node) belongs to cluster \(theirs), this witness serves cluster \(mine)")
+            }
             current = record
+            if current.clusterID == nil { current.clusterID = beat.clusterID }
             if beat.epoch > record.epoch {
                 // A primary of an epoch this witness never granted: an operator forced it.
-                // It is newer by construction; nothing is known of its standby's state.
+                // It is newer by construction, but backing its lease now could overlap the
+                // lease this witness promised the primary it knows: the promise holds.
+                guard now >= promisedUntilMilliseconds else {
+                    return deny("epoch \(beat.epoch) was never granted here, and the lease of epoch \(record.epoch) is promised for another \(promisedUntilMilliseconds - now) ms")
+                }
                 current = WitnessRecord(epoch: beat.epoch, primary: beat.node, standby: other(than: beat.node),
-                                        standbyInSync: false, mode: beat.mode, leaseMilliseconds: beat.leaseMilliseconds)
+                                        standbyInSync: false, mode: beat.mode, leaseMilliseconds: beat.leaseMilliseconds,
+                                        clusterID: current.clusterID)
             }
         } else {
-            // A witness that lost (or never had) its record meets a running primary.
+            // A witness that lost its record meets a running primary. It may have backed a
+            // lease (of another node) before it lost its disk: it backs none until any such
+            // lease has run out; then the primary that heartbeats is recorded, its standby
+            // not in sync (nothing is known of it).
+            let waitUntil = startedAtMilliseconds + beat.leaseMilliseconds
+                + CoordinationSettings.defaultDriftMargin(leaseMilliseconds: beat.leaseMilliseconds)
+            guard now >= waitUntil else {
+                return deny("this witness has no record: it backs no lease for another \(waitUntil - now) ms")
+            }
             current = WitnessRecord(epoch: beat.epoch, primary: beat.node, standby: other(than: beat.node),
-                                    standbyInSync: false, mode: beat.mode, leaseMilliseconds: beat.leaseMilliseconds)
+                                    standbyInSync: false, mode: beat.mode, leaseMilliseconds: beat.leaseMilliseconds,
+                                    clusterID: beat.clusterID ?? newClusterID)
         }
         current.mode = beat.mode
         current.leaseMilliseconds = max(current.leaseMilliseconds, beat.leaseMilliseconds)
@@ -161,22 +212,47 @@ public struct Witness: Sendable {
     private mutating func vote(_ node: String, epoch: Epoch, durableLSN: LSN, maxLagBytes: Int64, now: Int64) -> Response {
         guard let current = record else { return deny("no primary has been chosen yet") }
         if epoch == current.epoch, current.primary == node {
-            return Response(reply: .state(current))  // the same vote asked again: its answer was lost
+            if let grant = lastVoteGrant, grant.epoch == epoch, grant.node == node {
+                return Response(reply: .state(current))  // the same vote asked again: its answer was lost
+            }
+            if let handover = lastHandover, handover.epoch == epoch, handover.to == node {
+                // The new primary of a planned switchover confirms it: it must still hold
+                // every record the old primary had when it handed over.
+                guard durableLSN >= handover.lastLSN else {
+                    return deny("\(node) offers LSN \(durableLSN), less than the \(handover.lastLSN) it held at the hand-over")
+                }
+                lastVoteGrant = (epoch, node)
+                return Response(reply: .state(current))
+            }
+            // Recorded otherwise (a hand-over this witness no longer remembers, a grant from
+            // before it restarted): no answer skips the checks; the node asks for the next epoch.
+            return Response(reply: .staleEpoch(current.epoch, primary: current.primary))
         }
         guard epoch == Epoch(current.epoch.rawValue + 1) else {
             return Response(reply: .staleEpoch(current.epoch, primary: current.primary))
         }
-        if current.primary == node {
-            // The primary restarted and asks for a new epoch rather than resuming its old one
-            // (records it lost in a crash must not share an epoch and LSN with new ones). Its
-            // old incarnation is gone (the data directory is locked), so no lease stands in
-            // its way, and its standby's sync state is unchanged.
-            return adopt(WitnessRecord(
-                epoch: epoch, primary: node, standby: current.standby, standbyInSync: current.standbyInSync,
-                mode: current.mode, leaseMilliseconds: current.leaseMilliseconds))
-        }
         guard now >= promisedUntilMilliseconds else {
             return deny("the primary's lease is promised for another \(promisedUntilMilliseconds - now) ms")
+        }
+        if let report = lastReport, report.epoch == current.epoch {
+            // No node is promoted with less than the primary acknowledged (sync) or than the
+            // standby is known to hold: its log would be cut on rejoin.
+            if current.mode == .sync, durableLSN < report.commitLSN {
+                return deny("\(node) offers LSN \(durableLSN), less than the \(report.commitLSN) the primary had acknowledged")
+            }
+            if current.primary == node, let standbyDurable = report.standbyDurableLSN, durableLSN < standbyDurable {
+                return deny("\(node) offers LSN \(durableLSN), less than its standby's \(standbyDurable): the standby should be promoted")
+            }
+        }
+        if current.primary == node {
+            // The primary restarted and asks for a new epoch rather than resuming its old one
+            // (records it lost in a crash must not share an epoch and LSN with new ones),
+            // once any lease this witness backed has run out; its standby's sync state is
+            // unchanged.
+            lastVoteGrant = (epoch, node)
+            return adopt(WitnessRecord(
+                epoch: epoch, primary: node, standby: current.standby, standbyInSync: current.standbyInSync,
+                mode: current.mode, leaseMilliseconds: current.leaseMilliseconds, clusterID: current.clusterID))
         }
         switch current.mode {
         case .sync:
@@ -193,9 +269,10 @@ public struct Witness: Sendable {
             }
         }
         lastReport = nil
+        lastVoteGrant = (epoch, node)
         return adopt(WitnessRecord(
             epoch: epoch, primary: node, standby: current.primary, standbyInSync: false, mode: current.mode,
-            leaseMilliseconds: current.leaseMilliseconds))
+            leaseMilliseconds: current.leaseMilliseconds, clusterID: current.clusterID))
     }
 
     // MARK: Replies

@@ -2,18 +2,19 @@
 /// `WITNESS <VERB> ...` (so `redis-cli -p <witness> WITNESS STATUS` works too):
 ///
 /// ```
-/// WITNESS HELLO     <node> <hint primary|standby|-> <epoch> <last-lsn>
+/// WITNESS HELLO     <node> <hint primary|standby|-> <epoch> <last-lsn> [<cluster|->]
 /// WITNESS HEARTBEAT <node> <epoch> <mode> <lease-ms> <last-written-lsn> <standby-durable-lsn|-> <standby-lag-bytes|->
+///                   [<commit-lsn> <cluster|->]
 /// WITNESS VOTE      <node> <new-epoch> <durable-lsn> <max-lag-bytes>
 /// WITNESS SYNC      <node> <epoch> <0|1> <sequence>
-/// WITNESS HANDOVER  <node> <epoch> <to> <staying 1|leaving 0>
+/// WITNESS HANDOVER  <node> <epoch> <to> <staying 1|leaving 0> [<last-lsn>]
 /// WITNESS FORCE     <node> <new-epoch>
 /// WITNESS STATUS
 /// ```
 /// Nodes are named by their client address (`--listen`).
 public enum WitnessRequest: Hashable, Sendable {
     /// A node starting up asks who is primary (and, for a new cluster, offers its hint).
-    case hello(node: String, hint: ReplicationRole?, epoch: Epoch, lastLSN: LSN)
+    case hello(node: String, hint: ReplicationRole?, epoch: Epoch, lastLSN: LSN, clusterID: String? = nil)
     /// The primary's heartbeat: an answer renews its lease.
     case heartbeat(WitnessHeartbeat)
     /// A standby that lost its primary asks to become primary of `epoch`; in async mode it
@@ -26,7 +27,9 @@ public enum WitnessRequest: Hashable, Sendable {
     /// standby `to` holding every record, hands it the next epoch. A primary that is
     /// `leaving` (shutting down) will not be an in-sync standby: the new primary may then
     /// acknowledge alone at once.
-    case handover(node: String, epoch: Epoch, to: String, leaving: Bool)
+    /// `lastLSN` is the primary's last record, which `to` holds: its vote for the next
+    /// epoch is confirmed only if it still offers at least that much.
+    case handover(node: String, epoch: Epoch, to: String, leaving: Bool, lastLSN: LSN = .zero)
     /// Forced promotion by an operator: `node` becomes primary of `epoch`, eligible or not.
     case force(node: String, epoch: Epoch)
     /// An operator (or `understudy status`) reads the record.
@@ -38,18 +41,18 @@ public enum WitnessRequest: Hashable, Sendable {
     public var arguments: [[UInt8]] {
         let words: [String]
         switch self {
-        case .hello(let node, let hint, let epoch, let lastLSN):
-            words = ["HELLO", node, hint?.rawValue ?? "-", "\(epoch)", "\(lastLSN)"]
+        case .hello(let node, let hint, let epoch, let lastLSN, let clusterID):
+            words = ["HELLO", node, hint?.rawValue ?? "-", "\(epoch)", "\(lastLSN)", clusterID ?? "-"]
         case .heartbeat(let beat):
             words = ["HEARTBEAT", beat.node, "\(beat.epoch)", beat.mode.rawValue, "\(beat.leaseMilliseconds)",
                      "\(beat.lastWrittenLSN)", beat.standbyDurableLSN.map { "\($0)" } ?? "-",
-                     beat.standbyLagBytes.map { "\($0)" } ?? "-"]
+                     beat.standbyLagBytes.map { "\($0)" } ?? "-", "\(beat.commitLSN)", beat.clusterID ?? "-"]
         case .vote(let node, let epoch, let durableLSN, let maxLagBytes):
             words = ["VOTE", node, "\(epoch)", "\(durableLSN)", "\(maxLagBytes)"]
         case .standbySync(let node, let epoch, let inSync, let sequence):
             words = ["SYNC", node, "\(epoch)", inSync ? "1" : "0", "\(sequence)"]
-        case .handover(let node, let epoch, let to, let leaving):
-            words = ["HANDOVER", node, "\(epoch)", to, leaving ? "0" : "1"]
+        case .handover(let node, let epoch, let to, let leaving, let lastLSN):
+            words = ["HANDOVER", node, "\(epoch)", to, leaving ? "0" : "1", "\(lastLSN)"]
         case .force(let node, let epoch):
             words = ["FORCE", node, "\(epoch)"]
         case .status:
@@ -64,12 +67,14 @@ public enum WitnessRequest: Hashable, Sendable {
         guard arguments.count >= 2 else { throw Self.malformed("missing verb") }
         let verb = String(decoding: arguments[1], as: UTF8.self).uppercased()
         let fields = Array(arguments.dropFirst(2))
-        func expect(_ count: Int) throws {
-            guard fields.count == count else { throw Self.malformed("WITNESS \(verb) takes \(count) arguments, got \(fields.count)") }
+        func expect(_ count: Int, orWithOptional extra: Int = 0) throws {
+            guard fields.count == count || fields.count == count + extra else {
+                throw Self.malformed("WITNESS \(verb) takes \(count + extra) arguments, got \(fields.count)")
+            }
         }
         switch verb {
         case "HELLO":
-            try expect(4)
+            try expect(4, orWithOptional: 1)
             let hintText = String(decoding: fields[1], as: UTF8.self)
             let hint: ReplicationRole?
             if hintText == "-" { hint = nil } else {
@@ -77,9 +82,10 @@ public enum WitnessRequest: Hashable, Sendable {
                 hint = role
             }
             self = .hello(node: try Self.node(fields[0]), hint: hint, epoch: Epoch(try Self.number(fields[2], "epoch")),
-                          lastLSN: LSN(try Self.number(fields[3], "last LSN")))
+                          lastLSN: LSN(try Self.number(fields[3], "last LSN")),
+                          clusterID: fields.count > 4 ? try Self.clusterID(fields[4]) : nil)
         case "HEARTBEAT":
-            try expect(7)
+            try expect(7, orWithOptional: 2)
             let modeText = String(decoding: fields[2], as: UTF8.self)
             guard let mode = ReplicationMode(rawValue: modeText) else { throw Self.malformed("bad mode '\(modeText)'") }
             let lease = try Self.number(fields[3], "lease")
@@ -89,7 +95,9 @@ public enum WitnessRequest: Hashable, Sendable {
                 node: try Self.node(fields[0]), epoch: Epoch(try Self.number(fields[1], "epoch")), mode: mode,
                 leaseMilliseconds: Int64(lease), lastWrittenLSN: LSN(try Self.number(fields[4], "last written LSN")),
                 standbyDurableLSN: try Self.optionalNumber(fields[5], "standby durable LSN").map { LSN($0) },
-                standbyLagBytes: lag.map { Int64($0) }))
+                standbyLagBytes: lag.map { Int64($0) },
+                commitLSN: fields.count > 7 ? LSN(try Self.number(fields[7], "commit LSN")) : .zero,
+                clusterID: fields.count > 8 ? try Self.clusterID(fields[8]) : nil))
         case "VOTE":
             try expect(4)
             let maxLag = try Self.number(fields[3], "max lag")
@@ -103,11 +111,11 @@ public enum WitnessRequest: Hashable, Sendable {
             self = .standbySync(node: try Self.node(fields[0]), epoch: Epoch(try Self.number(fields[1], "epoch")), inSync: flag == "1",
                                 sequence: try Self.number(fields[3], "sequence"))
         case "HANDOVER":
-            try expect(4)
+            try expect(4, orWithOptional: 1)
             let staying = String(decoding: fields[3], as: UTF8.self)
             guard staying == "0" || staying == "1" else { throw Self.malformed("bad staying flag '\(staying)'") }
             self = .handover(node: try Self.node(fields[0]), epoch: Epoch(try Self.number(fields[1], "epoch")), to: try Self.node(fields[2]),
-                             leaving: staying == "0")
+                             leaving: staying == "0", lastLSN: fields.count > 4 ? LSN(try Self.number(fields[4], "last LSN")) : .zero)
         case "FORCE":
             try expect(2)
             self = .force(node: try Self.node(fields[0]), epoch: Epoch(try Self.number(fields[1], "epoch")))
@@ -127,6 +135,13 @@ public enum WitnessRequest: Hashable, Sendable {
             throw malformed("bad node address")
         }
         return String(decoding: bytes, as: UTF8.self)
+    }
+
+    private static func clusterID(_ bytes: [UInt8]) throws -> String? {
+        guard bytes != Array("-".utf8) else { return nil }
+        let text = String(decoding: bytes, as: UTF8.self)
+        guard ClusterIdentity.isValid(text) else { throw malformed("bad cluster identity") }
+        return text
     }
 
     private static func number(_ bytes: [UInt8], _ field: String) throws -> UInt64 {
@@ -155,9 +170,17 @@ public struct WitnessHeartbeat: Hashable, Sendable {
     public var standbyDurableLSN: LSN?
     /// Bytes of WAL the standby lacks; nil if not known.
     public var standbyLagBytes: Int64?
+    /// The last LSN the primary has acknowledged to clients: in sync mode no standby
+    /// offering less may be promoted.
+    public var commitLSN: LSN
+    /// The cluster's identity as the primary persisted it (a witness that lost its record
+    /// takes it back from here).
+    public var clusterID: String?
 
     public init(node: String, epoch: Epoch, mode: ReplicationMode, leaseMilliseconds: Int64, lastWrittenLSN: LSN,
-                standbyDurableLSN: LSN?, standbyLagBytes: Int64?) {
+                standbyDurableLSN: LSN?, standbyLagBytes: Int64?, commitLSN: LSN = .zero, clusterID: String? = nil) {
+        self.commitLSN = commitLSN
+        self.clusterID = clusterID
         self.node = node
         self.epoch = epoch
         self.mode = mode

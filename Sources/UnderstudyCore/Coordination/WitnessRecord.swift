@@ -2,8 +2,9 @@
 /// it, who is standby, and whether the standby is recorded as holding every acknowledged
 /// write (sync mode). Persisted with fsync before any reply that depends on it.
 ///
-/// Text form, one line: `epoch primary standby in-sync mode lease-ms`, with `-` for an
-/// unknown node, e.g. `3 127.0.0.1:7001 127.0.0.1:7002 1 sync 500`.
+/// Text form, one line: `epoch primary standby in-sync mode lease-ms cluster`, with `-`
+/// for an unknown node or identity, e.g. `3 127.0.0.1:7001 127.0.0.1:7002 1 sync 500
+/// 5f0c…`. A record written before the cluster identity existed has six fields.
 public struct WitnessRecord: Hashable, Sendable {
     public var epoch: Epoch
     public var primary: String?
@@ -14,9 +15,13 @@ public struct WitnessRecord: Hashable, Sendable {
     /// The longest lease a primary has asked for: a restarted witness waits this long
     /// (plus drift) before it votes, since it may have promised it before it stopped.
     public var leaseMilliseconds: Int64
+    /// The cluster's identity, made at bootstrap; every node persists it and refuses a
+    /// record, a stream or a FENCE of another cluster. nil only in a record from before it.
+    public var clusterID: String?
 
     public init(epoch: Epoch, primary: String?, standby: String?, standbyInSync: Bool, mode: ReplicationMode,
-                leaseMilliseconds: Int64) {
+                leaseMilliseconds: Int64, clusterID: String? = nil) {
+        self.clusterID = clusterID
         self.epoch = epoch
         self.primary = primary
         self.standby = standby
@@ -27,7 +32,8 @@ public struct WitnessRecord: Hashable, Sendable {
 
     /// The fields as words, in text-form order.
     public var words: [String] {
-        ["\(epoch.rawValue)", primary ?? "-", standby ?? "-", standbyInSync ? "1" : "0", mode.rawValue, "\(leaseMilliseconds)"]
+        ["\(epoch.rawValue)", primary ?? "-", standby ?? "-", standbyInSync ? "1" : "0", mode.rawValue, "\(leaseMilliseconds)",
+         clusterID ?? "-"]
     }
 
     public var text: String { words.joined(separator: " ") }
@@ -35,8 +41,12 @@ public struct WitnessRecord: Hashable, Sendable {
     /// Parses the words of the text form.
     /// - Throws: `ReplicationError.malformedWitnessRecord` naming the bad field.
     public init<S: StringProtocol>(words: [S]) throws {
-        guard words.count == 6 else {
-            throw ReplicationError(.malformedWitnessRecord, "expected 6 fields, got \(words.count)")
+        guard words.count == 6 || words.count == 7 else {
+            throw ReplicationError(.malformedWitnessRecord, "expected 7 fields, got \(words.count)")
+        }
+        let clusterID = words.count == 7 ? Self.node(words[6]) : nil
+        if let clusterID, !ClusterIdentity.isValid(clusterID) {
+            throw ReplicationError(.malformedWitnessRecord, "bad cluster identity '\(clusterID.prefix(80))'")
         }
         guard let epoch = DecimalText.parse(Array(words[0].utf8)), epoch >= 1 else {
             throw ReplicationError(.malformedWitnessRecord, "bad epoch '\(words[0])'")
@@ -51,7 +61,7 @@ public struct WitnessRecord: Hashable, Sendable {
             throw ReplicationError(.malformedWitnessRecord, "bad lease '\(words[5])'")
         }
         self.init(epoch: Epoch(epoch), primary: Self.node(words[1]), standby: Self.node(words[2]),
-                  standbyInSync: words[3] == "1", mode: mode, leaseMilliseconds: Int64(lease))
+                  standbyInSync: words[3] == "1", mode: mode, leaseMilliseconds: Int64(lease), clusterID: clusterID)
     }
 
     /// Parses the one-line text form.

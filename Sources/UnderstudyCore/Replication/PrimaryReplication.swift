@@ -222,12 +222,21 @@ public struct PrimaryReplication: Sendable {
         let floor = waitingFloorLSN
         failedThroughLSN = LSN(UInt64.max)
         actions.append(.failWaiting(after: floor, through: LSN(UInt64.max),
-                                    message: "ERR write outcome unknown: this node stepped down on seeing epoch \(seenEpoch)"))
+                                    message: UncertainOutcome.message("this node stepped down on seeing epoch \(seenEpoch)")))
         for waiter in waiters {
             actions.append(.completeWait(connection: waiter.connection, replicas: replicasHolding(waiter.lsn)))
         }
         waiters.removeAll()
         return actions
+    }
+
+    /// The standby's lag in bytes when it is known, for judging its eligibility: nil when no
+    /// standby has acknowledged, or when it lacks records older than the history of record
+    /// sizes (after a restart or a promotion that history starts empty): unknown is not zero.
+    public func knownLagBytes(nowMilliseconds: Int64) -> Int64? {
+        guard let durable = standbyDurableLSN else { return nil }
+        guard durable >= lastWrittenLSN || durable >= ring.horizon.lsn else { return nil }
+        return lag(nowMilliseconds: nowMilliseconds).bytes
     }
 
     /// How far the standby is behind.

@@ -1,8 +1,9 @@
 /// What a standby tells the primary when it asks to replicate:
 ///
 /// ```
-/// REPLICATE <protocol-version> <standby-listen-address> <epoch> <last-lsn> <last-record-checksum> <history>
+/// REPLICATE <protocol-version> <standby-listen-address> <epoch> <last-lsn> <last-record-checksum> <history> [<cluster>]
 /// ```
+/// `cluster` is the standby's cluster identity (`ClusterIdentity`), absent or `-` while it has none.
 ///
 /// Every field is canonical decimal except the address (`host:port`, IPv6 hosts in
 /// brackets) and the history (its text form). `last-record-checksum` is `-` when the
@@ -26,9 +27,12 @@ public struct StandbyHandshake: Hashable, Sendable {
     /// holds no such record (LSN 0, or state loaded from a snapshot).
     public var lastRecordChecksum: UInt32?
     public var history: EpochHistory
+    /// The standby's cluster identity; nil while it has none (a new node).
+    public var clusterID: String?
 
     public init(protocolVersion: UInt32 = Self.currentProtocolVersion, standbyAddress: String, epoch: Epoch,
-                lastLSN: LSN, lastRecordChecksum: UInt32?, history: EpochHistory) {
+                lastLSN: LSN, lastRecordChecksum: UInt32?, history: EpochHistory, clusterID: String? = nil) {
+        self.clusterID = clusterID
         self.protocolVersion = protocolVersion
         self.standbyAddress = standbyAddress
         self.epoch = epoch
@@ -47,6 +51,7 @@ public struct StandbyHandshake: Hashable, Sendable {
             DecimalText.bytes(lastLSN.rawValue),
             lastRecordChecksum.map { DecimalText.bytes(UInt64($0)) } ?? [UInt8(ascii: "-")],
             history.textBytes,
+            Array((clusterID ?? "-").utf8),
         ]
     }
 
@@ -54,8 +59,14 @@ public struct StandbyHandshake: Hashable, Sendable {
     /// - Throws: `ReplicationError` with `.malformedHandshake` naming the field, or
     ///   `.unsupportedProtocolVersion`.
     public init(arguments: [[UInt8]]) throws {
-        guard arguments.count == 7 else {
-            throw Self.malformed("REPLICATE takes 6 arguments, not \(max(arguments.count - 1, 0))")
+        guard arguments.count == 7 || arguments.count == 8 else {
+            throw Self.malformed("REPLICATE takes 7 arguments, not \(max(arguments.count - 1, 0))")
+        }
+        var clusterID: String?
+        if arguments.count == 8, arguments[7] != [UInt8(ascii: "-")] {
+            let text = String(decoding: arguments[7], as: UTF8.self)
+            guard ClusterIdentity.isValid(text) else { throw Self.malformed("cluster identity is not 32 hexadecimal digits") }
+            clusterID = text
         }
         guard arguments[0].count == Self.commandName.utf8.count,
               String(decoding: arguments[0], as: UTF8.self).uppercased() == Self.commandName else {
@@ -86,7 +97,7 @@ public struct StandbyHandshake: Hashable, Sendable {
             throw Self.malformed("history reaches epoch \(history.currentEpoch), beyond the standby's epoch \(epoch)")
         }
         self.init(protocolVersion: protocolVersion, standbyAddress: address, epoch: Epoch(epoch),
-                  lastLSN: LSN(lastLSN), lastRecordChecksum: checksum, history: history)
+                  lastLSN: LSN(lastLSN), lastRecordChecksum: checksum, history: history, clusterID: clusterID)
     }
 
     private static func parseChecksum(_ bytes: [UInt8], lastLSN: LSN) throws -> UInt32? {

@@ -44,10 +44,10 @@ public struct StandbyReplication: Sendable {
     }
 
     /// The `REPLICATE` command for a new connection; ends any previous stream.
-    public mutating func handshake(address: String) -> StandbyHandshake {
+    public mutating func handshake(address: String, clusterID: String? = nil) -> StandbyHandshake {
         endStream()
         return StandbyHandshake(standbyAddress: address, epoch: epoch, lastLSN: lastLSN,
-                                lastRecordChecksum: lastRecordChecksum, history: history)
+                                lastRecordChecksum: lastRecordChecksum, history: history, clusterID: clusterID)
     }
 
     /// The connection is gone: records and heartbeats are refused until the next stream.

@@ -45,7 +45,8 @@ public struct WitnessService: Service {
         let record = try loadRecord()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let state = WitnessState(
-            witness: Witness(nodes: configuration.nodes, record: record, nowMilliseconds: WallClock.monotonicMilliseconds()),
+            witness: Witness(nodes: configuration.nodes, record: record, nowMilliseconds: WallClock.monotonicMilliseconds(),
+                             newClusterID: Self.makeClusterID()),
             dataDirectory: configuration.dataDirectory, logger: logger)
         logger.info("witness record loaded", metadata: [
             "dir": "\(configuration.dataDirectory)", "record": "\(record?.text ?? "none: a new cluster")",
@@ -81,6 +82,12 @@ public struct WitnessService: Service {
             throw ServerStartError(message: "the witness stopped: \(failure)")
         }
         logger.info("witness stopped")
+    }
+
+    /// The identity a cluster bootstrapped by this witness gets: 128 bits of system randomness.
+    private static func makeClusterID() -> String {
+        var random = SystemRandomNumberGenerator()
+        return ClusterIdentity.make(random.next(), random.next())
     }
 
     private func loadRecord() throws -> WitnessRecord? {

@@ -24,11 +24,12 @@ extension ByteBuffer {
             kind = .snapshotEnd
             writeInteger(totalBytes, endianness: .little)
             writeInteger(checksum, endianness: .little)
-        case .heartbeat(_, let lastWrittenLSN, let primaryTimeMilliseconds, let sentAtMilliseconds):
+        case .heartbeat(_, let lastWrittenLSN, let primaryTimeMilliseconds, let sentAtMilliseconds, let leaseMilliseconds):
             kind = .heartbeat
             writeInteger(lastWrittenLSN.rawValue, endianness: .little)
             writeInteger(primaryTimeMilliseconds, endianness: .little)
             writeInteger(sentAtMilliseconds, endianness: .little)
+            writeInteger(leaseMilliseconds, endianness: .little)
         case .heartbeatEcho(_, let sentAtMilliseconds):
             kind = .heartbeatEcho
             writeInteger(sentAtMilliseconds, endianness: .little)

@@ -16,7 +16,10 @@ public enum ReplicationFrame: Equatable, Sendable {
     /// Primary → standby, every heartbeat interval: what the primary has written and when
     /// (its wall clock, for lag), and `sentAtMilliseconds` on its monotonic clock, which a
     /// standby that makes its lease promise echoes back (`heartbeatEcho`).
-    case heartbeat(epoch: Epoch, lastWrittenLSN: LSN, primaryTimeMilliseconds: Int64, sentAtMilliseconds: Int64)
+    /// `leaseMilliseconds` is the lease the primary counts from this heartbeat: a standby
+    /// promises for the longer of it and its own (0 from a peer too old to send it).
+    case heartbeat(epoch: Epoch, lastWrittenLSN: LSN, primaryTimeMilliseconds: Int64, sentAtMilliseconds: Int64,
+                   leaseMilliseconds: Int64 = 0)
     /// Standby → primary: what the standby has made durable and applied.
     case acknowledge(epoch: Epoch, durableLSN: LSN, appliedLSN: LSN)
     /// Standby → primary: the standby acknowledges the heartbeat sent at
@@ -31,7 +34,7 @@ public enum ReplicationFrame: Equatable, Sendable {
     public var epoch: Epoch {
         switch self {
         case .records(let epoch, _, _, _), .snapshotChunk(let epoch, _, _), .snapshotEnd(let epoch, _, _),
-             .heartbeat(let epoch, _, _, _), .acknowledge(let epoch, _, _), .heartbeatEcho(let epoch, _), .handover(let epoch, _),
+             .heartbeat(let epoch, _, _, _, _), .acknowledge(let epoch, _, _), .heartbeatEcho(let epoch, _), .handover(let epoch, _),
              .error(let epoch, _):
             return epoch
         }

@@ -77,8 +77,11 @@ public struct ReplicationFrameDecoder: ByteToMessageDecoder, Sendable {
             let lsn = try uint64()
             let time = try uint64()
             let sentAt = try uint64()
+            // The lease field came later: a heartbeat without it is from an older primary.
+            let lease = payload.readableBytes >= 8 ? try uint64() : 0
+            guard lease <= UInt64(Int64.max) else { throw invalid("heartbeat lease out of range") }
             return .heartbeat(epoch: epoch, lastWrittenLSN: LSN(lsn), primaryTimeMilliseconds: Int64(bitPattern: time),
-                              sentAtMilliseconds: Int64(bitPattern: sentAt))
+                              sentAtMilliseconds: Int64(bitPattern: sentAt), leaseMilliseconds: Int64(lease))
         case .handover:
             return .handover(epoch: epoch, newEpoch: Epoch(try uint64()))
         case .heartbeatEcho:

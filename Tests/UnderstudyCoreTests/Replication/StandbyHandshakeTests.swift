@@ -8,7 +8,7 @@ import Testing
     private func text(_ arguments: [[UInt8]]) -> [String] { arguments.map { String(decoding: $0, as: UTF8.self) } }
 
     @Test func arguments_areTheREPLICATECommand() {
-        #expect(text(sample.arguments) == ["REPLICATE", "2", "10.0.0.2:7001", "3", "120", "3735928559", "1:1,3:100"])
+        #expect(text(sample.arguments) == ["REPLICATE", "2", "10.0.0.2:7001", "3", "120", "3735928559", "1:1,3:100", "-"])
     }
 
     @Test func arguments_roundTrip_withAndWithoutChecksum() throws {
@@ -37,6 +37,16 @@ import Testing
         #expect(throws: ReplicationError.self) { try StandbyHandshake(arguments: arguments) }
     }
 
+    @Test func clusterIdentity_roundTrips_isOptional_andMustBeWellFormed() throws {
+        var member = sample
+        member.clusterID = ClusterIdentity.make(0x0123_4567_89ab_cdef, 42)
+        #expect(try StandbyHandshake(arguments: member.arguments) == member)
+        #expect(try StandbyHandshake(arguments: Array(sample.arguments.dropLast())) == sample)  // an older standby
+        var arguments = member.arguments
+        arguments[7] = Array("not-an-identity".utf8)
+        #expect(throws: ReplicationError.self) { try StandbyHandshake(arguments: arguments) }
+    }
+
     @Test func init_ipv6Address_inBrackets_isAccepted() throws {
         var arguments = sample.arguments
         arguments[2] = Array("[::1]:7001".utf8)
@@ -44,7 +54,7 @@ import Testing
     }
 
     @Test func init_wrongArgumentCount_isRejected() {
-        #expect(throws: ReplicationError.self) { try StandbyHandshake(arguments: Array(sample.arguments.dropLast())) }
+        #expect(throws: ReplicationError.self) { try StandbyHandshake(arguments: Array(sample.arguments.dropLast(2))) }
         #expect(throws: ReplicationError.self) { try StandbyHandshake(arguments: sample.arguments + [[]]) }
         #expect(throws: ReplicationError.self) { try StandbyHandshake(arguments: []) }
     }

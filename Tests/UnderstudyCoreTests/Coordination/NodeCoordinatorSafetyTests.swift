@@ -1,0 +1,131 @@
+import Testing
+@testable import UnderstudyCore
+
+/// Issue 9's holes in the node's coordinator, each as a deterministic test: only a grant
+/// promotes, FENCE only demotes and only from the peer of this cluster, a late grant never
+/// overlaps a promise, the standby promises for the primary's lease when it is longer.
+@Suite struct NodeCoordinatorSafetyTests {
+    let me = "127.0.0.1:7001"
+    let peer = "127.0.0.1:7002"
+    let cluster = ClusterIdentity.make(7, 9)
+    let settings = CoordinationSettings(mode: .async)
+    let facts = NodeCoordinator.LogFacts(lastWrittenLSN: LSN(10), durableLSN: LSN(10))
+
+    private func record(epoch: UInt64, primary: String) -> WitnessRecord {
+        WitnessRecord(epoch: Epoch(epoch), primary: primary, standby: primary == me ? peer : me, standbyInSync: true,
+                      mode: .async, leaseMilliseconds: 500, clusterID: cluster)
+    }
+
+    /// A standby of epoch 1 following `peer`, told so by the witness at time 0.
+    private func standby() -> NodeCoordinator {
+        var node = NodeCoordinator(node: me, hint: nil, epoch: Epoch(1), settings: settings, nowMilliseconds: 0)
+        guard case .askWitness(let hello)? = node.tick(nowMilliseconds: 0, facts: facts).first else { fatalError("no hello") }
+        _ = node.witnessAnswered(hello, reply: .state(record(epoch: 1, primary: peer)), sentAtMilliseconds: 0, nowMilliseconds: 0)
+        precondition(node.role == .standby)
+        return node
+    }
+
+    /// A primary of epoch 2 with a lease from time `now` (the standby echoed at `now`).
+    private func primary(now: Int64 = 1_000) -> NodeCoordinator {
+        var node = NodeCoordinator(node: me, hint: .primary, epoch: Epoch(1), settings: settings, nowMilliseconds: 0)
+        guard case .askWitness(let hello)? = node.tick(nowMilliseconds: 0, facts: facts).first else { fatalError("no hello") }
+        _ = node.witnessAnswered(hello, reply: .state(record(epoch: 1, primary: me)), sentAtMilliseconds: 0, nowMilliseconds: 0)
+        guard case .askWitness(let vote)? = node.tick(nowMilliseconds: now, facts: facts).first else { fatalError("no vote") }
+        _ = node.witnessAnswered(vote, reply: .state(record(epoch: 2, primary: me)), sentAtMilliseconds: now, nowMilliseconds: now)
+        _ = node.standbyEchoedHeartbeat(sentAtMilliseconds: now, epoch: Epoch(2), nowMilliseconds: now)
+        precondition(node.role == .primary && node.hasLease(nowMilliseconds: now))
+        return node
+    }
+
+    @Test func fence_namingThisNodeItself_neverPromotesIt() {
+        var node = standby()
+        #expect(node.fenced(epoch: Epoch(3), by: me, clusterID: cluster, nowMilliseconds: 10) == .failure(.notThePeer))
+        #expect(node.role == .standby)
+        #expect(node.epoch == Epoch(1), "a refused FENCE changes nothing, not even the epoch")
+    }
+
+    @Test func fence_ofAStandby_isRefused_andItsEpochStays() {
+        var node = standby()
+        #expect(node.fenced(epoch: Epoch(99), by: peer, clusterID: cluster, nowMilliseconds: 10) == .failure(.notPrimary(epoch: Epoch(1))))
+        #expect(node.epoch == Epoch(1))
+    }
+
+    @Test func fence_withoutTheClusterIdentity_isRefused() {
+        var node = primary()
+        #expect(node.fenced(epoch: Epoch(99), by: peer, clusterID: ClusterIdentity.make(1, 1), nowMilliseconds: 1_001)
+                == .failure(.foreignCluster))
+        #expect(node.role == .primary)
+    }
+
+    @Test func fence_fromThePeer_demotesAPrimaryOfAnOlderEpoch() {
+        var node = primary()
+        #expect(node.fenced(epoch: Epoch(3), by: peer, clusterID: cluster, nowMilliseconds: 1_001)
+                == .success([.becomeStandby(epoch: Epoch(3), primary: peer)]))
+        #expect(!node.hasLease(nowMilliseconds: 1_001))
+    }
+
+    @Test func observedEpoch_namingThisNode_makesAStandbyNoPrimary() {
+        var node = standby()
+        #expect(node.observed(epoch: Epoch(5), primary: me, nowMilliseconds: 10) == [])
+        #expect(node.role == .standby)
+    }
+
+    @Test func witnessState_namingThisNodePrimary_withoutItsOwnVote_isNoGrant() {
+        var node = standby()
+        let status = node.witnessAnswered(.status, reply: .state(record(epoch: 4, primary: me)), sentAtMilliseconds: 10,
+                                          nowMilliseconds: 10)
+        #expect(status == [])
+        #expect(node.role == .standby, "only the answer to its own vote or forced promotion for that epoch promotes")
+    }
+
+    @Test func forcedPromotion_cancelledWhileInFlight_makesNoPromise_untilItIsAnswered() {
+        var node = standby()
+        let forcing = node.forcePromotion()
+        #expect(forcing)
+        let promise = settings.promiseMilliseconds
+        guard case .askWitness(let force)? = node.tick(nowMilliseconds: promise, facts: facts).first else {
+            Issue.record("a forcing standby asks the witness once its promise has run out"); return
+        }
+        node.cancelForcePromotion()  // the operator's deadline passed while the request was out
+        let echoed = node.primaryHeartbeat(epoch: Epoch(1), nowMilliseconds: promise + 10)
+        #expect(!echoed, "a promise now could be broken by the grant still on its way")
+        // The late grant promotes it — it made no promise meanwhile, so this is safe.
+        let late = node.witnessAnswered(force, reply: .state(record(epoch: 2, primary: me)), sentAtMilliseconds: promise,
+                                        nowMilliseconds: promise + 20)
+        #expect(late == [.becomeStandby(epoch: Epoch(2), primary: nil)] || late.contains(.becomePrimary(epoch: Epoch(2), acknowledgeAlone: false)))
+    }
+
+    @Test func lateGrant_givesNoLease_whileAPromiseItMadeStillRuns() {
+        var node = standby()
+        // It promised the primary at 1,000 (until 1,600); its vote, asked earlier, is granted at 1,100.
+        let vote = WitnessRequest.vote(node: me, epoch: Epoch(2), durableLSN: LSN(10), maxLagBytes: 1 << 20)
+        let echoed = node.primaryHeartbeat(epoch: Epoch(1), nowMilliseconds: 1_000)
+        #expect(echoed)
+        _ = node.witnessAnswered(vote, reply: .state(record(epoch: 2, primary: me)), sentAtMilliseconds: 1_050,
+                                 nowMilliseconds: 1_100)
+        #expect(node.role == .primary)
+        _ = node.standbyEchoedHeartbeat(sentAtMilliseconds: 1_100, epoch: Epoch(2), nowMilliseconds: 1_101)
+        #expect(!node.hasLease(nowMilliseconds: 1_200), "the promise to the old primary runs until 1,600")
+        _ = node.standbyEchoedHeartbeat(sentAtMilliseconds: 1_590, epoch: Epoch(2), nowMilliseconds: 1_595)
+        #expect(node.hasLease(nowMilliseconds: 1_600))
+    }
+
+    @Test func standby_promisesForThePrimarysLease_whenItIsLonger() {
+        var node = standby()
+        let echoed = node.primaryHeartbeat(epoch: Epoch(1), primaryLeaseMilliseconds: 2_000, nowMilliseconds: 1_000)
+        #expect(echoed)
+        // Its own lease is 500 ms (+100 drift): it must still not vote before 1,000 + 2,000 + 400.
+        node.primaryRefusedConnection()
+        #expect(node.tick(nowMilliseconds: 3_399, facts: facts) == [])
+        guard case .askWitness(.vote)? = node.tick(nowMilliseconds: 3_400, facts: facts).first else {
+            Issue.record("it votes once the longer promise has run out"); return
+        }
+    }
+
+    @Test func peerOfAnotherCluster_isRefused_onlyWhenBothIdentitiesAreKnown() {
+        let node = standby()
+        #expect(node.identityRefusal(ofPeerClaiming: ClusterIdentity.make(1, 2)) != nil)
+        #expect(node.identityRefusal(ofPeerClaiming: cluster) == nil)
+        #expect(node.identityRefusal(ofPeerClaiming: nil) == nil, "a new node has no identity yet")
+    }
+}

@@ -1,0 +1,99 @@
+import Testing
+@testable import UnderstudyCore
+
+/// Issue 9's holes in the witness, each as a deterministic test.
+@Suite struct WitnessSafetyTests {
+    let nodes = ["127.0.0.1:7001", "127.0.0.1:7002"]
+    let cluster = ClusterIdentity.make(3, 4)
+
+    private func record(epoch: UInt64 = 1, inSync: Bool = true, mode: ReplicationMode = .sync) -> WitnessRecord {
+        WitnessRecord(epoch: Epoch(epoch), primary: nodes[0], standby: nodes[1], standbyInSync: inSync, mode: mode,
+                      leaseMilliseconds: 500, clusterID: cluster)
+    }
+
+    private func beat(epoch: UInt64 = 1, node: Int = 0, mode: ReplicationMode = .sync, written: UInt64 = 100,
+                      standbyDurable: UInt64? = 100, lag: Int64? = 0, commit: UInt64 = 100) -> WitnessRequest {
+        .heartbeat(WitnessHeartbeat(node: nodes[node], epoch: Epoch(epoch), mode: mode, leaseMilliseconds: 500,
+                                    lastWrittenLSN: LSN(written), standbyDurableLSN: standbyDurable.map { LSN($0) },
+                                    standbyLagBytes: lag, commitLSN: LSN(commit), clusterID: cluster))
+    }
+
+    private func isDenied(_ response: Witness.Response) -> Bool {
+        if case .denied = response.reply { return response.persist == nil }
+        return false
+    }
+
+    @Test func syncVote_fromAStandbyBelowTheAcknowledgedLSN_isRefused_thoughRecordedInSync() {
+        // Issue 9, item 2: a re-seeded standby, still recorded in sync, offers less than was acknowledged.
+        var witness = Witness(nodes: nodes, record: record(), nowMilliseconds: 0)
+        _ = witness.handle(beat(standbyDurable: 68, commit: 399), nowMilliseconds: 0)
+        #expect(isDenied(witness.handle(.vote(node: nodes[1], epoch: Epoch(2), durableLSN: LSN(68), maxLagBytes: 0),
+                                        nowMilliseconds: 2_000)))
+        let granted = witness.handle(.vote(node: nodes[1], epoch: Epoch(2), durableLSN: LSN(399), maxLagBytes: 0), nowMilliseconds: 2_000)
+        #expect(granted.persist?.primary == nodes[1])
+    }
+
+    @Test func heartbeat_ofAnEpochNeverGranted_waitsForThePromise() {
+        // Issue 9, item 5: an epoch this witness never granted becomes no lease while it backs another.
+        var witness = Witness(nodes: nodes, record: record(epoch: 2), nowMilliseconds: -10_000)
+        _ = witness.handle(beat(epoch: 2), nowMilliseconds: 0)
+        #expect(isDenied(witness.handle(beat(epoch: 3, node: 1), nowMilliseconds: 100)))
+        #expect(witness.record?.epoch == Epoch(2))
+        let adopted = witness.handle(beat(epoch: 3, node: 1), nowMilliseconds: 600)
+        #expect(adopted.persist?.epoch == Epoch(3))
+        #expect(adopted.persist?.primary == nodes[1])
+    }
+
+    @Test func restartedPrimary_withLessThanItsStandby_isRefusedTheNextEpoch() {
+        // Issue 9, item 8: an empty data directory must not become the new epoch's whole log.
+        var witness = Witness(nodes: nodes, record: record(mode: .async), nowMilliseconds: 0)
+        _ = witness.handle(beat(mode: .async, standbyDurable: 90), nowMilliseconds: 0)
+        #expect(isDenied(witness.handle(.vote(node: nodes[0], epoch: Epoch(2), durableLSN: .zero, maxLagBytes: 0),
+                                        nowMilliseconds: 5_000)))
+    }
+
+    @Test func witnessWithoutRecord_backsNoLease_untilOneItMayHaveBackedHasRunOut() {
+        // Issue 9, item 10: a witness restarted on an empty directory.
+        var witness = Witness(nodes: nodes, record: nil, nowMilliseconds: 1_000, newClusterID: ClusterIdentity.make(5, 5))
+        #expect(isDenied(witness.handle(beat(epoch: 4), nowMilliseconds: 1_100)))
+        let adopted = witness.handle(beat(epoch: 4), nowMilliseconds: 1_600)
+        #expect(adopted.persist?.epoch == Epoch(4))
+        #expect(adopted.persist?.standbyInSync == false, "nothing is known of the standby")
+        #expect(adopted.persist?.clusterID == cluster, "the cluster keeps its identity")
+    }
+
+    @Test func bootstrapFromNodesOfAnExistingCluster_startsAboveEveryEpochTheyKnow() {
+        var witness = Witness(nodes: nodes, record: nil, nowMilliseconds: 0, newClusterID: ClusterIdentity.make(5, 5))
+        _ = witness.handle(.hello(node: nodes[0], hint: nil, epoch: Epoch(6), lastLSN: LSN(10), clusterID: cluster), nowMilliseconds: 0)
+        let chosen = witness.handle(.hello(node: nodes[1], hint: nil, epoch: Epoch(7), lastLSN: LSN(9), clusterID: cluster),
+                                    nowMilliseconds: 0)
+        #expect(chosen.persist?.epoch == Epoch(8))
+        #expect(chosen.persist?.clusterID == cluster)
+    }
+
+    @Test func newCluster_getsTheWitnesssNewIdentity_andAForeignNodeIsRefused() {
+        let fresh = ClusterIdentity.make(5, 5)
+        var witness = Witness(nodes: nodes, record: nil, nowMilliseconds: 0, newClusterID: fresh)
+        let chosen = witness.handle(.hello(node: nodes[0], hint: .primary, epoch: .initial, lastLSN: .zero), nowMilliseconds: 0)
+        #expect(chosen.persist?.clusterID == fresh)
+        #expect(isDenied(witness.handle(.hello(node: nodes[1], hint: nil, epoch: .initial, lastLSN: .zero, clusterID: cluster),
+                                        nowMilliseconds: 0)))
+    }
+
+    @Test func voteForAnEpochRecordedByAHandover_isConfirmedOnlyWithEveryHandedOverRecord() {
+        // Issue 9, item 11: a switchover whose HANDOVER reply was lost.
+        var witness = Witness(nodes: nodes, record: record(mode: .async), nowMilliseconds: 0)
+        _ = witness.handle(.handover(node: nodes[0], epoch: Epoch(1), to: nodes[1], leaving: false, lastLSN: LSN(50)), nowMilliseconds: 0)
+        #expect(isDenied(witness.handle(.vote(node: nodes[1], epoch: Epoch(2), durableLSN: LSN(49), maxLagBytes: 1 << 20),
+                                        nowMilliseconds: 10)))
+        let confirmed = witness.handle(.vote(node: nodes[1], epoch: Epoch(2), durableLSN: LSN(50), maxLagBytes: 0), nowMilliseconds: 10)
+        #expect(confirmed.reply == .state(witness.record!))
+    }
+
+    @Test func record_withAndWithoutIdentity_roundTripsThroughItsText() throws {
+        #expect(try WitnessRecord(text: record().text) == record())
+        let legacy = try WitnessRecord(text: "3 127.0.0.1:7001 127.0.0.1:7002 1 sync 500")
+        #expect(legacy.clusterID == nil)
+        #expect(throws: ReplicationError.self) { try WitnessRecord(text: "3 a b 1 sync 500 nothex") }
+    }
+}
