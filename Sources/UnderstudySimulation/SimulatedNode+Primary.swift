@@ -102,6 +102,9 @@ extension SimulatedNode {
         primary = current
         switch decision {
         case .stream(let from):
+            if mutation != .reseededStaysInSync {
+                coordinator.standbyAttached(standbyLastLSN: handshake.lastLSN, commitLSN: current.commitLSN)
+            }
             if let old = standbyLink, old != link { simulation.close(connection: old, by: index) }
             standbyLink = link
             standbyLinkStreaming = true

@@ -63,6 +63,14 @@ final class SimulatedNode {
     var lastLSN: LSN { LSN(UInt64(log.count)) }
     var mutation: SimulationMutation? { simulation.options.mutation }
 
+    /// The node's disk is lost (replaced by an empty one): it comes back as a new node.
+    func wipeDisk() {
+        log = []
+        durableCount = 0
+        persistedHistory = EpochHistory()
+        persistedEpoch = .initial
+    }
+
     /// Boot (first start or restart): what is durable, a fresh coordinator asking HELLO.
     func start() {
         log.removeLast(log.count - durableCount)
@@ -90,12 +98,12 @@ final class SimulatedNode {
 
     func tick() {
         let now = self.now
-        let lag = primary?.lag(nowMilliseconds: now)
         let facts = NodeCoordinator.LogFacts(
             lastWrittenLSN: lastLSN, durableLSN: LSN(UInt64(durableCount)),
             standbyDurableLSN: primary?.standbyDurableLSN,
-            standbyLagBytes: primary?.standbyDurableLSN == nil ? nil : lag?.bytes,
-            standbyHoldsEveryReleasedWrite: primary.map { $0.standbyAddress != nil && ($0.standbyDurableLSN ?? .zero) >= $0.commitLSN } ?? false)
+            standbyLagBytes: primary?.knownLagBytes(nowMilliseconds: now),
+            standbyHoldsEveryReleasedWrite: primary.map { $0.standbyAddress != nil && ($0.standbyDurableLSN ?? .zero) >= $0.commitLSN } ?? false,
+            commitLSN: mutation == .reseededStaysInSync ? .zero : primary?.commitLSN ?? .zero)
         perform(coordinator.tick(nowMilliseconds: now, facts: facts))
         if primary != nil { perform(primary!.tick(nowMilliseconds: now)) }
         flushReleasedWrites()

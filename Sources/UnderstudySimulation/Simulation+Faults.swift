@@ -1,3 +1,5 @@
+import UnderstudyCore
+
 /// The fault schedule: from `beginFaults` to `heal`, a fault every few hundred
 /// milliseconds, each undone after a while; at `heal` everything is undone at once.
 extension Simulation {
@@ -50,7 +52,14 @@ extension Simulation {
         case 0, 1:
             let process = servers[random.index(3)]
             guard processUp[process] else { return }
+            // Now and then the standby loses its disk and comes back empty (re-seeded).
+            let wipe = options.diskLoss && process != Self.witnessIndex && nodes[process].coordinator.role == .standby
+                && random.index(4) == 0
             crash(process)
+            if wipe {
+                note("\(processName(process)) loses its disk")
+                nodes[process].wipeDisk()
+            }
             schedule(.restart(process: process), afterMicroseconds: random.int(in: 50_000...3_000_000))
         case 2:
             let process = servers[random.index(3)]

@@ -30,6 +30,9 @@ struct SimulatorCommand: ParsableCommand {
     @Flag(help: "Check only what an outside observer sees, not each node's own lease at each acknowledgement.")
     var outsideChecksOnly = false
 
+    @Flag(help: "Let a crashing standby lose its disk now and then (it comes back empty and is re-seeded).")
+    var diskLoss = false
+
     @Flag(help: "Stop at the first failing seed.")
     var stopOnFailure = false
 
@@ -66,8 +69,9 @@ struct SimulatorCommand: ParsableCommand {
             if let limit, clock.now - start >= limit { break }
             lastSeed = first &+ offset
             for mode in modes {
-                let options = SimulationOptions(seed: lastSeed, mode: mode, mutation: injected,
+                var options = SimulationOptions(seed: lastSeed, mode: mode, mutation: injected,
                                                 checkAcknowledgerHoldsLease: !outsideChecksOnly)
+                options.diskLoss = diskLoss
                 let result = SimulationResult.run(options, trace: verbose ? { print($0) } : nil)
                 runs += 1
                 total = total + result.statistics
