@@ -38,10 +38,22 @@ import UnderstudySimulation
         #expect(caught != nil)
     }
 
-    @Test("Mutation: a primary that ignores its lease → caught by the acknowledgement check on the first seed")
+    @Test("Mutation: a primary that ignores its lease → caught by the acknowledgement check within the first 3 seeds (sync)")
     func ignoreLeaseMutation_isCaughtAtOnceBySelfCheck() {
-        let result = SimulationResult.run(SimulationOptions(seed: 1, mode: .sync, mutation: .ignoreLease))
-        #expect(result.violation?.message.hasPrefix("single writer") == true)
+        let caught = (UInt64(1)...3).first { seed in
+            SimulationResult.run(SimulationOptions(seed: seed, mode: .sync, mutation: .ignoreLease))
+                .violation?.message.hasPrefix("single writer") == true
+        }
+        #expect(caught != nil)
+    }
+
+    @Test("Mutation: a re-seeded standby that stays in sync → an acknowledged write is lost (sync, --disk-loss)")
+    func reseededStaysInSyncMutation_isCaught() {
+        var options = SimulationOptions(seed: 75, mode: .sync, mutation: .reseededStaysInSync)
+        options.diskLoss = true
+        #expect(SimulationResult.run(options).violation?.message.hasPrefix("zero RPO") == true)
+        options.mutation = nil
+        #expect(SimulationResult.run(options).violation == nil, "the same seed runs clean without the mutation")
     }
 
     @Test("Regression: a primary restarted after losing unsynced records takes a new epoch, never reuses (epoch, LSN)")
