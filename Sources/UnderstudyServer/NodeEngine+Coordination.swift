@@ -50,7 +50,6 @@ extension NodeEngine {
         replication.witnessLink?.checkTimeouts(nowMilliseconds: now)
         checkPendingForce(now: now)
         continueHandover()
-        notifyPeerOfEpochIfAlone(now: now)
         let primary = replication.primary
         let facts = NodeCoordinator.LogFacts(
             lastWrittenLSN: wal.lastWrittenLSN, durableLSN: durableLSN,
@@ -60,7 +59,8 @@ extension NodeEngine {
             standbyHoldsEveryReleasedWrite: primary.map {
                 replication.standbyChannel != nil && ($0.standbyDurableLSN ?? .zero) >= $0.commitLSN
             } ?? false,
-            commitLSN: primary == nil ? .zero : visibleLSN)
+            commitLSN: primary == nil ? .zero : visibleLSN,
+            standbyAttached: replication.standbyChannel != nil)
         performCoordination(replication.coordinator!.tick(nowMilliseconds: now, facts: facts))
     }
 
@@ -126,6 +126,8 @@ extension NodeEngine {
                 primaryEvent { $0.setAcknowledgesAlone(alone) }
             case .leaseAcquired:
                 if let commit = replication.primary?.commitLSN { advanceVisible(to: commit) }
+            case .fencePeer(let fenceEpoch, let clusterID):
+                fencePeer(epoch: fenceEpoch, clusterID: clusterID)
             }
         }
     }
@@ -239,26 +241,40 @@ extension NodeEngine {
         case .foreignCluster: return "ERR FENCE refused: it does not carry this node's cluster identity"
         case .notThePeer: return "ERR FENCE refused: only this node's peer can fence it, and never into primary"
         case .notPrimary(let epoch): return "ERR FENCE refused: this node is not a primary (epoch \(epoch)); FENCE only demotes"
-        case .notNewer(let epoch): return "ERR FENCE refused: this node's epoch \(epoch) is not older"
+        case .notNewer(let epoch): return "\(Self.notNewerPrefix)\(epoch), not older"
         }
     }
 
-    /// A primary without a standby attached tells the peer its epoch every few heartbeats,
-    /// so a peer still acting in an older epoch steps down and connects as its standby.
-    func notifyPeerOfEpochIfAlone(now: Int64) {
-        guard let coordinator = replication.coordinator, coordinator.role == .primary, replication.standbyChannel == nil,
-              let peer = replication.configuration?.peer, let clusterID = coordinator.clusterID,
-              now - replication.lastFenceNoticeMilliseconds >= 5 * (replication.configuration?.heartbeatIntervalMilliseconds ?? 100)
-        else { return }
-        replication.lastFenceNoticeMilliseconds = now
-        let command = Command("FENCE", "\(coordinator.epoch)", nodeName, clusterID)
+    private static let notNewerPrefix = "ERR FENCE refused: this node is primary of epoch "
+
+    /// Sends the peer `FENCE`; a refusal saying the peer is primary of an epoch not older
+    /// goes back to the coordinator (an epoch two primaries would share).
+    private func fencePeer(epoch fenceEpoch: Epoch, clusterID: String) {
+        guard let peer = replication.configuration?.peer else { return }
+        let command = Command("FENCE", "\(fenceEpoch)", nodeName, clusterID)
         let logger = self.logger
+        let loop = eventLoop
         Task {
+            let replies: [Reply]
             do {
-                _ = try await RESPRequest.send([command], to: peer, timeoutMilliseconds: 500)
+                replies = try await RESPRequest.send([command], to: peer, timeoutMilliseconds: 500)
             } catch {
                 // The peer is down or unreachable: it learns the epoch when it comes back.
                 logger.debug("cannot tell the peer this node's epoch", metadata: ["peer": "\(peer)", "error": "\(error)"])
+                return
+            }
+            guard case .error(let message)? = replies.first, message.hasPrefix(Self.notNewerPrefix),
+                  let peerEpoch = UInt64(message.dropFirst(Self.notNewerPrefix.count).prefix { $0.isNumber }) else { return }
+            loop.execute {
+                guard self.replication.coordinator != nil else { return }
+                let actions = self.replication.coordinator!.peerIsPrimary(
+                    ofEpoch: Epoch(peerEpoch), nowMilliseconds: WallClock.monotonicMilliseconds())
+                if !actions.isEmpty {
+                    self.logger.critical("the peer is primary of the epoch this forced promotion took: taking the next one", metadata: [
+                        "peer_epoch": "\(peerEpoch)",
+                    ])
+                }
+                self.performCoordination(actions)
             }
         }
     }

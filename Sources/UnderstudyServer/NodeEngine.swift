@@ -274,7 +274,8 @@ final class NodeEngine: @unchecked Sendable {
         // A standby never expires keys by its own clock: the primary's logged deletions do.
         // Nor during a switchover: the standby already holds every record, and a deletion
         // logged now would be a record the new primary never had.
-        guard walFailure == nil, !isShuttingDown, replication.role != .standby, replication.handover == nil else { return }
+        // And only under a lease: a primary without one writes nothing of its own.
+        guard walFailure == nil, !isShuttingDown, replication.role != .standby, replication.handover == nil, holdsLease() else { return }
         let effects = keyspace.expireSample(
             nowMilliseconds: WallClock.nowMilliseconds(),
             maximumKeys: configuration.expiryCycleMaxKeys,

@@ -51,8 +51,6 @@ struct ReplicationShellState {
     var lastPromotion: PromotionTimeline?
     /// A planned switchover in progress (primary).
     var handover: HandoverState?
-    /// When this primary last told its peer its epoch (`FENCE`).
-    var lastFenceNoticeMilliseconds: Int64 = 0
     /// `PROMOTE FORCE` waiting for the promotion (standby): its deadline and reply.
     var pendingForce: (deadline: Int64, completion: (Result<String, HandoverError>) -> Void)?
     /// When this standby first asked the witness for a vote since it last followed.

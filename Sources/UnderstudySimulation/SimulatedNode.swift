@@ -222,6 +222,8 @@ final class SimulatedNode {
                 if primary != nil { perform(primary!.setAcknowledgesAlone(alone)) }
             case .leaseAcquired:
                 flushReleasedWrites()
+            case .fencePeer:
+                break  // FENCE is not simulated yet (docs/simulation.md); the sim's records carry no identity
             }
         }
     }

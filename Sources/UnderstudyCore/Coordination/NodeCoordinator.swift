@@ -40,10 +40,13 @@ public struct NodeCoordinator: Sendable {
         public var standbyHoldsEveryReleasedWrite: Bool
         /// Primary: the last LSN acknowledged to clients.
         public var commitLSN: LSN
+        /// Primary: a standby is attached (a primary alone tells its peer its epoch).
+        public var standbyAttached: Bool
 
         public init(lastWrittenLSN: LSN, durableLSN: LSN, standbyDurableLSN: LSN? = nil, standbyLagBytes: Int64? = nil,
-                    standbyHoldsEveryReleasedWrite: Bool = false, commitLSN: LSN = .zero) {
+                    standbyHoldsEveryReleasedWrite: Bool = false, commitLSN: LSN = .zero, standbyAttached: Bool = false) {
             self.commitLSN = commitLSN
+            self.standbyAttached = standbyAttached
             self.lastWrittenLSN = lastWrittenLSN
             self.durableLSN = durableLSN
             self.standbyDurableLSN = standbyDurableLSN
@@ -108,6 +111,14 @@ public struct NodeCoordinator: Sendable {
     /// A forced promotion went unanswered after it was cancelled: it may yet be granted, so
     /// no promise is made until the witness has answered this node again.
     private var forceOutcomeUnknown = false
+    /// Primary by a forced promotion the witness never recorded: its epoch was chosen from
+    /// this node's own knowledge, which may be behind (it may never have heard the current
+    /// primary). Cleared when the witness backs it.
+    private var epochUnconfirmed = false
+    /// Primary alone: when it last told its peer its epoch (`FENCE`).
+    private var lastFenceNoticeAt: Int64?
+    /// A primary with no standby sends its peer `FENCE` every this many heartbeats.
+    public static let fenceNoticeIntervalHeartbeats: Int64 = 5
     /// The other data node's name, as the witness's records name it (for `FENCE`).
     public private(set) var peer: String?
     /// The cluster's identity, made by the witness at bootstrap; nil until a record carrying
@@ -184,6 +195,11 @@ public struct NodeCoordinator: Sendable {
 
     private mutating func primaryTick(now: Int64, facts: LogFacts) -> [CoordinatorAction] {
         var actions: [CoordinatorAction] = []
+        if !facts.standbyAttached, let clusterID,
+           lastFenceNoticeAt.map({ now - $0 >= Self.fenceNoticeIntervalHeartbeats * settings.heartbeatIntervalMilliseconds }) ?? true {
+            lastFenceNoticeAt = now
+            actions.append(.fencePeer(epoch: epoch, clusterID: clusterID))
+        }
         if lastHeartbeatAt.map({ now - $0 >= settings.heartbeatIntervalMilliseconds }) ?? true {
             lastHeartbeatAt = now
             actions.append(.sendStandbyHeartbeat(sentAtMilliseconds: now))
@@ -218,7 +234,9 @@ public struct NodeCoordinator: Sendable {
             if forceWitnessUnreachable {
                 // No witness to record it: the operator decided to go on without one. The
                 // promise this node made has run out (the request went out only after it).
-                return becomePrimary(epoch: Epoch(epoch.rawValue + 1), standbyInSync: false, now: now)
+                let actions = becomePrimary(epoch: Epoch(epoch.rawValue + 1), standbyInSync: false, now: now)
+                epochUnconfirmed = true
+                return actions
             }
             guard lastVoteAt.map({ now - $0 >= settings.heartbeatIntervalMilliseconds }) ?? true else { return [] }
             forceInFlight = true
@@ -295,6 +313,7 @@ public struct NodeCoordinator: Sendable {
             case .heartbeat(let beat):
                 guard role == .primary, beat.epoch == epoch, record.primary == node else { return [] }
                 standbyInSync = record.standbyInSync
+                epochUnconfirmed = false
                 return renewLease(sentAt: sentAt, now: now)
             case .handover, .force, .status:
                 return []
@@ -389,6 +408,19 @@ public struct NodeCoordinator: Sendable {
         return true
     }
 
+    /// Primary: the peer refused this node's `FENCE` because it is itself primary of
+    /// `peerEpoch`, not older. That happens only after a forced promotion without the
+    /// witness by a standby that had not yet heard the current epoch: two primaries would
+    /// share an epoch. The forced primary (never the one the witness made) takes the epoch
+    /// above the peer's; it held no lease meanwhile, so nothing was acknowledged in the old one.
+    public mutating func peerIsPrimary(ofEpoch peerEpoch: Epoch, nowMilliseconds now: Int64) -> [CoordinatorAction] {
+        guard role == .primary, epochUnconfirmed, peerEpoch >= epoch, !hasLease(nowMilliseconds: now) else { return [] }
+        let actions = becomePrimary(epoch: Epoch(peerEpoch.rawValue + 1), standbyInSync: false, now: now)
+        epochUnconfirmed = true
+        lastFenceNoticeAt = nil  // tell the peer the new epoch at the next tick
+        return actions
+    }
+
     /// Standby: the primary's address refused a connection — its process is gone. A faster
     /// signal than the failure timeout; the promise and the witness still decide.
     public mutating func primaryRefusedConnection() {
@@ -467,6 +499,8 @@ public struct NodeCoordinator: Sendable {
         heartbeatsInFlight = 0
         syncRequestInFlight = false
         standbyAttachedBehind = false
+        epochUnconfirmed = false
+        lastFenceNoticeAt = nil
         lastStandbyContactAt = now
         lastDenial = nil
         forcing = false
@@ -526,6 +560,10 @@ public enum CoordinatorAction: Hashable, Sendable {
     /// Sync mode: whether a write may be acknowledged without the standby. `false` MUST take
     /// effect before the request that follows it is sent.
     case acknowledgeAlone(Bool)
+    /// Send the peer `FENCE <epoch> <this node> <clusterID>` (a primary with no standby
+    /// attached, so that a peer still acting in an older epoch steps down). Report a refusal
+    /// that says the peer is primary of an epoch not older with `peerIsPrimary(ofEpoch:)`.
+    case fencePeer(epoch: Epoch, clusterID: String)
     /// The lease was regained: replies held for it may go out.
     case leaseAcquired
 }

@@ -122,6 +122,30 @@ import Testing
         }
     }
 
+    @Test func forcedPromotionWithoutWitness_intoTheEpochThePeerHolds_takesTheNextOne() {
+        // The standby had not heard epoch 2 yet: forced without the witness, it takes 2 too.
+        var node = standby()
+        _ = node.forcePromotion()
+        let promise = settings.promiseMilliseconds
+        guard case .askWitness(let force)? = node.tick(nowMilliseconds: promise, facts: facts).first else {
+            Issue.record("a forcing standby asks the witness first"); return
+        }
+        _ = node.witnessUnreachable(force)
+        #expect(node.tick(nowMilliseconds: promise + 100, facts: facts) == [.becomePrimary(epoch: Epoch(2), acknowledgeAlone: false)])
+        // Alone, it tells its peer its epoch; the peer answers that it is primary of epoch 2 itself.
+        #expect(node.tick(nowMilliseconds: promise + 200, facts: facts).contains(.fencePeer(epoch: Epoch(2), clusterID: cluster)))
+        #expect(node.peerIsPrimary(ofEpoch: Epoch(2), nowMilliseconds: promise + 210)
+                == [.becomePrimary(epoch: Epoch(3), acknowledgeAlone: false)])
+        #expect(node.tick(nowMilliseconds: promise + 300, facts: facts).contains(.fencePeer(epoch: Epoch(3), clusterID: cluster)),
+                "the new epoch goes to the peer at once")
+    }
+
+    @Test func primaryTheWitnessMade_neverTakesAnotherEpochOnAPeersWord() {
+        var node = primary()
+        #expect(node.peerIsPrimary(ofEpoch: Epoch(2), nowMilliseconds: 5_000) == [])
+        #expect(node.epoch == Epoch(2))
+    }
+
     @Test func peerOfAnotherCluster_isRefused_onlyWhenBothIdentitiesAreKnown() {
         let node = standby()
         #expect(node.identityRefusal(ofPeerClaiming: ClusterIdentity.make(1, 2)) != nil)
