@@ -92,7 +92,7 @@ extension NodeEngine {
         for action in actions {
             switch action {
             case .askWitness(let request):
-                if case .vote(_, let asked, _, _) = request, replication.pendingVoteSinceMilliseconds == nil {
+                if case .vote(_, let asked, _, _, _) = request, replication.pendingVoteSinceMilliseconds == nil {
                     replication.pendingVoteSinceMilliseconds = now
                     if replication.coordinator?.role == .undecided {
                         logger.info("the witness names this node primary: asking for a new epoch rather than resuming the old one", metadata: [
@@ -134,7 +134,7 @@ extension NodeEngine {
 
     /// The coordinator learned the cluster identity from the witness: persist it (fsync)
     /// before acting on anything that followed. False, with the log failed, if that failed.
-    private func persistClusterIdentityIfLearned() -> Bool {
+    func persistClusterIdentityIfLearned() -> Bool {
         guard let learned = replication.coordinator?.clusterID, learned != replication.persistedClusterID else { return true }
         do {
             try DurableStateFile.clusterIdentity.write(Array(learned.utf8), dataDirectory: configuration.dataDirectory)
@@ -443,34 +443,21 @@ extension NodeEngine {
     // MARK: Rejoin
 
     /// The primary refused this standby because its log diverged (`-DIVERGED <history>
-    /// <reason>`): with automatic failover, a node whose records after the fork point were
-    /// never the newer primary's cuts them off — into a lost-writes file, never silently —
-    /// and streams again from the fork point.
-    ///
-    /// Returns false when this is not such a case (no witness, the primary is not newer,
-    /// or nothing after the fork point), leaving the refusal to stand.
-    func rewindIfDiverged(_ refusal: String) -> Bool {
+    /// cluster=<id> <reason>`): the coordinator decides whether this node's records after
+    /// the fork point are to be cut off — into a lost-writes file, never silently — so that
+    /// it streams again from the fork point. False leaves the refusal to stand.
+    func rewindIfDiverged(primaryHistory: EpochHistory, clusterID: String?) -> Bool {
         guard let coordinator = replication.coordinator else { return false }
-        let words = refusal.split(separator: " ", maxSplits: 3)
-        guard words.count >= 3, words[0] == "DIVERGED" else { return false }
-        // Only a primary of this very cluster may make this node cut its log.
-        guard let clusterID = coordinator.clusterID, words[2] == "cluster=\(clusterID)" else {
-            logger.error("a DIVERGED reply that does not carry this node's cluster identity: nothing is cut", metadata: [
-                "reply": "\(refusal.prefix(200))",
-            ])
+        switch coordinator.rewindDecision(
+            primaryHistory: primaryHistory, primaryClusterID: clusterID, history: replication.history,
+            lastWrittenLSN: wal.lastWrittenLSN) {
+        case .cut(let forkPoint):
+            rewind(keepThrough: forkPoint, primaryEpoch: primaryHistory.currentEpoch)
+            return true
+        case .keep(let reason):
+            logger.error("the primary's DIVERGED reply cuts nothing here", metadata: ["reason": "\(reason)"])
             return false
         }
-        let primaryHistory: EpochHistory
-        do {
-            primaryHistory = try EpochHistory(text: String(words[1]))
-        } catch {
-            logger.error("the primary's DIVERGED reply carries no readable epoch history", metadata: ["error": "\(error)"])
-            return false
-        }
-        let forkPoint = primaryHistory.forkPoint(with: replication.history)
-        guard primaryHistory.currentEpoch > replication.history.currentEpoch, forkPoint < wal.lastWrittenLSN else { return false }
-        rewind(keepThrough: forkPoint, primaryEpoch: primaryHistory.currentEpoch)
-        return true
     }
 
     private func rewind(keepThrough forkPoint: LSN, primaryEpoch: Epoch) {

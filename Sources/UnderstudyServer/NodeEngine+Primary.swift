@@ -223,7 +223,7 @@ extension NodeEngine {
             logger.info("standby attached", metadata: [
                 "standby": "\(handshake.standbyAddress)", "from_lsn": "\(from)", "standby_lsn": "\(handshake.lastLSN)",
             ])
-            return (.simple("STREAM \(epoch) \(from)"), true)
+            return (Self.reply(.stream(epoch: epoch, from: from, clusterID: replication.coordinator?.clusterID)), true)
         case .sendSnapshot(let lsn):
             let sender: SnapshotSender
             do {
@@ -245,20 +245,25 @@ extension NodeEngine {
             logger.info("standby needs a snapshot: sending it", metadata: [
                 "standby": "\(handshake.standbyAddress)", "snapshot_lsn": "\(lsn)", "bytes": "\(sender.totalBytes)",
             ])
-            let history = String(decoding: replication.history.textBytes, as: UTF8.self)
-            return (.simple("SNAPSHOT \(epoch) \(lsn) \(sender.totalBytes) \(sender.info.epoch) \(history)"), true)
+            return (Self.reply(.snapshot(
+                epoch: epoch, lsn: lsn, bytes: sender.totalBytes, snapshotEpoch: sender.info.epoch, history: replication.history,
+                clusterID: replication.coordinator?.clusterID)), true)
         case .refuseDiverged(let reason):
             logger.error("standby refused: its log diverged from ours", metadata: ["standby": "\(handshake.standbyAddress)", "reason": "\(reason)"])
             // Our history lets the standby find the fork point and cut off what follows it.
-            let history = String(decoding: replication.history.textBytes, as: UTF8.self)
-            let cluster = replication.coordinator?.clusterID ?? "-"
-            return (.error("DIVERGED \(history) cluster=\(cluster) \(reason)"), false)
+            return (Self.reply(.diverged(history: replication.history, clusterID: replication.coordinator?.clusterID, reason: reason)), false)
         case .refuseUnavailable(let reason):
             return (.error("ERR \(reason)"), false)
         case .stepDown(let seenEpoch):
             perform(primary.receivedHigherEpoch(seenEpoch))
             return (.error("EPOCH \(seenEpoch) this node was primary of epoch \(epoch) and has stepped down"), false)
         }
+    }
+
+    /// The RESP reply that carries a handshake answer.
+    private static func reply(_ answer: HandshakeAnswer) -> Reply {
+        let line = answer.line
+        return line.isError ? .error(line.text) : .simple(line.text)
     }
 
     /// The link is ready: send the snapshot first if one is due, then the core may stream.

@@ -49,34 +49,56 @@ extension NodeEngine {
     /// The primary's answer to REPLICATE.
     func primaryAnsweredHandshake(_ reply: Reply) {
         guard var standby = replication.standby, let channel = replication.primaryChannel else { return }
-        if case .simple(let line) = reply {
-            let words = line.split(separator: " ")
-            if words.count == 3, words[0] == "STREAM", let epoch = UInt64(words[1]), let from = UInt64(words[2]) {
-                let action = standby.streamAccepted(epoch: Epoch(epoch), from: LSN(from))
-                replication.standby = standby
-                replication.linkStatus = "connected"
-                replication.lastRefusal = nil
-                replication.reconnectDelayMilliseconds = 100
-                logger.info("streaming from the primary", metadata: ["from_lsn": "\(from)", "epoch": "\(epoch)"])
-                perform(action)
-                return
+        let answer: HandshakeAnswer
+        do {
+            switch reply {
+            case .simple(let line): answer = try HandshakeAnswer(line: line, isError: false)
+            case .error(let line): answer = try HandshakeAnswer(line: line, isError: true)
+            default: answer = .refused("unexpected reply \(reply)")
             }
+        } catch {
+            answer = .refused("\(error)")
         }
-        if case .simple(let line) = reply, line.hasPrefix("SNAPSHOT ") {
-            beginSnapshot(line)
-            return
-        }
-        let text: String
-        if case .error(let message) = reply { text = message } else { text = "unexpected reply \(reply)" }
-        replication.lastRefusal = text
-        if text.hasPrefix("DIVERGED"), rewindIfDiverged(text) { return }
-        if text.hasPrefix("DIVERGED") {
-            logger.error("the primary refused this standby: its log diverged; nothing conflicting is applied", metadata: ["reason": "\(text)"])
+        switch answer {
+        case .stream(let epoch, let from, let clusterID):
+            guard followsPrimary(ofCluster: clusterID, channel: channel) else { return }
+            let action = standby.streamAccepted(epoch: epoch, from: from)
+            replication.standby = standby
+            replication.linkStatus = "connected"
+            replication.lastRefusal = nil
+            replication.reconnectDelayMilliseconds = 100
+            logger.info("streaming from the primary", metadata: ["from_lsn": "\(from)", "epoch": "\(epoch)"])
+            perform(action)
+        case .snapshot(let epoch, let lsn, let bytes, let snapshotEpoch, let history, let clusterID):
+            guard followsPrimary(ofCluster: clusterID, channel: channel) else { return }
+            beginSnapshot(primaryEpoch: epoch, lsn: lsn, bytes: bytes, snapshotEpoch: snapshotEpoch, history: history)
+        case .diverged(let history, let clusterID, _):
+            replication.lastRefusal = answer.line.text
+            if rewindIfDiverged(primaryHistory: history, clusterID: clusterID) { return }
+            logger.error("the primary refused this standby: its log diverged; nothing conflicting is applied", metadata: [
+                "reason": "\(answer.line.text)",
+            ])
             replication.linkStatus = "diverged"
-        } else {
+            channel.close(promise: nil)
+        case .refused(let text):
+            replication.lastRefusal = text
             logger.warning("the primary refused the stream", metadata: ["reason": "\(text)"])
+            channel.close(promise: nil)
         }
-        channel.close(promise: nil)
+    }
+
+    /// Whether this standby may follow a primary of cluster `clusterID` (the coordinator
+    /// decides; a node without an identity learns and persists the primary's). If not, the
+    /// link is closed.
+    private func followsPrimary(ofCluster clusterID: String?, channel: any Channel) -> Bool {
+        guard replication.coordinator != nil else { return true }
+        if let refusal = replication.coordinator!.primaryStreams(clusterID: clusterID) {
+            logger.error("not following a primary of another cluster", metadata: ["reason": "\(refusal)"])
+            replication.lastRefusal = refusal
+            channel.close(promise: nil)
+            return false
+        }
+        return persistClusterIdentityIfLearned()
     }
 
     /// A frame from the primary.
@@ -120,19 +142,12 @@ extension NodeEngine {
         }
     }
 
-    /// `+SNAPSHOT <epoch> <lsn> <bytes> <snapshot-epoch> <history>`: the primary no longer
-    /// has the WAL this standby needs; its snapshot follows.
-    private func beginSnapshot(_ line: String) {
-        let words = line.split(separator: " ").map(String.init)
+    /// `+SNAPSHOT …`: the primary no longer has the WAL this standby needs; its snapshot follows.
+    private func beginSnapshot(primaryEpoch: Epoch, lsn: LSN, bytes: Int64, snapshotEpoch: Epoch, history: EpochHistory) {
         do {
-            guard words.count == 6, let primaryEpoch = UInt64(words[1]), let lsn = UInt64(words[2]),
-                  let bytes = Int64(words[3]), let snapshotEpoch = UInt64(words[4]) else {
-                throw StorageError(.snapshotTransfer, "malformed SNAPSHOT line: \(line)")
-            }
-            let history = try EpochHistory(text: words[5])
             replication.snapshotReceiver = try SnapshotReceiver(
-                dataDirectory: configuration.dataDirectory, expectedLSN: LSN(lsn), totalBytes: bytes)
-            replication.incomingSnapshot = (LSN(lsn), Epoch(snapshotEpoch), Epoch(primaryEpoch), history)
+                dataDirectory: configuration.dataDirectory, expectedLSN: lsn, totalBytes: bytes)
+            replication.incomingSnapshot = (lsn, snapshotEpoch, primaryEpoch, history)
             replication.linkStatus = "snapshot"
             logger.info("receiving a snapshot from the primary", metadata: ["lsn": "\(lsn)", "bytes": "\(bytes)"])
         } catch {

@@ -2,7 +2,7 @@ import UnderstudyCore
 
 /// The primary's answer to a standby's handshake, as the sim's replication link carries it.
 enum HandshakeAnswer {
-    case stream(epoch: Epoch, from: LSN)
+    case stream(epoch: Epoch, from: LSN, clusterID: String?)
     /// Refused as diverged; the primary's history and last LSN come along so the standby
     /// can find where to cut.
     case diverged(reason: String, primaryHistory: EpochHistory, primaryLastLSN: LSN)

@@ -108,7 +108,8 @@ extension SimulatedNode {
             if let old = standbyLink, old != link { simulation.close(connection: old, by: index) }
             standbyLink = link
             standbyLinkStreaming = true
-            simulation.send(.handshakeAnswer(.stream(epoch: current.epoch, from: from)), on: link, from: index)
+            simulation.send(.handshakeAnswer(.stream(epoch: current.epoch, from: from, clusterID: coordinator.clusterID)),
+                            on: link, from: index)
             perform(primary!.readyToStream())
         case .refuseDiverged(let reason):
             simulation.note("\(name) refuses its standby as diverged: \(reason)")

@@ -33,7 +33,12 @@ extension SimulatedNode {
     func receivedFromPrimary(_ message: SimulatedMessage) {
         guard standby != nil else { return }
         switch message {
-        case .handshakeAnswer(.stream(let epoch, let from)):
+        case .handshakeAnswer(.stream(let epoch, let from, let clusterID)):
+            if let refusal = coordinator.primaryStreams(clusterID: clusterID) {
+                simulation.checker.fail("\(name) refused a primary of its own cluster: \(refusal)", simulation)
+                return
+            }
+            persistedClusterID = coordinator.clusterID
             reconnectDelayMilliseconds = 100
             perform(standby!.streamAccepted(epoch: epoch, from: from))
         case .handshakeAnswer(.diverged(let reason, let primaryHistory, let primaryLastLSN)):

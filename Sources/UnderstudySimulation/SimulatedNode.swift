@@ -22,6 +22,9 @@ final class SimulatedNode {
     var durableCount = 0
     var persistedHistory = EpochHistory()
     var persistedEpoch = Epoch.initial
+    /// The cluster identity on this node's disk (learned from the witness as primary, or
+    /// from the primary's stream as standby).
+    var persistedClusterID: String?
 
     // Volatile: rebuilt on restart.
     var history = EpochHistory()
@@ -69,6 +72,9 @@ final class SimulatedNode {
         durableCount = 0
         persistedHistory = EpochHistory()
         persistedEpoch = .initial
+        // The mutation: an emptied node still counts as a member (as when nodes took the
+        // identity from the witness's HELLO answer).
+        if mutation != .reseededStaysInSync { persistedClusterID = nil }
     }
 
     /// Boot (first start or restart): what is durable, a fresh coordinator asking HELLO.
@@ -78,7 +84,7 @@ final class SimulatedNode {
         trimHistoryToLog()
         coordinator = NodeCoordinator(node: name, hint: index == 0 ? .primary : .standby,
                                       epoch: max(persistedEpoch, persistedHistory.currentEpoch),
-                                      settings: simulation.settings, nowMilliseconds: now)
+                                      settings: simulation.settings, nowMilliseconds: now, clusterID: persistedClusterID)
         primary = nil
         standby = nil
         heldWrites = []
@@ -207,6 +213,8 @@ final class SimulatedNode {
     // MARK: Coordinator actions
 
     func perform(_ actions: [CoordinatorAction]) {
+        // As the shell does: an identity learned is persisted before anything that follows.
+        persistedClusterID = coordinator.clusterID
         for action in actions {
             switch action {
             case .askWitness(let request):

@@ -12,11 +12,18 @@ final class SimulatedWitness {
     init(nodes: [String], simulation: Simulation) {
         self.nodes = nodes
         self.simulation = simulation
-        witness = Witness(nodes: nodes, record: nil, nowMilliseconds: simulation.localNow(Simulation.witnessIndex))
+        witness = Witness(nodes: nodes, record: nil, nowMilliseconds: simulation.localNow(Simulation.witnessIndex),
+                          newClusterID: Self.clusterID(seed: simulation.options.seed))
+    }
+
+    /// The identity a simulated cluster gets: from the seed, not from ambient randomness.
+    static func clusterID(seed: UInt64) -> String {
+        ClusterIdentity.make(seed, 0x5EED)
     }
 
     func restart() {
-        witness = Witness(nodes: nodes, record: persistedRecord, nowMilliseconds: simulation.localNow(Simulation.witnessIndex))
+        witness = Witness(nodes: nodes, record: persistedRecord, nowMilliseconds: simulation.localNow(Simulation.witnessIndex),
+                          newClusterID: Self.clusterID(seed: simulation.options.seed))
     }
 
     func receive(_ message: SimulatedMessage, from sender: Int) {

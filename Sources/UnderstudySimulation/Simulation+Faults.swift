@@ -52,15 +52,24 @@ extension Simulation {
         case 0, 1:
             let process = servers[random.index(3)]
             guard processUp[process] else { return }
-            // Now and then the standby loses its disk and comes back empty (re-seeded).
+            // Now and then the standby loses its disk and comes back empty (re-seeded) — one
+            // that holds nothing the primary lacks: a disk holding the only copy of an async
+            // write loses it, which no protocol can report.
             let wipe = options.diskLoss && process != Self.witnessIndex && nodes[process].coordinator.role == .standby
+                && nodes[1 - process].coordinator.role == .primary && nodes[1 - process].lastLSN >= nodes[process].lastLSN
                 && random.index(4) == 0
             crash(process)
+            let restartAfter = random.int(in: 50_000...3_000_000)
+            schedule(.restart(process: process), afterMicroseconds: restartAfter)
             if wipe {
                 note("\(processName(process)) loses its disk")
                 nodes[process].wipeDisk()
+                // The worst moment follows (issue 9's reproduction): the primary dies while
+                // the emptied standby is catching up.
+                let primaryCrash = restartAfter + random.int(in: 20_000...600_000)
+                schedule(.crash(process: 1 - process), afterMicroseconds: primaryCrash)
+                schedule(.restart(process: 1 - process), afterMicroseconds: primaryCrash + random.int(in: 500_000...3_000_000))
             }
-            schedule(.restart(process: process), afterMicroseconds: random.int(in: 50_000...3_000_000))
         case 2:
             let process = servers[random.index(3)]
             // Now and then longer than the failure timeout: the paused primary wakes up deposed.

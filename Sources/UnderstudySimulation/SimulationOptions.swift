@@ -8,7 +8,8 @@ public enum SimulationMutation: String, Hashable, Sendable, CaseIterable {
     /// so the primary keeps a lease that no voter promised.
     case echoDuringVote = "echo-during-vote"
     /// A standby that comes back with less than was acknowledged (its disk lost) stays "in
-    /// sync": the primary does not record it out of sync and reports no commit LSN.
+    /// sync" and a member: the primary does not record it out of sync, reports no commit
+    /// LSN, and the emptied node keeps its cluster identity.
     case reseededStaysInSync = "reseeded-stays-in-sync"
 }
 

@@ -47,19 +47,21 @@ import UnderstudyCore
 
     @Test func aGrantedEpochSurvivesARestart_andIsNeverGrantedAgain() async throws {
         let directory = try TemporaryDirectory()
+        var identity: String?
         try await runWitness(in: directory.path) { witness in
-            _ = try await ask(.hello(node: nodes[0], hint: .primary, epoch: Epoch(1), lastLSN: .zero), witness)
+            let hello = try await ask(.hello(node: nodes[0], hint: .primary, epoch: Epoch(1), lastLSN: .zero), witness)
+            identity = recordWords(hello).last  // a member's vote carries the cluster's identity
             // No heartbeat was ever answered: once the start-up promise (the drift margin) has
             // run out, the vote goes through.
             let granted = ContinuousClock.now + .seconds(5)
-            var vote = try await ask(.vote(node: nodes[1], epoch: Epoch(2), durableLSN: .zero, maxLagBytes: 0), witness)
+            var vote = try await ask(.vote(node: nodes[1], epoch: Epoch(2), durableLSN: .zero, maxLagBytes: 0, clusterID: identity), witness)
             while case .error(let denial) = vote, denial.hasPrefix("DENIED the primary's lease"), ContinuousClock.now < granted {
-                vote = try await ask(.vote(node: nodes[1], epoch: Epoch(2), durableLSN: .zero, maxLagBytes: 0), witness)
+                vote = try await ask(.vote(node: nodes[1], epoch: Epoch(2), durableLSN: .zero, maxLagBytes: 0, clusterID: identity), witness)
             }
             #expect(recordWords(vote).dropLast() == ["STATE", "2", "127.0.0.1:7002", "127.0.0.1:7001", "0", "sync", "0"])
         }
         try await runWitness(in: directory.path) { witness in
-            let again = try await ask(.vote(node: nodes[0], epoch: Epoch(2), durableLSN: LSN(9), maxLagBytes: 0), witness)
+            let again = try await ask(.vote(node: nodes[0], epoch: Epoch(2), durableLSN: LSN(9), maxLagBytes: 0, clusterID: identity), witness)
             #expect(again == .error("EPOCH 2 127.0.0.1:7002"))
             let stale = try await ask(.heartbeat(WitnessHeartbeat(node: nodes[0], epoch: Epoch(1), mode: .sync, leaseMilliseconds: 500,
                                                                   lastWrittenLSN: LSN(9), standbyDurableLSN: nil, standbyLagBytes: nil)), witness)

@@ -47,9 +47,9 @@ import UnderstudySimulation
         #expect(caught != nil)
     }
 
-    @Test("Mutation: a re-seeded standby that stays in sync → an acknowledged write is lost (sync, --disk-loss)")
+    @Test("Mutation: a re-seeded standby that stays in sync and a member → an acknowledged write is lost (sync, --disk-loss)")
     func reseededStaysInSyncMutation_isCaught() {
-        var options = SimulationOptions(seed: 75, mode: .sync, mutation: .reseededStaysInSync)
+        var options = SimulationOptions(seed: 63, mode: .sync, mutation: .reseededStaysInSync)
         options.diskLoss = true
         #expect(SimulationResult.run(options).violation?.message.hasPrefix("zero RPO") == true)
         options.mutation = nil

@@ -154,15 +154,49 @@ public struct NodeCoordinator: Sendable {
         return "the peer belongs to cluster \(claimed), this node to cluster \(clusterID)"
     }
 
-    /// Why a record from the witness cannot be this cluster's, or nil (and the record's
-    /// identity is learned when this node has none yet).
+    /// Why a record from the witness cannot be this cluster's, or nil. A node without an
+    /// identity learns it here only when the record names it primary (the cluster's first
+    /// primary, or a grant): a standby learns it from its primary's stream, so a node whose
+    /// data directory was emptied has none — and gets no vote — until it has streamed again.
     private mutating func adoptIdentity(of record: WitnessRecord) -> String? {
         guard let theirs = record.clusterID else { return nil }
         guard let mine = clusterID else {
-            clusterID = theirs
+            if record.primary == node { clusterID = theirs }
             return nil
         }
         return mine == theirs ? nil : "the witness serves cluster \(theirs), this node's data belongs to cluster \(mine)"
+    }
+
+    /// What a standby refused as diverged does with its log.
+    public enum RewindDecision: Hashable, Sendable {
+        /// Cut every record after `forkPoint` (into a lost-writes file) and stream from there.
+        case cut(forkPoint: LSN)
+        /// Keep the log; the refusal stands (the reason, for the log).
+        case keep(String)
+    }
+
+    /// Standby refused as diverged by a primary with `primaryHistory`: only a primary of this
+    /// very cluster, of a newer epoch, makes a node cut records after the fork point — never a
+    /// foreign or identity-less peer, which could otherwise empty a whole log.
+    public func rewindDecision(primaryHistory: EpochHistory, primaryClusterID: String?, history: EpochHistory,
+                               lastWrittenLSN: LSN) -> RewindDecision {
+        guard let clusterID, primaryClusterID == clusterID else {
+            return .keep("the primary's reply does not carry this node's cluster identity")
+        }
+        guard primaryHistory.currentEpoch > history.currentEpoch else {
+            return .keep("the primary's epoch \(primaryHistory.currentEpoch) is not newer than this node's \(history.currentEpoch)")
+        }
+        let forkPoint = primaryHistory.forkPoint(with: history)
+        guard forkPoint < lastWrittenLSN else { return .keep("nothing after the fork point at LSN \(forkPoint)") }
+        return .cut(forkPoint: forkPoint)
+    }
+
+    /// Standby: the primary accepted this node's stream and named its cluster. Returns why
+    /// it cannot be followed (another cluster), or nil; a node without an identity learns it.
+    public mutating func primaryStreams(clusterID theirs: String?) -> String? {
+        if let refusal = identityRefusal(ofPeerClaiming: theirs) { return refusal }
+        if clusterID == nil { clusterID = theirs }
+        return nil
     }
 
     /// Sync mode: whether a write may be acknowledged without the standby's acknowledgement.
@@ -180,7 +214,7 @@ public struct NodeCoordinator: Sendable {
                 voteInFlight = true
                 lastVoteAt = now
                 return [.askWitness(.vote(node: node, epoch: Epoch(resuming.rawValue + 1), durableLSN: facts.durableLSN,
-                                          maxLagBytes: settings.maxLagOnFailoverBytes))]
+                                          maxLagBytes: settings.maxLagOnFailoverBytes, clusterID: clusterID))]
             }
             guard !helloInFlight, lastHelloAt.map({ now - $0 >= settings.heartbeatIntervalMilliseconds }) ?? true else { return [] }
             helloInFlight = true
@@ -249,7 +283,7 @@ public struct NodeCoordinator: Sendable {
         voteInFlight = true
         lastVoteAt = now
         return [.askWitness(.vote(node: node, epoch: Epoch(epoch.rawValue + 1), durableLSN: facts.durableLSN,
-                                  maxLagBytes: settings.maxLagOnFailoverBytes))]
+                                  maxLagBytes: settings.maxLagOnFailoverBytes, clusterID: clusterID))]
     }
 
     // MARK: The witness
@@ -301,7 +335,7 @@ public struct NodeCoordinator: Sendable {
                     return []
                 }
                 return becomeStandby(epoch: max(epoch, record.epoch), primary: primary, now: now)
-            case .vote(_, let asked, _, _):
+            case .vote(_, let asked, _, _, _):
                 guard role != .primary, record.epoch == asked, record.primary == node else {
                     if role == .undecided, resumingEpoch != nil {
                         resumingEpoch = nil  // someone else holds it now: start over with HELLO
@@ -333,7 +367,7 @@ public struct NodeCoordinator: Sendable {
     /// answer naming it primary is therefore a grant.
     private static func grants(_ request: WitnessRequest, epoch: Epoch) -> Bool {
         switch request {
-        case .vote(_, let asked, _, _), .force(_, let asked): return asked == epoch
+        case .vote(_, let asked, _, _, _), .force(_, let asked): return asked == epoch
         case .hello, .heartbeat, .standbySync, .handover, .status: return false
         }
     }
@@ -436,7 +470,7 @@ public struct NodeCoordinator: Sendable {
         promisedUntil = min(promisedUntil, now)
         voteInFlight = true
         lastVoteAt = now
-        return [.askWitness(.vote(node: node, epoch: offered, durableLSN: durableLSN, maxLagBytes: 0))]
+        return [.askWitness(.vote(node: node, epoch: offered, durableLSN: durableLSN, maxLagBytes: 0, clusterID: clusterID))]
     }
 
     /// Standby: an operator forces promotion. The node makes no more promises; once the last

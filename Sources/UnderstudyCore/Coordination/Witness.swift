@@ -65,8 +65,14 @@ public struct Witness: Sendable {
             guard let name = member(beat.node) else { return unknown(beat.node) }
             beat.node = name
             return heartbeat(beat, now: now)
-        case .vote(let node, let epoch, let durableLSN, let maxLagBytes):
+        case .vote(let node, let epoch, let durableLSN, let maxLagBytes, let clusterID):
             guard let name = member(node) else { return unknown(node) }
+            if let mine = record?.clusterID, clusterID != mine {
+                // An emptied (or foreign) data directory: it holds nothing this cluster wrote.
+                return deny(clusterID == nil
+                    ? "\(name) has no cluster identity (an emptied data directory): it must stream from the primary before it can be promoted"
+                    : "\(name) belongs to cluster \(clusterID!), this witness serves cluster \(mine)")
+            }
             return vote(name, epoch: epoch, durableLSN: durableLSN, maxLagBytes: maxLagBytes, now: now)
         case .handover(let node, let epoch, let to, let leaving, let lastLSN):
             guard let name = member(node), let target = member(to) else { return unknown(member(node) == nil ? node : to) }

@@ -5,7 +5,7 @@
 /// WITNESS HELLO     <node> <hint primary|standby|-> <epoch> <last-lsn> [<cluster|->]
 /// WITNESS HEARTBEAT <node> <epoch> <mode> <lease-ms> <last-written-lsn> <standby-durable-lsn|-> <standby-lag-bytes|->
 ///                   [<commit-lsn> <cluster|->]
-/// WITNESS VOTE      <node> <new-epoch> <durable-lsn> <max-lag-bytes>
+/// WITNESS VOTE      <node> <new-epoch> <durable-lsn> <max-lag-bytes> [<cluster|->]
 /// WITNESS SYNC      <node> <epoch> <0|1> <sequence>
 /// WITNESS HANDOVER  <node> <epoch> <to> <staying 1|leaving 0> [<last-lsn>]
 /// WITNESS FORCE     <node> <new-epoch>
@@ -19,7 +19,9 @@ public enum WitnessRequest: Hashable, Sendable {
     case heartbeat(WitnessHeartbeat)
     /// A standby that lost its primary asks to become primary of `epoch`; in async mode it
     /// is eligible only if it lags by at most `maxLagBytes` (its `--max-lag-on-failover`).
-    case vote(node: String, epoch: Epoch, durableLSN: LSN, maxLagBytes: Int64)
+    /// `clusterID` is the candidate's persisted identity: one without it (an emptied data
+    /// directory) holds nothing of the cluster and gets no vote.
+    case vote(node: String, epoch: Epoch, durableLSN: LSN, maxLagBytes: Int64, clusterID: String? = nil)
     /// The primary records whether its standby holds every acknowledged write. `sequence`
     /// grows with each such request of the primary's, so a late one changes nothing.
     case standbySync(node: String, epoch: Epoch, inSync: Bool, sequence: UInt64)
@@ -47,8 +49,8 @@ public enum WitnessRequest: Hashable, Sendable {
             words = ["HEARTBEAT", beat.node, "\(beat.epoch)", beat.mode.rawValue, "\(beat.leaseMilliseconds)",
                      "\(beat.lastWrittenLSN)", beat.standbyDurableLSN.map { "\($0)" } ?? "-",
                      beat.standbyLagBytes.map { "\($0)" } ?? "-", "\(beat.commitLSN)", beat.clusterID ?? "-"]
-        case .vote(let node, let epoch, let durableLSN, let maxLagBytes):
-            words = ["VOTE", node, "\(epoch)", "\(durableLSN)", "\(maxLagBytes)"]
+        case .vote(let node, let epoch, let durableLSN, let maxLagBytes, let clusterID):
+            words = ["VOTE", node, "\(epoch)", "\(durableLSN)", "\(maxLagBytes)", clusterID ?? "-"]
         case .standbySync(let node, let epoch, let inSync, let sequence):
             words = ["SYNC", node, "\(epoch)", inSync ? "1" : "0", "\(sequence)"]
         case .handover(let node, let epoch, let to, let leaving, let lastLSN):
@@ -99,11 +101,12 @@ public enum WitnessRequest: Hashable, Sendable {
                 commitLSN: fields.count > 7 ? LSN(try Self.number(fields[7], "commit LSN")) : .zero,
                 clusterID: fields.count > 8 ? try Self.clusterID(fields[8]) : nil))
         case "VOTE":
-            try expect(4)
+            try expect(4, orWithOptional: 1)
             let maxLag = try Self.number(fields[3], "max lag")
             guard maxLag <= UInt64(Int64.max) else { throw Self.malformed("max lag out of range") }
             self = .vote(node: try Self.node(fields[0]), epoch: Epoch(try Self.number(fields[1], "epoch")),
-                         durableLSN: LSN(try Self.number(fields[2], "durable LSN")), maxLagBytes: Int64(maxLag))
+                         durableLSN: LSN(try Self.number(fields[2], "durable LSN")), maxLagBytes: Int64(maxLag),
+                         clusterID: fields.count > 4 ? try Self.clusterID(fields[4]) : nil)
         case "SYNC":
             try expect(4)
             let flag = String(decoding: fields[2], as: UTF8.self)

@@ -16,9 +16,10 @@ import Testing
                       mode: .async, leaseMilliseconds: 500, clusterID: cluster)
     }
 
-    /// A standby of epoch 1 following `peer`, told so by the witness at time 0.
+    /// A standby of epoch 1 following `peer`, told so by the witness at time 0 (a member:
+    /// its data directory holds the cluster identity).
     private func standby() -> NodeCoordinator {
-        var node = NodeCoordinator(node: me, hint: nil, epoch: Epoch(1), settings: settings, nowMilliseconds: 0)
+        var node = NodeCoordinator(node: me, hint: nil, epoch: Epoch(1), settings: settings, nowMilliseconds: 0, clusterID: cluster)
         guard case .askWitness(let hello)? = node.tick(nowMilliseconds: 0, facts: facts).first else { fatalError("no hello") }
         _ = node.witnessAnswered(hello, reply: .state(record(epoch: 1, primary: peer)), sentAtMilliseconds: 0, nowMilliseconds: 0)
         precondition(node.role == .standby)

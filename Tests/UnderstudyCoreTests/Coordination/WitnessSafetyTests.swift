@@ -27,9 +27,10 @@ import Testing
         // Issue 9, item 2: a re-seeded standby, still recorded in sync, offers less than was acknowledged.
         var witness = Witness(nodes: nodes, record: record(), nowMilliseconds: 0)
         _ = witness.handle(beat(standbyDurable: 68, commit: 399), nowMilliseconds: 0)
-        #expect(isDenied(witness.handle(.vote(node: nodes[1], epoch: Epoch(2), durableLSN: LSN(68), maxLagBytes: 0),
+        #expect(isDenied(witness.handle(.vote(node: nodes[1], epoch: Epoch(2), durableLSN: LSN(68), maxLagBytes: 0, clusterID: cluster),
                                         nowMilliseconds: 2_000)))
-        let granted = witness.handle(.vote(node: nodes[1], epoch: Epoch(2), durableLSN: LSN(399), maxLagBytes: 0), nowMilliseconds: 2_000)
+        let granted = witness.handle(.vote(node: nodes[1], epoch: Epoch(2), durableLSN: LSN(399), maxLagBytes: 0, clusterID: cluster),
+                                     nowMilliseconds: 2_000)
         #expect(granted.persist?.primary == nodes[1])
     }
 
@@ -48,7 +49,7 @@ import Testing
         // Issue 9, item 8: an empty data directory must not become the new epoch's whole log.
         var witness = Witness(nodes: nodes, record: record(mode: .async), nowMilliseconds: 0)
         _ = witness.handle(beat(mode: .async, standbyDurable: 90), nowMilliseconds: 0)
-        #expect(isDenied(witness.handle(.vote(node: nodes[0], epoch: Epoch(2), durableLSN: .zero, maxLagBytes: 0),
+        #expect(isDenied(witness.handle(.vote(node: nodes[0], epoch: Epoch(2), durableLSN: .zero, maxLagBytes: 0, clusterID: cluster),
                                         nowMilliseconds: 5_000)))
     }
 
@@ -84,9 +85,10 @@ import Testing
         // Issue 9, item 11: a switchover whose HANDOVER reply was lost.
         var witness = Witness(nodes: nodes, record: record(mode: .async), nowMilliseconds: 0)
         _ = witness.handle(.handover(node: nodes[0], epoch: Epoch(1), to: nodes[1], leaving: false, lastLSN: LSN(50)), nowMilliseconds: 0)
-        #expect(isDenied(witness.handle(.vote(node: nodes[1], epoch: Epoch(2), durableLSN: LSN(49), maxLagBytes: 1 << 20),
+        #expect(isDenied(witness.handle(.vote(node: nodes[1], epoch: Epoch(2), durableLSN: LSN(49), maxLagBytes: 1 << 20, clusterID: cluster),
                                         nowMilliseconds: 10)))
-        let confirmed = witness.handle(.vote(node: nodes[1], epoch: Epoch(2), durableLSN: LSN(50), maxLagBytes: 0), nowMilliseconds: 10)
+        let confirmed = witness.handle(.vote(node: nodes[1], epoch: Epoch(2), durableLSN: LSN(50), maxLagBytes: 0, clusterID: cluster),
+                                       nowMilliseconds: 10)
         #expect(confirmed.reply == .state(witness.record!))
     }
 
@@ -95,5 +97,55 @@ import Testing
         let legacy = try WitnessRecord(text: "3 127.0.0.1:7001 127.0.0.1:7002 1 sync 500")
         #expect(legacy.clusterID == nil)
         #expect(throws: ReplicationError.self) { try WitnessRecord(text: "3 a b 1 sync 500 nothex") }
+    }
+}
+
+/// The cluster identity as membership: a node whose data directory was emptied has none
+/// until it has streamed from its primary, and gets no vote meanwhile.
+@Suite struct WitnessIdentityTests {
+    let nodes = ["127.0.0.1:7001", "127.0.0.1:7002"]
+    let cluster = ClusterIdentity.make(3, 4)
+
+    @Test func vote_fromANodeWithoutTheIdentity_isRefused_thoughRecordedInSync() {
+        let record = WitnessRecord(epoch: Epoch(2), primary: nodes[0], standby: nodes[1], standbyInSync: true, mode: .sync,
+                                   leaseMilliseconds: 500, clusterID: cluster)
+        var witness = Witness(nodes: nodes, record: record, nowMilliseconds: -10_000)
+        let emptied = witness.handle(.vote(node: nodes[1], epoch: Epoch(3), durableLSN: .zero, maxLagBytes: 0), nowMilliseconds: 0)
+        guard case .denied = emptied.reply else { Issue.record("expected a denial, got \(emptied.reply)"); return }
+        let member = witness.handle(.vote(node: nodes[1], epoch: Epoch(3), durableLSN: LSN(9), maxLagBytes: 0, clusterID: cluster),
+                                    nowMilliseconds: 0)
+        #expect(member.persist?.primary == nodes[1])
+    }
+
+    @Test func standby_learnsTheIdentityFromItsPrimary_notFromTheWitness() {
+        let me = nodes[1]
+        let record = WitnessRecord(epoch: Epoch(2), primary: nodes[0], standby: me, standbyInSync: true, mode: .sync,
+                                   leaseMilliseconds: 500, clusterID: cluster)
+        var node = NodeCoordinator(node: me, hint: nil, epoch: .initial, settings: CoordinationSettings(mode: .sync), nowMilliseconds: 0)
+        let facts = NodeCoordinator.LogFacts(lastWrittenLSN: .zero, durableLSN: .zero)
+        guard case .askWitness(let hello)? = node.tick(nowMilliseconds: 0, facts: facts).first else { Issue.record("no hello"); return }
+        _ = node.witnessAnswered(hello, reply: .state(record), sentAtMilliseconds: 0, nowMilliseconds: 0)
+        #expect(node.role == .standby)
+        #expect(node.clusterID == nil, "an emptied node is no member until it streams")
+        #expect(node.primaryStreams(clusterID: ClusterIdentity.make(9, 9)) == nil, "it learns whatever its primary says")
+        #expect(node.clusterID == ClusterIdentity.make(9, 9))
+        #expect(node.primaryStreams(clusterID: cluster) != nil, "and refuses a primary of another cluster from then on")
+    }
+
+    @Test func rewind_onlyForAPrimaryOfThisCluster_ofANewerEpoch() throws {
+        let me = nodes[1]
+        var node = NodeCoordinator(node: me, hint: nil, epoch: .initial, settings: CoordinationSettings(mode: .async),
+                                   nowMilliseconds: 0, clusterID: cluster)
+        _ = node.primaryStreams(clusterID: cluster)
+        let mine = try EpochHistory(text: "1:1,2:5")
+        let theirs = try EpochHistory(text: "1:1,3:5")
+        #expect(node.rewindDecision(primaryHistory: theirs, primaryClusterID: cluster, history: mine, lastWrittenLSN: LSN(9))
+                == .cut(forkPoint: LSN(4)))
+        guard case .keep = node.rewindDecision(primaryHistory: theirs, primaryClusterID: nil, history: mine, lastWrittenLSN: LSN(9)) else {
+            Issue.record("a DIVERGED without the identity cuts nothing"); return
+        }
+        guard case .keep = node.rewindDecision(primaryHistory: mine, primaryClusterID: cluster, history: theirs, lastWrittenLSN: LSN(9)) else {
+            Issue.record("an older primary cuts nothing"); return
+        }
     }
 }
