@@ -70,20 +70,6 @@ extension NodeEngine {
         return coordinator.hasLease(nowMilliseconds: WallClock.monotonicMilliseconds())
     }
 
-    /// Why a keyspace command must not run here now, or nil (with a witness only).
-    func coordinationRefusal(isWrite: Bool) -> String? {
-        guard let configuration = replication.configuration, configuration.witness != nil else { return nil }
-        switch replication.coordinator?.role ?? .undecided {
-        case .undecided:
-            return "TRYAGAIN this node has not yet heard from the witness at \(configuration.witness.map { "\($0)" } ?? "?") which role it has"
-        case .standby:
-            return nil  // reads are served (possibly stale); writes get READONLY from refusalOfWrite
-        case .primary:
-            guard !holdsLease() else { return nil }
-            return "TRYAGAIN this primary's lease has expired (epoch \(epoch)): neither the standby nor the witness has answered its heartbeats; the cluster may be failing over"
-        }
-    }
-
     // MARK: Actions
 
     func performCoordination(_ actions: [CoordinatorAction]) {
@@ -113,7 +99,7 @@ extension NodeEngine {
                 // Heartbeat at once: the lease, and with it the first write, is one round trip away.
                 eventLoop.execute { self.coordinationTick() }
             case .becomeStandby(let newEpoch, let primary):
-                let handingOver = replication.handover?.stage == .askingWitness
+                let handingOver = replication.handover?.machine.stage == .askingWitness
                 if handingOver { handOverStream(newEpoch: newEpoch) }
                 follow(epoch: newEpoch, primary: primary)
                 if handingOver { endHandover(.success(primary ?? replication.configuration.map { "\($0.peer)" } ?? "?")) }
@@ -152,19 +138,15 @@ extension NodeEngine {
         let now = WallClock.monotonicMilliseconds()
         switch result {
         case .success(let reply):
-            if case .handover = request {
-                switch reply {
-                case .denied(let reason): handoverWitnessFailed("refused: \(reason)")
-                case .staleEpoch(let newer, _): handoverWitnessFailed("knows a newer epoch \(newer)")
-                case .state: break
-                }
-            }
+            if case .handover = request, let handover = replication.handover { perform(handover.machine.witnessAnswered(reply)) }
             if case .denied(let reason) = reply, replication.coordinator?.lastDenial != reason {
                 logger.info("the witness said no", metadata: ["request": "\(request.arguments.count > 1 ? String(decoding: request.arguments[1], as: UTF8.self) : "?")", "reason": "\(reason)"])
             }
             performCoordination(replication.coordinator!.witnessAnswered(request, reply: reply, sentAtMilliseconds: sentAt, nowMilliseconds: now))
         case .failure(let error):
-            if case .handover = request { handoverWitnessFailed("did not answer (\(error))") }
+            if case .handover = request, let handover = replication.handover {
+                perform(handover.machine.witnessAnswered(nil, error: "\(error)"))
+            }
             performCoordination(replication.coordinator!.witnessUnreachable(request))
         }
     }

@@ -7,22 +7,31 @@ import UnderstudyWire
 /// The primary's side of replication: the shell that carries out `PrimaryReplication`'s
 /// actions. Every decision (what to send, what to release, when to fail) is the core's.
 extension NodeEngine {
-    /// Why a write must not run here, or nil. Standby: READONLY with the primary's address;
-    /// a fenced primary: READONLY with the epoch that fenced it; sync primary: the core's
-    /// admission limit.
-    func refusalOfWrite() -> String? {
-        guard let configuration = replication.configuration else { return nil }
-        if let refusal = coordinationRefusal(isWrite: true) { return refusal }
-        if replication.role == .standby {
-            return "READONLY You can't write against a read only replica. primary=\(configuration.peer) epoch=\(max(epoch, replication.coordinator?.epoch ?? epoch))"
-        }
-        if let fencedEpoch = replication.fencedByEpoch {
-            return "READONLY this node is no longer the primary: epoch \(fencedEpoch) superseded epoch \(epoch)"
-        }
-        if case .refuse(let message)? = replication.primary?.admitWrite(lastAppendedLSN: wal.lastAppendedLSN) {
+    /// What `CommandRefusal` decides on: this node's role, lease, epochs and log, now.
+    var nodeFacts: CommandRefusal.NodeFacts {
+        let witnessed = replication.configuration?.witness != nil
+        return CommandRefusal.NodeFacts(
+            pairRole: replication.role, coordinatedRole: witnessed ? replication.coordinator?.role ?? .undecided : nil,
+            hasLease: holdsLease(), epoch: epoch, knownEpoch: replication.coordinator?.epoch ?? epoch,
+            supersededBy: replication.fencedByEpoch, logFailure: walFailure)
+    }
+
+    /// The RESP text of a refusal: every one says the command did not run.
+    func text(of refusal: CommandRefusal) -> String {
+        switch refusal {
+        case .logFailed(let reason):
+            return "ERR write refused: \(reason)"
+        case .roleUndecided:
+            return "TRYAGAIN this node has not yet heard from the witness at \(replication.configuration?.witness.map { "\($0)" } ?? "?") which role it has"
+        case .leaseExpired(let epoch):
+            return "TRYAGAIN this primary's lease has expired (epoch \(epoch)): neither the standby nor the witness has answered its heartbeats; the cluster may be failing over"
+        case .standby(let knownEpoch):
+            return "READONLY You can't write against a read only replica. primary=\(replication.configuration.map { "\($0.peer)" } ?? "?") epoch=\(knownEpoch)"
+        case .superseded(let epoch, let newer):
+            return "READONLY this node is no longer the primary: epoch \(newer) superseded epoch \(epoch)"
+        case .limit(let message):
             return message
         }
-        return nil
     }
 
     /// After the loop-end write: the core learns, record by record, what the WAL files now

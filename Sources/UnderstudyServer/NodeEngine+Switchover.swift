@@ -4,23 +4,10 @@ import UnderstudyCore
 import UnderstudyStorage
 import UnderstudyWire
 
-/// A planned switchover in progress on the primary (`FAILOVER`, `understudy switchover`,
-/// SIGTERM with an in-sync standby).
+/// A planned switchover in progress on the primary: the core's `Handover` and what the
+/// shell holds for it.
 struct HandoverState {
-    enum Stage {
-        /// Keyspace requests are held; waiting until the standby holds every record and
-        /// every reply has gone out.
-        case catchingUp
-        /// `WITNESS HANDOVER` is out.
-        case askingWitness
-    }
-
-    var stage: Stage = .catchingUp
-    var startedMilliseconds: Int64
-    var deadlineMilliseconds: Int64
-    /// The primary shuts down after it: the witness records its future standby role as
-    /// not in sync, so the new primary does not wait for it.
-    var leaving: Bool
+    var machine: Handover
     /// Connections whose requests are held, by identity.
     var heldClients: [ObjectIdentifier: ClientHandler] = [:]
     /// Called once with the outcome: the new primary's address, or why it did not happen.
@@ -50,8 +37,8 @@ extension NodeEngine {
     /// completes either way; a failed hand-over is logged and the shutdown goes on.
     func handOverBeforeShutdown(timeoutMilliseconds: Int64 = 3_000) -> EventLoopFuture<Void> {
         let promise = eventLoop.makePromise(of: Void.self)
-        guard let coordinator = replication.coordinator, coordinator.role == .primary, replication.standbyChannel != nil,
-              coordinator.settings.mode == .async || coordinator.standbyInSync else {
+        guard let coordinator = replication.coordinator,
+              Handover.handsOverOnShutdown(coordinator: coordinator, standbyAttached: replication.standbyChannel != nil) else {
             promise.succeed()
             return promise.futureResult
         }
@@ -63,13 +50,17 @@ extension NodeEngine {
     /// Starts a switchover to the standby; `completion` runs once, on the event loop.
     func beginHandover(timeoutMilliseconds: Int64, leaving: Bool = false,
                        completion: @escaping (Result<String, HandoverError>) -> Void) {
-        if let refusal = handoverRefusal() {
+        if let refusal = Handover.refusal(
+            running: replication.handover != nil, coordinated: replication.coordinator != nil,
+            isPrimary: replication.coordinator?.role == .primary && replication.primary != nil,
+            standbyAttached: replication.standbyChannel != nil && replication.standbyAddress != nil, logFailed: walFailure != nil) {
             completion(.failure(HandoverError(message: refusal)))
             return
         }
-        let now = WallClock.monotonicMilliseconds()
         replication.handover = HandoverState(
-            startedMilliseconds: now, deadlineMilliseconds: now + timeoutMilliseconds, leaving: leaving, completion: completion)
+            machine: Handover(node: nodeName, epoch: replication.coordinator?.epoch ?? epoch, nowMilliseconds: WallClock.monotonicMilliseconds(),
+                              timeoutMilliseconds: timeoutMilliseconds, leaving: leaving),
+            completion: completion)
         logger.notice("switchover: holding new requests until the standby has every record", metadata: [
             "standby": "\(replication.standbyAddress ?? "?")", "last_lsn": "\(wal.lastAppendedLSN)", "epoch": "\(epoch)",
         ])
@@ -77,40 +68,30 @@ extension NodeEngine {
         continueHandover()
     }
 
-    private func handoverRefusal() -> String? {
-        guard replication.handover == nil else { return "ERR a switchover is already in progress" }
-        guard let coordinator = replication.coordinator else {
-            return "ERR switchover needs automatic failover (--witness): without a witness, restart the nodes with the roles swapped"
-        }
-        guard coordinator.role == .primary, replication.primary != nil else {
-            return "ERR this node is not the primary; run the switchover on the primary (understudy switchover finds it)"
-        }
-        guard replication.standbyChannel != nil, replication.standbyAddress != nil else {
-            return "ERR no standby is attached: there is no one to hand over to"
-        }
-        guard walFailure == nil else { return "ERR the write-ahead log has failed" }
-        return nil
-    }
-
     /// Moves the switchover on when it can (after durability, acknowledgements and ticks).
     func continueHandover() {
-        guard let handover = replication.handover, handover.stage == .catchingUp else { return }
+        guard replication.handover != nil else { return }
         let now = WallClock.monotonicMilliseconds()
-        guard let primary = replication.primary, replication.standbyChannel != nil,
-              let coordinator = replication.coordinator, coordinator.role == .primary else {
-            endHandover(.failure(HandoverError(message: "ERR switchover abandoned: the standby detached or this node stopped being primary")))
-            return
+        let primary = replication.primary
+        let facts = Handover.Facts(
+            isPrimary: replication.coordinator?.role == .primary && primary != nil,
+            standby: replication.standbyChannel == nil ? nil : replication.standbyAddress,
+            lastAppendedLSN: wal.lastAppendedLSN, lastWrittenLSN: wal.lastWrittenLSN,
+            standbyDurableLSN: primary?.standbyDurableLSN, visibleLSN: visibleLSN,
+            lagRecords: primary?.lag(nowMilliseconds: now).lsns ?? 0)
+        perform(replication.handover!.machine.progress(nowMilliseconds: now, facts: facts))
+    }
+
+    /// Carries out a step of the switchover.
+    func perform(_ step: Handover.Step) {
+        switch step {
+        case .wait:
+            break
+        case .askWitness(let request):
+            performCoordination([.askWitness(request)])
+        case .abandon(let reason):
+            endHandover(.failure(HandoverError(message: reason)))
         }
-        guard now < handover.deadlineMilliseconds else {
-            endHandover(.failure(HandoverError(message: "ERR switchover abandoned: the standby did not catch up within \(handover.deadlineMilliseconds - handover.startedMilliseconds) ms (lag \(primary.lag(nowMilliseconds: now).lsns) records)")))
-            return
-        }
-        let last = wal.lastAppendedLSN
-        guard wal.lastWrittenLSN == last, (primary.standbyDurableLSN ?? .zero) >= last, visibleLSN >= last else { return }
-        guard let standby = replication.standbyAddress else { return }
-        replication.handover?.stage = .askingWitness
-        performCoordination([.askWitness(.handover(
-            node: nodeName, epoch: coordinator.epoch, to: standby, leaving: handover.leaving, lastLSN: last))])
     }
 
     /// The witness recorded the standby as primary of `newEpoch`: tell it, and follow it.
@@ -123,17 +104,11 @@ extension NodeEngine {
         channel.writeAndFlush(buffer).whenComplete { _ in channel.close(promise: nil) }
     }
 
-    /// The witness refused or did not answer: stay primary, serve what was held.
-    func handoverWitnessFailed(_ reason: String) {
-        guard replication.handover?.stage == .askingWitness else { return }
-        endHandover(.failure(HandoverError(message: "ERR switchover abandoned: the witness \(reason)")))
-    }
-
     /// Ends the switchover either way and runs the held requests.
     func endHandover(_ outcome: Result<String, HandoverError>) {
         guard let handover = replication.handover else { return }
         replication.handover = nil
-        let pause = WallClock.monotonicMilliseconds() - handover.startedMilliseconds
+        let pause = WallClock.monotonicMilliseconds() - handover.machine.startedAtMilliseconds
         switch outcome {
         case .success(let primary):
             logger.notice("switchover done: following the new primary", metadata: ["primary": "\(primary)", "pause_ms": "\(pause)"])

@@ -97,15 +97,13 @@ final class NodeEngine: @unchecked Sendable {
     func execute(_ command: Command, isWrite: Bool) -> (reply: Reply, requiredLSN: LSN) {
         eventLoop.assertInEventLoop()
         statistics.totalCommandsProcessed += 1
-        if isWrite, let walFailure {
-            return (.error("ERR write refused: \(walFailure)"), wal.lastAppendedLSN)
-        }
-        if !isWrite, let refusal = coordinationRefusal(isWrite: false) {
-            return (.error(refusal), .zero)
-        }
-        if isWrite, let refusal = refusalOfWrite() {
-            // Nothing ran: the refusal reveals no data and need not wait for anything.
-            return (.error(refusal), .zero)
+        if let refusal = CommandRefusal.of(isWrite: isWrite, node: nodeFacts, admitWrite: {
+            self.replication.primary?.admitWrite(lastAppendedLSN: self.wal.lastAppendedLSN)
+        }) {
+            // Nothing ran: the refusal reveals no data; only a refusal after a log failure
+            // waits behind what was appended before it (as every reply does, in order).
+            if case .logFailed = refusal { return (.error(text(of: refusal)), wal.lastAppendedLSN) }
+            return (.error(text(of: refusal)), .zero)
         }
         let execution = keyspace.execute(
             command, nowMilliseconds: WallClock.nowMilliseconds(), random: &random)

@@ -7,7 +7,7 @@ import UnderstudyStorage
 struct ReplicationShellState {
     /// nil for a standalone node. With a witness it changes as the coordinator decides; a
     /// node the witness has not yet answered is a `.standby` here (it follows no one, and
-    /// `coordinationRefusal` refuses its reads as well).
+    /// `CommandRefusal` refuses its reads as well).
     var role: ReplicationRole?
     let configuration: ReplicationConfiguration?
     var history: EpochHistory
