@@ -111,7 +111,7 @@ extension NodeEngine {
                 ])
                 primaryEvent { $0.setAcknowledgesAlone(alone) }
             case .leaseAcquired:
-                if let commit = replication.primary?.commitLSN { advanceVisible(to: commit) }
+                leaseRegained()
             case .fencePeer(let fenceEpoch, let clusterID):
                 fencePeer(epoch: fenceEpoch, clusterID: clusterID)
             }
@@ -464,7 +464,7 @@ extension NodeEngine {
             keyspace = recovered.keyspace
             keyspace.deletesExpiredKeys = false
             durableLSN = recovered.lastLSN
-            visibleLSN = recovered.lastLSN
+            restartGate(at: recovered.lastLSN)
             replication.bytesReportedWritten = wal.totalBytesWritten
             replication.standby = StandbyReplication(
                 epoch: history.currentEpoch, history: history, lastLSN: recovered.lastLSN,

@@ -79,7 +79,7 @@ extension NodeEngine {
             switch action {
             case .release(let lsn):
                 // Without a lease the replies wait (`.leaseAcquired` releases them) or fail on step-down.
-                if holdsLease() { released += advanceVisible(to: lsn) }
+                released += acknowledge(upTo: lsn)
                 if replication.handover != nil { eventLoop.execute { self.continueHandover() } }
             case .failWaiting(let after, let through, let message):
                 logger.warning("failing the replies of writes not acknowledged", metadata: [

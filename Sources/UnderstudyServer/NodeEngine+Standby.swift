@@ -177,7 +177,7 @@ extension NodeEngine {
             keyspace = installation.state.keyspace
             keyspace.deletesExpiredKeys = false
             durableLSN = max(durableLSN, incoming.lsn)
-            visibleLSN = max(visibleLSN, incoming.lsn)
+            restartGate(at: max(visibleLSN, incoming.lsn))
             logger.warning("installed the primary's snapshot", metadata: [
                 "lsn": "\(incoming.lsn)", "keys": "\(keyspace.count)",
                 "previous_log_moved_to": "\(installation.discardedPath ?? "(none)")",

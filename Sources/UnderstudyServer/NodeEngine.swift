@@ -32,8 +32,10 @@ final class NodeEngine: @unchecked Sendable {
     private let snapshotPool: NIOThreadPool
     private var random = SystemRandomNumberGenerator()
 
-    /// Replies that depend on LSNs up to here may be sent.
-    var visibleLSN: LSN
+    /// The durability-and-lease gate: replies that depend on LSNs up to its acknowledged
+    /// LSN may be sent.
+    private(set) var gate: AcknowledgementGate
+    var visibleLSN: LSN { gate.acknowledgedLSN }
     /// Records up to here are on disk (fdatasync returned).
     var durableLSN: LSN
     private var flushScheduled = false
@@ -72,7 +74,7 @@ final class NodeEngine: @unchecked Sendable {
         self.logger = logger
         self.keyspace = recovered.keyspace
         self.wal = wal
-        self.visibleLSN = recovered.lastLSN
+        self.gate = AcknowledgementGate(acknowledgedLSN: recovered.lastLSN)
         self.durableLSN = recovered.lastLSN
         self.lastSnapshotLSN = recovered.snapshotLSN
         self.startedAtMonotonicMilliseconds = WallClock.monotonicMilliseconds()
@@ -214,11 +216,34 @@ final class NodeEngine: @unchecked Sendable {
         }
     }
 
-    /// Moves `visibleLSN` and hands held replies out; returns how many connections it released.
+    /// Durability reached `lsn` where no lease is needed (a standalone node, a standby's
+    /// reads): held replies go out. Returns how many connections it released.
     @discardableResult
     func advanceVisible(to lsn: LSN) -> Int {
-        guard lsn > visibleLSN else { return 0 }
-        visibleLSN = lsn
+        guard let acknowledged = gate.releasable(upTo: lsn, mayAcknowledge: true) else { return 0 }
+        return releaseHeldReplies(upTo: acknowledged)
+    }
+
+    /// The primary's state machine released replies up to `lsn`: they go out only while this
+    /// node may acknowledge (holds its lease); otherwise they wait for `leaseRegained`.
+    func acknowledge(upTo lsn: LSN) -> Int {
+        guard let acknowledged = gate.releasable(upTo: lsn, mayAcknowledge: holdsLease()) else { return 0 }
+        return releaseHeldReplies(upTo: acknowledged)
+    }
+
+    /// The lease came back: what durability allowed meanwhile goes out.
+    func leaseRegained() {
+        guard let acknowledged = gate.mayAcknowledgeAgain() else { return }
+        releaseHeldReplies(upTo: acknowledged)
+    }
+
+    /// The log was replaced (snapshot installed, divergent suffix cut): the gate starts again at `lsn`.
+    func restartGate(at lsn: LSN) {
+        gate.restart(at: lsn)
+    }
+
+    @discardableResult
+    private func releaseHeldReplies(upTo lsn: LSN) -> Int {
         if let promotion = replication.lastPromotion, promotion.firstWriteMilliseconds == nil, lsn > promotion.promotedAtLSN,
            replication.primary != nil {
             replication.lastPromotion?.firstWriteMilliseconds = WallClock.monotonicMilliseconds()
@@ -237,7 +262,7 @@ final class NodeEngine: @unchecked Sendable {
     /// Replies at or below `after` go out as they are only if `visibleLSN` already covers
     /// them: nothing is ever acknowledged past the durability-and-lease gate.
     func failHeldReplies(after: LSN, through: LSN, message: String) {
-        let after = min(after, visibleLSN)
+        let after = gate.failureFloor(requested: after)
         let affected = waiters
         waiters.removeAll(keepingCapacity: true)
         for handler in affected.values {

@@ -31,13 +31,21 @@ extension SimulatedNode {
         for action in actions {
             switch action {
             case .release(let upTo):
-                let released = heldWrites.prefix { $0.lsn <= upTo }
-                releasedAwaitingLease += released
-                heldWrites.removeFirst(released.count)
+                _ = gate.releasable(upTo: upTo, mayAcknowledge: mayAcknowledge)
                 flushReleasedWrites()
             case .failWaiting(let after, let through, let message):
-                let failing = heldWrites.filter { $0.lsn > after && $0.lsn <= through }
-                heldWrites.removeAll { $0.lsn > after && $0.lsn <= through }
+                let floor = mutation == .releasePastTheGate ? after : gate.failureFloor(requested: after)
+                if mutation == .releasePastTheGate, let current = primary {
+                    let released = heldWrites.prefix { $0.lsn <= floor }
+                    for write in released {
+                        simulation.checker.acknowledged(write, epoch: current.epoch, by: self,
+                                                        holdsLease: coordinator.hasLease(nowMilliseconds: now), simulation: simulation)
+                        answer(write, .acknowledged(lsn: write.lsn))
+                    }
+                    heldWrites.removeFirst(released.count)
+                }
+                let failing = heldWrites.filter { $0.lsn > floor && $0.lsn <= through }
+                heldWrites.removeAll { $0.lsn > floor && $0.lsn <= through }
                 for write in failing { answer(write, .failed(message)) }
             case .stepDown(let seenEpoch):
                 simulation.note("\(name) steps down on seeing epoch \(seenEpoch)")
@@ -54,16 +62,20 @@ extension SimulatedNode {
         }
     }
 
-    /// Replies the core released go out only while this node holds its lease.
+    /// Whether this primary may acknowledge now (the mutation `ignore-lease` says always).
+    var mayAcknowledge: Bool { coordinator.hasLease(nowMilliseconds: now) || mutation == .ignoreLease }
+
+    /// Replies the core released go out only while this node holds its lease (the gate).
     func flushReleasedWrites() {
-        guard !releasedAwaitingLease.isEmpty, coordinator.role == .primary, let current = primary else { return }
+        guard !heldWrites.isEmpty, coordinator.role == .primary, let current = primary, mayAcknowledge else { return }
+        _ = gate.mayAcknowledgeAgain()
         let holdsLease = coordinator.hasLease(nowMilliseconds: now)
-        guard holdsLease || mutation == .ignoreLease else { return }
-        for write in releasedAwaitingLease {
+        let released = heldWrites.prefix { $0.lsn <= gate.acknowledgedLSN }
+        for write in released {
             simulation.checker.acknowledged(write, epoch: current.epoch, by: self, holdsLease: holdsLease, simulation: simulation)
             answer(write, .acknowledged(lsn: write.lsn))
         }
-        releasedAwaitingLease = []
+        heldWrites.removeFirst(released.count)
     }
 
     private func sendRecords(from: LSN, maxBytes: Int) {

@@ -34,7 +34,9 @@ final class SimulatedNode {
     /// Writes appended and waiting for the core's `.release`.
     var heldWrites: [HeldWrite] = []
     /// Released by the core, waiting for the lease.
-    var releasedAwaitingLease: [HeldWrite] = []
+    /// The same durability-and-lease gate as production's: held writes at or below its
+    /// acknowledged LSN are answered.
+    var gate = AcknowledgementGate(acknowledgedLSN: .zero)
     var witnessRequests: [UInt64: (request: WitnessRequest, sentAt: Int64)] = [:]
     var nextRequestID: UInt64 = 0
     var logGeneration = 0
@@ -88,7 +90,7 @@ final class SimulatedNode {
         primary = nil
         standby = nil
         heldWrites = []
-        releasedAwaitingLease = []
+        gate.restart(at: lastLSN)
         witnessRequests = [:]
         logGeneration += 1
         fsyncInFlight = false
@@ -251,6 +253,7 @@ final class SimulatedNode {
             persistHistory()
         }
         simulation.checker.becamePrimary(self, epoch: epoch, simulation: simulation)
+        gate.restart(at: lastLSN)
         primary = PrimaryReplication(mode: simulation.options.mode, epoch: epoch, history: history, maxWaitingRecords: 1_000,
                                      syncTimeoutMilliseconds: 2_000, windowBytes: 16 << 10, lastWrittenLSN: lastLSN,
                                      writtenRecordCapacity: 4_096)
@@ -281,9 +284,8 @@ final class SimulatedNode {
     }
 
     func failHeldWrites(_ message: String) {
-        for write in heldWrites + releasedAwaitingLease { answer(write, .failed(message)) }
+        for write in heldWrites { answer(write, .failed(message)) }
         heldWrites = []
-        releasedAwaitingLease = []
     }
 
     func answer(_ write: HeldWrite, _ answer: ClientAnswer) {

@@ -11,6 +11,9 @@ public enum SimulationMutation: String, Hashable, Sendable, CaseIterable {
     /// sync" and a member: the primary does not record it out of sync, reports no commit
     /// LSN, and the emptied node keeps its cluster identity.
     case reseededStaysInSync = "reseeded-stays-in-sync"
+    /// Replies failed on step-down or a sync timeout go out as successes up to the LSN the
+    /// primary's state machine names, past the gate (issue 9's item 3 as it was).
+    case releasePastTheGate = "release-past-the-gate"
 }
 
 /// What one run simulates. Everything not here comes from the seed.

@@ -47,6 +47,13 @@ import UnderstudySimulation
         #expect(caught != nil)
     }
 
+    @Test("Mutation: replies released past the gate on step-down → the old primary acknowledges after the next epoch (sync seed 9)")
+    func releasePastTheGateMutation_isCaught() {
+        let options = SimulationOptions(seed: 9, mode: .sync, mutation: .releasePastTheGate, checkAcknowledgerHoldsLease: false)
+        #expect(SimulationResult.run(options).violation?.message.hasPrefix("single writer") == true)
+        #expect(SimulationResult.run(SimulationOptions(seed: 9, mode: .sync, checkAcknowledgerHoldsLease: false)).violation == nil)
+    }
+
     @Test("Mutation: a re-seeded standby that stays in sync and a member → an acknowledged write is lost (sync, --disk-loss)")
     func reseededStaysInSyncMutation_isCaught() {
         var options = SimulationOptions(seed: 63, mode: .sync, mutation: .reseededStaysInSync)
