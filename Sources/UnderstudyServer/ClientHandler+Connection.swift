@@ -59,7 +59,7 @@ extension ClientHandler {
     /// `FAILOVER` syntax; `TO host port` is accepted when it names the standby). Unlike
     /// Redis it answers when the switchover is over: `+OK <new primary>` or an error.
     private func failover(_ arguments: [[UInt8]]) -> Reply {
-        var timeout: Int64 = 5_000
+        var timeout = NodeLimits.standard.switchoverTimeoutMilliseconds
         var index = 1
         while index < arguments.count {
             let word = String(decoding: arguments[index], as: UTF8.self).lowercased()
@@ -88,7 +88,7 @@ extension ClientHandler {
         guard String(decoding: arguments[1], as: UTF8.self).lowercased() == "force" else {
             return .error("ERR syntax error: PROMOTE FORCE [TIMEOUT milliseconds] (it may lose writes: see understudy promote --force)")
         }
-        var timeout: Int64 = 5_000
+        var timeout = NodeLimits.standard.forcedPromotionTimeoutMilliseconds
         if arguments.count == 4, String(decoding: arguments[2], as: UTF8.self).lowercased() == "timeout",
            let value = Int64(String(decoding: arguments[3], as: UTF8.self)), value > 0 {
             timeout = value

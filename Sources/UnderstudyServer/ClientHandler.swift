@@ -14,7 +14,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundOut = ByteBuffer
 
     /// Replies held for durability before the handler stops reading more requests.
-    static let maxHeldReplies = 1024
+    static let maxHeldReplies = NodeLimits.standard.maxHeldRepliesPerConnection
 
     let engine: NodeEngine
     var session: ClientSession

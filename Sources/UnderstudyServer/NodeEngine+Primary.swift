@@ -289,9 +289,10 @@ extension NodeEngine {
     private func sendNextSnapshotChunk() {
         guard let sender = replication.snapshotSender, let channel = replication.standbyChannel else { return }
         let offset = sender.bytesSent
-        var buffer = channel.allocator.buffer(capacity: 256 << 10 + 32)
+        let chunkBytes = NodeLimits.standard.snapshotChunkBytes
+        var buffer = channel.allocator.buffer(capacity: chunkBytes + 32)
         do {
-            if let chunk = try sender.nextChunk(maxBytes: 256 << 10) {
+            if let chunk = try sender.nextChunk(maxBytes: chunkBytes) {
                 buffer.writeReplicationFrame(.snapshotChunk(epoch: epoch, offset: UInt64(offset), bytes: chunk))
                 channel.writeAndFlush(buffer).whenComplete { result in
                     if case .success = result { self.sendNextSnapshotChunk() }

@@ -35,7 +35,7 @@ extension NodeEngine {
     /// up enough to finish within the timeout (async): hand over first, so that stopping
     /// the primary costs clients a pause of milliseconds instead of a failover. The future
     /// completes either way; a failed hand-over is logged and the shutdown goes on.
-    func handOverBeforeShutdown(timeoutMilliseconds: Int64 = 3_000) -> EventLoopFuture<Void> {
+    func handOverBeforeShutdown(timeoutMilliseconds: Int64 = NodeLimits.standard.shutdownHandoverTimeoutMilliseconds) -> EventLoopFuture<Void> {
         let promise = eventLoop.makePromise(of: Void.self)
         guard let coordinator = replication.coordinator,
               Handover.handsOverOnShutdown(coordinator: coordinator, standbyAttached: replication.standbyChannel != nil) else {

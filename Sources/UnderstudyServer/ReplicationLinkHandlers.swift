@@ -22,7 +22,7 @@ struct StandbyLinkDecoder: ByteToMessageDecoder {
             context.fireChannelRead(wrapInboundOut(.handshakeReply(reply)))
             return .continue
         }
-        guard let frame = try ReplicationFrameDecoder.readFrame(from: &buffer, maxFrameBytes: 64 << 20) else {
+        guard let frame = try ReplicationFrameDecoder.readFrame(from: &buffer, maxFrameBytes: NodeLimits.standard.maxReplicationFrameBytes) else {
             return .needMoreData
         }
         context.fireChannelRead(wrapInboundOut(.frame(frame)))

@@ -10,7 +10,8 @@ import UnderstudyWire
         .records(epoch: Epoch(3), compressed: true, rawBytes: 4096, payload: [9, 9, 9]),
         .snapshotChunk(epoch: Epoch(1), offset: 1 << 40, bytes: [UInt8](repeating: 0xAB, count: 300)),
         .snapshotEnd(epoch: Epoch(1), totalBytes: 12_345, checksum: 0xDEAD_BEEF),
-        .heartbeat(epoch: Epoch(2), lastWrittenLSN: LSN(99), primaryTimeMilliseconds: 1_700_000_000_000, sentAtMilliseconds: 123_456),
+        .heartbeat(epoch: Epoch(2), lastWrittenLSN: LSN(99), primaryTimeMilliseconds: 1_700_000_000_000, sentAtMilliseconds: 123_456,
+                   leaseMilliseconds: 500),
         .heartbeatEcho(epoch: Epoch(2), sentAtMilliseconds: 123_456),
         .handover(epoch: Epoch(2), newEpoch: Epoch(3)),
         .acknowledge(epoch: Epoch(2), durableLSN: LSN(98), appliedLSN: LSN(97)),
@@ -21,6 +22,31 @@ import UnderstudyWire
         var buffer = ByteBuffer()
         buffer.writeReplicationFrame(frame)
         return buffer
+    }
+
+    @Test func frameAtTheNodeLimit_waitsForItsBytes_andOnePastItIsRefused() throws {
+        let limit = NodeLimits.standard.maxReplicationFrameBytes
+        func header(length: Int) -> ByteBuffer {
+            var buffer = ByteBuffer()
+            buffer.writeInteger(UInt8(1))  // records
+            buffer.writeInteger(UInt32(length), endianness: .little)
+            buffer.writeInteger(UInt64(1), endianness: .little)
+            return buffer
+        }
+        var atLimit = header(length: limit)
+        #expect(try ReplicationFrameDecoder.readFrame(from: &atLimit, maxFrameBytes: limit) == nil, "a frame at the limit waits for its bytes")
+        var pastLimit = header(length: limit + 1)
+        #expect(throws: RESPProtocolError.self) { try ReplicationFrameDecoder.readFrame(from: &pastLimit, maxFrameBytes: limit) }
+    }
+
+    @Test func heartbeatOfAnOlderPrimary_withoutItsLease_isRead() throws {
+        var buffer = ByteBuffer()
+        buffer.writeReplicationFrame(.heartbeat(epoch: Epoch(2), lastWrittenLSN: LSN(9), primaryTimeMilliseconds: 1, sentAtMilliseconds: 2))
+        // An older primary's heartbeat: the same frame 8 bytes shorter (no lease).
+        buffer.setInteger(UInt32(24), at: buffer.readerIndex + 1, endianness: .little)
+        buffer.moveWriterIndex(to: buffer.writerIndex - 8)
+        #expect(try ReplicationFrameDecoder.readFrame(from: &buffer, maxFrameBytes: 1 << 20)
+                == .heartbeat(epoch: Epoch(2), lastWrittenLSN: LSN(9), primaryTimeMilliseconds: 1, sentAtMilliseconds: 2, leaseMilliseconds: 0))
     }
 
     @Test func everyFrameKind_decodesWholeAndByteByByte() throws {

@@ -117,16 +117,12 @@ public struct NodeCoordinator: Sendable {
     private var epochUnconfirmed = false
     /// Primary alone: when it last told its peer its epoch (`FENCE`).
     private var lastFenceNoticeAt: Int64?
-    /// A primary with no standby sends its peer `FENCE` every this many heartbeats.
-    public static let fenceNoticeIntervalHeartbeats: Int64 = 5
     /// The other data node's name, as the witness's records name it (for `FENCE`).
     public private(set) var peer: String?
     /// The cluster's identity, made by the witness at bootstrap; nil until a record carrying
     /// it has been seen (the shell persists it and passes it in at start).
     public private(set) var clusterID: String?
 
-    /// At most this many witness heartbeats unanswered at once; a slow witness gets no more.
-    public static let maxHeartbeatsInFlight = 4
 
     /// - Parameter nowMilliseconds: start time. Any promise this node made before a restart
     ///   is assumed still to run, so it votes no sooner than a promise after now.
@@ -230,14 +226,14 @@ public struct NodeCoordinator: Sendable {
     private mutating func primaryTick(now: Int64, facts: LogFacts) -> [CoordinatorAction] {
         var actions: [CoordinatorAction] = []
         if !facts.standbyAttached, let clusterID,
-           lastFenceNoticeAt.map({ now - $0 >= Self.fenceNoticeIntervalHeartbeats * settings.heartbeatIntervalMilliseconds }) ?? true {
+           lastFenceNoticeAt.map({ now - $0 >= NodeLimits.standard.fenceNoticeIntervalHeartbeats * settings.heartbeatIntervalMilliseconds }) ?? true {
             lastFenceNoticeAt = now
             actions.append(.fencePeer(epoch: epoch, clusterID: clusterID))
         }
         if lastHeartbeatAt.map({ now - $0 >= settings.heartbeatIntervalMilliseconds }) ?? true {
             lastHeartbeatAt = now
             actions.append(.sendStandbyHeartbeat(sentAtMilliseconds: now))
-            if heartbeatsInFlight < Self.maxHeartbeatsInFlight {
+            if heartbeatsInFlight < NodeLimits.standard.maxWitnessHeartbeatsInFlight {
                 heartbeatsInFlight += 1
                 actions.append(.askWitness(.heartbeat(WitnessHeartbeat(
                     node: node, epoch: epoch, mode: settings.mode, leaseMilliseconds: settings.leaseMilliseconds,

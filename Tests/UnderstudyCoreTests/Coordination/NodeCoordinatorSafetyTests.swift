@@ -141,6 +141,28 @@ import Testing
                 "the new epoch goes to the peer at once")
     }
 
+    @Test func primaryAlone_fencesItsPeer_everyIntervalOfTheNodeLimits_andNotBetween() {
+        var node = primary(now: 1_000)
+        let interval = NodeLimits.standard.fenceNoticeIntervalHeartbeats * settings.heartbeatIntervalMilliseconds
+        func fences(at now: Int64) -> Bool {
+            node.tick(nowMilliseconds: now, facts: facts).contains { if case .fencePeer = $0 { return true } else { return false } }
+        }
+        #expect(fences(at: 1_000))
+        #expect(!fences(at: 1_000 + interval - 1))
+        #expect(fences(at: 1_000 + interval))
+    }
+
+    @Test func witnessHeartbeats_stopAtTheLimitOfUnansweredOnes() {
+        var node = primary(now: 1_000)
+        let limit = NodeLimits.standard.maxWitnessHeartbeatsInFlight
+        var sent = 0
+        for beat in 0...limit {
+            let now = 1_000 + Int64(beat) * settings.heartbeatIntervalMilliseconds
+            sent += node.tick(nowMilliseconds: now, facts: facts).filter { if case .askWitness(.heartbeat) = $0 { true } else { false } }.count
+        }
+        #expect(sent == limit, "limit + 1 intervals without an answer send only limit heartbeats")
+    }
+
     @Test func primaryTheWitnessMade_neverTakesAnotherEpochOnAPeersWord() {
         var node = primary()
         #expect(node.peerIsPrimary(ofEpoch: Epoch(2), nowMilliseconds: 5_000) == [])

@@ -1,0 +1,26 @@
+/// The fixed limits of a data node's protocol, in one place: every queue, frame and wait
+/// that is not a flag (`ServerConfiguration` and `RESPLimits` hold those). Each is tested
+/// at the limit and one past it.
+public struct NodeLimits: Hashable, Sendable {
+    /// The largest replication frame a link accepts; a header declaring more closes it.
+    public var maxReplicationFrameBytes: Int
+    /// The bytes of one snapshot chunk frame (the primary sends one at a time).
+    public var snapshotChunkBytes: Int
+    /// A primary with no standby sends its peer `FENCE` every this many heartbeats.
+    public var fenceNoticeIntervalHeartbeats: Int64
+    /// Witness heartbeats unanswered at once; a slow witness gets no more.
+    public var maxWitnessHeartbeatsInFlight: Int
+    /// Replies held for durability (or requests deferred) on one connection before it is
+    /// no longer read from.
+    public var maxHeldRepliesPerConnection: Int
+    /// How long `FAILOVER` and `PROMOTE FORCE` wait by default, and the hand-over on SIGTERM.
+    public var switchoverTimeoutMilliseconds: Int64
+    public var forcedPromotionTimeoutMilliseconds: Int64
+    public var shutdownHandoverTimeoutMilliseconds: Int64
+
+    /// The limits every node runs with.
+    public static let standard = NodeLimits(
+        maxReplicationFrameBytes: 64 << 20, snapshotChunkBytes: 256 << 10, fenceNoticeIntervalHeartbeats: 5,
+        maxWitnessHeartbeatsInFlight: 4, maxHeldRepliesPerConnection: 1_024, switchoverTimeoutMilliseconds: 5_000,
+        forcedPromotionTimeoutMilliseconds: 5_000, shutdownHandoverTimeoutMilliseconds: 3_000)
+}
