@@ -8,8 +8,13 @@
    re-seed from the primary still running) must not be promoted when the primary dies then,
    unless it already holds every acknowledged write. Staying a standby is safe; being
    promoted with fewer keys than were acknowledged is data loss.
+3. Sync: writes held on a primary cut off from standby and witness (they ran, their replies
+   wait for the standby and the lease) must not be answered ``+OK`` unless they are on the
+   new primary, nor ``READONLY``/``TRYAGAIN`` (which clients retry) if they were applied:
+   once the old primary learns the newer epoch they get ``-UNCERTAIN``.
 
-Run with ``-s`` to see the numbers (keys acknowledged, keys on the standby at promotion).
+Run with ``-s`` to see the numbers (keys acknowledged, keys on the standby at promotion,
+replies to the held writes).
 Run: ``UNDERSTUDY_BIN=.build/debug/understudy python3 -m pytest -q -s tests/test_safety.py``
 """
 
@@ -23,6 +28,7 @@ import pytest
 
 from cluster import POLL_TIMEOUT_SECONDS
 from harness import (
+    HOST,
     call,
     holds_for,
     info,
@@ -31,7 +37,7 @@ from harness import (
     wait_until,
     wait_until_stable,
 )
-from resp import Err
+from resp import Closed, Err, RawClient, encode
 
 pytestmark = [
     pytest.mark.skipif(
@@ -55,6 +61,12 @@ RESTART_BOUND_SECONDS = 1.0
 CATCH_UP_ATTEMPTS = 2
 RESEED_WAIT_SECONDS = 5.0
 PROMOTION_WATCH_SECONDS = 20.0
+#: Writes sent to the cut-off primary, one per connection, and how long all their replies may take.
+HELD_WRITES = 20
+HELD_REPLY_TIMEOUT_SECONDS = 10.0
+#: Longer than promotion plus step-down, so no held write fails with the sync timeout's NOREPLICAS.
+HELD_SYNC_TIMEOUT = "15s"
+NOT_EXECUTED = ("TRYAGAIN", "READONLY")
 
 
 def record(cluster) -> tuple[str, str] | None:
@@ -198,3 +210,102 @@ def test_sync_standby_reseeded_quickly_is_not_promoted_with_a_partial_log(make_c
     assert keys >= acknowledged, (
         f"the standby was promoted with {keys} keys but {acknowledged} were acknowledged "
         f"({acknowledged - keys} acknowledged writes lost)\n{cluster.describe()}")
+
+
+# -- 3. sync: writes held when the primary is deposed ------------------------------------------
+
+def held_reply(client: RawClient, deadline: float):
+    """The reply on ``client`` (an ``Err`` for an error), or the name of the exception if none
+    came before ``deadline``."""
+    client.timeout = max(0.1, deadline - time.monotonic())
+    try:
+        return client.read_reply()
+    except (Closed, OSError, TimeoutError) as error:
+        return type(error).__name__
+
+
+def test_writes_held_when_the_primary_is_deposed_get_uncertain_never_ok_or_readonly(make_cluster):
+    """Sync mode with proxies. The primary is partitioned from standby and witness, then at once
+    ``HELD_WRITES`` SETs of distinct keys go to it directly, one per connection, replies unread.
+    Once the standby is promoted the partition is healed (the old primary learns the newer
+    epoch). Every write gets a reply within ``HELD_REPLY_TIMEOUT_SECONDS``; a ``+OK`` only for a
+    key that holds its value on the new primary; an error only ``UNCERTAIN ...``, or ``TRYAGAIN``
+    / ``READONLY`` for a key absent from the new primary. No UNCERTAIN at all is reported (every
+    write arrived after the lease lapsed), not failed."""
+    cluster = make_cluster("sync", proxies=True, sync_timeout=HELD_SYNC_TIMEOUT)
+    old = cluster.primary()
+    new = cluster.other(old)
+    assert call(old, "SET", "held:before", "1", timeout=5.0) == "OK", cluster.describe()
+    writes = {f"held:{index}": f"held-{index}" for index in range(HELD_WRITES)}
+    clients: list[RawClient] = []
+    try:
+        clients.extend(RawClient(HOST, old.port, timeout=HELD_REPLY_TIMEOUT_SECONDS) for _ in writes)
+        cluster.partition(old)
+        for client, (key, value) in zip(clients, writes.items()):
+            client.send(encode("SET", key, value))
+        cluster.wait_for_role(new, "master", cluster.failure_timeout + 10.0)
+        cluster.heal(old)
+        deadline = time.monotonic() + HELD_REPLY_TIMEOUT_SECONDS
+        replies = {key: held_reply(client, deadline) for client, key in zip(clients, writes)}
+    finally:
+        for client in clients:
+            client.close()
+    on_new = dict(zip(writes, call(new, "MGET", *writes, timeout=5.0)))
+
+    def kind(reply) -> str:
+        if reply == "OK":
+            return "OK"
+        if isinstance(reply, Err) and reply.message.startswith(("UNCERTAIN", *NOT_EXECUTED)):
+            return reply.message.split(" ", 1)[0]
+        return "other"
+    kinds = {key: kind(reply) for key, reply in replies.items()}
+    counts = {name: list(kinds.values()).count(name) for name in ("OK", "UNCERTAIN", *NOT_EXECUTED, "other")}
+    on_new_count = sum(value is not None for value in on_new.values())
+    example = next((reply.message for reply in replies.values() if isinstance(reply, Err)), None)
+    print(f"held writes on the deposed primary: {counts}; {on_new_count} of {HELD_WRITES} on the new primary; "
+          f"first error {example!r}")
+    if counts["UNCERTAIN"] == 0:
+        print("no UNCERTAIN: every held write was refused as not executed (the lease had lapsed before it arrived)")
+    state = lambda key: f"{key}: reply {replies[key]!r}, on the new primary {on_new[key]!r}"  # noqa: E731
+    lost_ok = [state(key) for key in writes if kinds[key] == "OK" and on_new[key] != writes[key]]
+    assert not lost_ok, f"acknowledged writes missing on the new primary: {lost_ok[:3]}\n{cluster.describe()}"
+    other = [state(key) for key in writes if kinds[key] == "other"]
+    assert not other, f"held writes answered neither OK, UNCERTAIN nor not-executed: {other[:3]}"
+    applied = [state(key) for key in writes if kinds[key] in NOT_EXECUTED and on_new[key] is not None]
+    assert not applied, f"writes answered 'not executed' (clients retry them) were applied: {applied[:3]}"
+
+
+def test_witness_replaced_on_an_empty_directory_recovers_the_record_and_failover_works(make_cluster):
+    """The runbook's "replacing the witness" (issue 9, item 10): the witness loses its disk
+    and is started again on an empty directory while both nodes run. Writes go on (the
+    standby's echoes keep the lease); the new witness records the running primary — same
+    epoch, same cluster identity, never a stale or new cluster — and a later kill -9 of
+    the primary still fails over to the standby (sync mode: once the primary has recorded
+    it in sync again), with every acknowledged write on the new primary."""
+    cluster = make_cluster("sync")
+    primary = cluster.primary()
+    standby = cluster.other(primary)
+    before = cluster.witness.status()
+    assert before is not None, cluster.describe()
+    cluster.kill_witness()
+    for path in cluster.witness.data_dir.iterdir():
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    cluster.restart_witness()
+    acknowledged = {}
+    for index in range(50):  # bounded: writes go on while the witness recovers its record
+        key = f"witness-replaced:{index}"
+        if call(primary, "SET", key, str(index), timeout=5.0) == "OK":
+            acknowledged[key] = str(index)
+    assert acknowledged, f"no write was acknowledged while the witness recovered: {cluster.describe()}"
+
+    def recovered_in_sync() -> bool:
+        status = cluster.witness.status()
+        return (status is not None and status["primary"] == before["primary"] and status["epoch"] == before["epoch"]
+                and status["cluster"] == before["cluster"] and status["in_sync"] == "1")
+    cluster.wait(recovered_in_sync, 20.0, "the new witness records the running primary, its epoch and identity, in sync")
+
+    cluster.kill9(primary)
+    cluster.wait_for_role(standby, "master", 20.0)
+    on_new = dict(zip(acknowledged, call(standby, "MGET", *acknowledged, timeout=5.0)))
+    lost = {key for key, value in acknowledged.items() if on_new[key] != value}
+    assert not lost, f"acknowledged writes missing on the new primary: {sorted(lost)[:5]} ({len(lost)})"

@@ -96,6 +96,14 @@ struct InvariantChecker {
         grantedEpoch = max(grantedEpoch ?? record.epoch, record.epoch)
     }
 
+    /// The witness lost its disk: from now on it is held only to what a node acted on. An
+    /// epoch it granted that no node ever became primary of (the grant's answer was lost)
+    /// was never used, and the record it rebuilds from the nodes may name it again.
+    mutating func witnessLostItsRecord() {
+        witnessPrimaryOfEpoch = witnessPrimaryOfEpoch.filter { primaryOfEpoch[$0.key] != nil }
+        grantedEpoch = primaryOfEpoch.keys.max()
+    }
+
     mutating func reported(_ report: LostWritesReport) {
         lostWrites.append(report)
     }

@@ -111,7 +111,8 @@ final class SimulatedNode {
             standbyDurableLSN: primary?.standbyDurableLSN,
             standbyLagBytes: primary?.knownLagBytes(nowMilliseconds: now),
             standbyHoldsEveryReleasedWrite: primary.map { $0.standbyAddress != nil && ($0.standbyDurableLSN ?? .zero) >= $0.commitLSN } ?? false,
-            commitLSN: mutation == .reseededStaysInSync ? .zero : primary?.commitLSN ?? .zero)
+            commitLSN: mutation == .reseededStaysInSync ? .zero : primary?.commitLSN ?? .zero,
+            standbyAttached: standbyLink != nil)
         perform(coordinator.tick(nowMilliseconds: now, facts: facts))
         if primary != nil { perform(primary!.tick(nowMilliseconds: now)) }
         flushReleasedWrites()

@@ -56,7 +56,7 @@ import UnderstudySimulation
 
     @Test("Mutation: a re-seeded standby that stays in sync and a member → an acknowledged write is lost (sync, --disk-loss)")
     func reseededStaysInSyncMutation_isCaught() {
-        var options = SimulationOptions(seed: 63, mode: .sync, mutation: .reseededStaysInSync)
+        var options = SimulationOptions(seed: 44, mode: .sync, mutation: .reseededStaysInSync)
         options.diskLoss = true
         #expect(SimulationResult.run(options).violation?.message.hasPrefix("zero RPO") == true)
         options.mutation = nil

@@ -238,7 +238,8 @@ public struct NodeCoordinator: Sendable {
                 actions.append(.askWitness(.heartbeat(WitnessHeartbeat(
                     node: node, epoch: epoch, mode: settings.mode, leaseMilliseconds: settings.leaseMilliseconds,
                     lastWrittenLSN: facts.lastWrittenLSN, standbyDurableLSN: facts.standbyDurableLSN,
-                    standbyLagBytes: facts.standbyLagBytes, commitLSN: facts.commitLSN, clusterID: clusterID))))
+                    standbyLagBytes: facts.standbyLagBytes, commitLSN: facts.commitLSN, clusterID: clusterID,
+                    standbyAttached: facts.standbyAttached))))
             }
         }
         guard settings.mode == .sync, !syncRequestInFlight else { return actions }

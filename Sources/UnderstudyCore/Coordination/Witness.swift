@@ -30,6 +30,21 @@ public struct Witness: Sendable {
     /// The epoch this witness last granted to a node's own vote: only that vote, asked
     /// again, is answered without the checks (memory only).
     private var lastVoteGrant: (epoch: Epoch, node: String)?
+    /// A witness without a record that hears from members (nodes carrying the cluster
+    /// identity) lost its record: what each said — the epoch it knows, its log's end, the
+    /// lease it runs with (memory only).
+    private var lostRecordClaims: [String: LostRecordClaim] = [:]
+
+    /// What a node said to a witness that lost its record.
+    private struct LostRecordClaim {
+        var epoch: Epoch
+        var lastLSN: LSN
+        var leaseMilliseconds: Int64
+        /// nil: a node with an emptied (or new) data directory — never chosen over a member.
+        var clusterID: String?
+        /// It heartbeats as the primary of `epoch`.
+        var actsAsPrimary: Bool
+    }
     /// The last planned switchover recorded: the new primary's vote for that epoch is
     /// confirmed if it offers at least the old primary's last record (memory only).
     private var lastHandover: (epoch: Epoch, to: String, lastLSN: LSN)?
@@ -60,13 +75,42 @@ public struct Witness: Sendable {
             return Response(reply: .state(record))
         case .hello(let node, let hint, let epoch, let lastLSN, let clusterID):
             guard let name = member(node) else { return unknown(node) }
+            if record == nil, clusterID != nil || !lostRecordClaims.isEmpty {
+                return recoverLostRecord(from: name, LostRecordClaim(
+                    epoch: epoch, lastLSN: lastLSN, leaseMilliseconds: 0, clusterID: clusterID, actsAsPrimary: false), now: now)
+            }
             return hello(name, hint: hint, epoch: epoch, lastLSN: lastLSN, clusterID: clusterID)
         case .heartbeat(var beat):
             guard let name = member(beat.node) else { return unknown(beat.node) }
             beat.node = name
+            if record == nil {
+                guard beat.clusterID != nil else { return deny("no primary has been chosen yet") }
+                let standby = other(than: name)
+                if beat.standbyAttached, lostRecordClaims[standby] == nil {
+                    // Its standby streams from it in this epoch: it speaks for the standby.
+                    lostRecordClaims[standby] = LostRecordClaim(
+                        epoch: beat.epoch, lastLSN: beat.standbyDurableLSN ?? .zero, leaseMilliseconds: beat.leaseMilliseconds,
+                        clusterID: beat.clusterID, actsAsPrimary: false)
+                }
+                var response = recoverLostRecord(from: name, LostRecordClaim(
+                    epoch: beat.epoch, lastLSN: beat.lastWrittenLSN, leaseMilliseconds: beat.leaseMilliseconds,
+                    clusterID: beat.clusterID, actsAsPrimary: true), now: now)
+                if response.persist != nil {
+                    // The answer backs this primary's lease: the promise and report of any heartbeat.
+                    let answered = heartbeat(beat, now: now)
+                    response.reply = answered.reply
+                    response.persist = answered.persist ?? response.persist
+                }
+                return response
+            }
             return heartbeat(beat, now: now)
         case .vote(let node, let epoch, let durableLSN, let maxLagBytes, let clusterID):
             guard let name = member(node) else { return unknown(node) }
+            if record == nil, clusterID != nil || !lostRecordClaims.isEmpty {
+                return recoverLostRecord(from: name, LostRecordClaim(
+                    epoch: Epoch(max(1, epoch.rawValue) - 1), lastLSN: durableLSN, leaseMilliseconds: 0, clusterID: clusterID,
+                    actsAsPrimary: false), askedEpoch: epoch, now: now)
+            }
             if let mine = record?.clusterID, clusterID != mine {
                 // An emptied (or foreign) data directory: it holds nothing this cluster wrote.
                 return deny(clusterID == nil
@@ -157,18 +201,72 @@ public struct Witness: Sendable {
         } else {
             return deny("no primary yet: waiting for \(other(than: node)) or a node started with --role primary")
         }
-        let identities = Set(hellos.values.compactMap(\.clusterID))
-        guard identities.count <= 1 else {
+        // A new cluster: its nodes have no identity yet (members are recovered above).
+        let highest = hellos.values.map(\.epoch).max() ?? .initial
+        return adopt(WitnessRecord(
+            epoch: max(highest, .initial), primary: chosen, standby: other(than: chosen), standbyInSync: true,
+            mode: .sync, leaseMilliseconds: 0, clusterID: newClusterID))
+    }
+
+    /// The witness lost its record (a member speaks to it and it has none). It names no
+    /// primary and backs no lease until it has heard from both nodes — a primary that
+    /// heartbeats first may be a stale one — and until any lease it may have backed before
+    /// has run out. Then only the member with the most of the log (the highest epoch it
+    /// knows, a primary before a standby, then the longest log) gets a record, and only on
+    /// its own word: its heartbeat as primary of that highest epoch (the record continues
+    /// it), or its vote for the epoch above every epoch either node knows (a grant) — so no
+    /// epoch is ever granted to two nodes. Its standby is recorded not in sync (nothing is
+    /// known of it).
+    private mutating func recoverLostRecord(from node: String, _ claim: LostRecordClaim, askedEpoch: Epoch? = nil,
+                                            now: Int64) -> Response {
+        lostRecordClaims[node] = claim
+        for (other, hello) in hellos where lostRecordClaims[other] == nil {  // said before a member spoke
+            lostRecordClaims[other] = LostRecordClaim(epoch: hello.epoch, lastLSN: hello.lastLSN, leaseMilliseconds: 0,
+                                                      clusterID: hello.clusterID, actsAsPrimary: false)
+        }
+        guard let first = lostRecordClaims[nodes[0]], let second = lostRecordClaims[nodes[1]] else {
+            return deny("this witness has no record of this cluster: it names no primary before it has heard from \(other(than: node))")
+        }
+        let identities = Set([first.clusterID, second.clusterID].compactMap { $0 })
+        guard identities.count == 1, let clusterID = identities.first else {
             return deny("the nodes belong to different clusters (\(identities.sorted().joined(separator: ", "))): refusing to join them")
         }
-        let highest = hellos.values.map(\.epoch).max() ?? .initial
-        // Nodes of an existing cluster (this witness lost its record): start above every
-        // epoch they know, so that no epoch is ever granted twice.
-        let startEpoch = identities.isEmpty ? max(highest, .initial) : Epoch(highest.rawValue + 1)
+        let lease = max(first.leaseMilliseconds, second.leaseMilliseconds, Self.assumedLeaseMilliseconds)
+        let drift = CoordinationSettings.defaultDriftMargin(leaseMilliseconds: lease)
+        let waitUntil = startedAtMilliseconds + lease + drift
+        guard now >= waitUntil else {
+            return deny("this witness has no record: it backs no lease for another \(waitUntil - now) ms")
+        }
+        func rank(_ claim: LostRecordClaim) -> [UInt64] {
+            [claim.clusterID == nil ? 0 : 1, claim.epoch.rawValue, claim.actsAsPrimary ? 1 : 0, claim.lastLSN.rawValue]
+        }
+        let chosen = rank(second).lexicographicallyPrecedes(rank(first)) || rank(second) == rank(first) ? nodes[0] : nodes[1]
+        let highest = max(first.epoch, second.epoch)
+        let epoch: Epoch
+        if node == chosen, claim.actsAsPrimary, claim.epoch == highest {
+            epoch = highest  // the primary of the highest epoch goes on in it
+        } else if node == chosen, askedEpoch == Epoch(highest.rawValue + 1) {
+            epoch = Epoch(highest.rawValue + 1)
+            lastVoteGrant = (epoch, node)
+        } else if node == chosen, askedEpoch == nil, !claim.actsAsPrimary {
+            // Its HELLO: tell it (persisting nothing) that it is the one to ask for the next epoch.
+            return Response(reply: .state(WitnessRecord(
+                epoch: highest, primary: chosen, standby: other(than: chosen), standbyInSync: false, mode: .sync,
+                leaseMilliseconds: lease, clusterID: clusterID)))
+        } else if node == chosen, claim.epoch < highest {
+            return Response(reply: .staleEpoch(highest, primary: nil))  // it learns the epoch to ask above
+        } else {
+            return deny("this witness lost its record: it waits for \(chosen), which holds the most of the log, to heartbeat as primary of epoch \(highest) or ask for epoch \(highest.rawValue + 1)")
+        }
+        lostRecordClaims = [:]
         return adopt(WitnessRecord(
-            epoch: startEpoch, primary: chosen, standby: other(than: chosen), standbyInSync: identities.isEmpty,
-            mode: .sync, leaseMilliseconds: 0, clusterID: identities.first ?? newClusterID))
+            epoch: epoch, primary: chosen, standby: other(than: chosen), standbyInSync: false, mode: .sync,
+            leaseMilliseconds: lease, clusterID: clusterID))
     }
+
+    /// The lease a witness that lost its record assumes it may have backed, unless a
+    /// heartbeat says the nodes run a longer one (the default `--lease`).
+    public static let assumedLeaseMilliseconds: Int64 = 500
 
     private mutating func heartbeat(_ beat: WitnessHeartbeat, now: Int64) -> Response {
         var current: WitnessRecord
@@ -194,18 +292,7 @@ public struct Witness: Sendable {
                                         clusterID: current.clusterID)
             }
         } else {
-            // A witness that lost its record meets a running primary. It may have backed a
-            // lease (of another node) before it lost its disk: it backs none until any such
-            // lease has run out; then the primary that heartbeats is recorded, its standby
-            // not in sync (nothing is known of it).
-            let waitUntil = startedAtMilliseconds + beat.leaseMilliseconds
-                + CoordinationSettings.defaultDriftMargin(leaseMilliseconds: beat.leaseMilliseconds)
-            guard now >= waitUntil else {
-                return deny("this witness has no record: it backs no lease for another \(waitUntil - now) ms")
-            }
-            current = WitnessRecord(epoch: beat.epoch, primary: beat.node, standby: other(than: beat.node),
-                                    standbyInSync: false, mode: beat.mode, leaseMilliseconds: beat.leaseMilliseconds,
-                                    clusterID: beat.clusterID ?? newClusterID)
+            return deny("no primary has been chosen yet")
         }
         current.mode = beat.mode
         current.leaseMilliseconds = max(current.leaseMilliseconds, beat.leaseMilliseconds)

@@ -4,7 +4,7 @@
 /// ```
 /// WITNESS HELLO     <node> <hint primary|standby|-> <epoch> <last-lsn> [<cluster|->]
 /// WITNESS HEARTBEAT <node> <epoch> <mode> <lease-ms> <last-written-lsn> <standby-durable-lsn|-> <standby-lag-bytes|->
-///                   [<commit-lsn> <cluster|->]
+///                   [<commit-lsn> <cluster|-> [<standby-attached 1|0>]]
 /// WITNESS VOTE      <node> <new-epoch> <durable-lsn> <max-lag-bytes> [<cluster|->]
 /// WITNESS SYNC      <node> <epoch> <0|1> <sequence>
 /// WITNESS HANDOVER  <node> <epoch> <to> <staying 1|leaving 0> [<last-lsn>]
@@ -48,7 +48,8 @@ public enum WitnessRequest: Hashable, Sendable {
         case .heartbeat(let beat):
             words = ["HEARTBEAT", beat.node, "\(beat.epoch)", beat.mode.rawValue, "\(beat.leaseMilliseconds)",
                      "\(beat.lastWrittenLSN)", beat.standbyDurableLSN.map { "\($0)" } ?? "-",
-                     beat.standbyLagBytes.map { "\($0)" } ?? "-", "\(beat.commitLSN)", beat.clusterID ?? "-"]
+                     beat.standbyLagBytes.map { "\($0)" } ?? "-", "\(beat.commitLSN)", beat.clusterID ?? "-",
+                     beat.standbyAttached ? "1" : "0"]
         case .vote(let node, let epoch, let durableLSN, let maxLagBytes, let clusterID):
             words = ["VOTE", node, "\(epoch)", "\(durableLSN)", "\(maxLagBytes)", clusterID ?? "-"]
         case .standbySync(let node, let epoch, let inSync, let sequence):
@@ -87,7 +88,12 @@ public enum WitnessRequest: Hashable, Sendable {
                           lastLSN: LSN(try Self.number(fields[3], "last LSN")),
                           clusterID: fields.count > 4 ? try Self.clusterID(fields[4]) : nil)
         case "HEARTBEAT":
-            try expect(7, orWithOptional: 2)
+            guard fields.count == 7 || fields.count == 9 || fields.count == 10 else {
+                throw Self.malformed("WITNESS HEARTBEAT takes 10 arguments, got \(fields.count)")
+            }
+            if fields.count == 10, fields[9] != Array("0".utf8), fields[9] != Array("1".utf8) {
+                throw Self.malformed("bad standby-attached flag")
+            }
             let modeText = String(decoding: fields[2], as: UTF8.self)
             guard let mode = ReplicationMode(rawValue: modeText) else { throw Self.malformed("bad mode '\(modeText)'") }
             let lease = try Self.number(fields[3], "lease")
@@ -99,7 +105,8 @@ public enum WitnessRequest: Hashable, Sendable {
                 standbyDurableLSN: try Self.optionalNumber(fields[5], "standby durable LSN").map { LSN($0) },
                 standbyLagBytes: lag.map { Int64($0) },
                 commitLSN: fields.count > 7 ? LSN(try Self.number(fields[7], "commit LSN")) : .zero,
-                clusterID: fields.count > 8 ? try Self.clusterID(fields[8]) : nil))
+                clusterID: fields.count > 8 ? try Self.clusterID(fields[8]) : nil,
+                standbyAttached: fields.count > 9 && fields[9] == Array("1".utf8)))
         case "VOTE":
             try expect(4, orWithOptional: 1)
             let maxLag = try Self.number(fields[3], "max lag")
@@ -179,9 +186,14 @@ public struct WitnessHeartbeat: Hashable, Sendable {
     /// The cluster's identity as the primary persisted it (a witness that lost its record
     /// takes it back from here).
     public var clusterID: String?
+    /// A standby is attached and streaming in this epoch: it follows this primary (so no
+    /// newer primary exists) — what a witness that lost its record needs to hear of it.
+    public var standbyAttached: Bool
 
     public init(node: String, epoch: Epoch, mode: ReplicationMode, leaseMilliseconds: Int64, lastWrittenLSN: LSN,
-                standbyDurableLSN: LSN?, standbyLagBytes: Int64?, commitLSN: LSN = .zero, clusterID: String? = nil) {
+                standbyDurableLSN: LSN?, standbyLagBytes: Int64?, commitLSN: LSN = .zero, clusterID: String? = nil,
+                standbyAttached: Bool = false) {
+        self.standbyAttached = standbyAttached
         self.commitLSN = commitLSN
         self.clusterID = clusterID
         self.node = node

@@ -53,23 +53,47 @@ import Testing
                                         nowMilliseconds: 5_000)))
     }
 
-    @Test func witnessWithoutRecord_backsNoLease_untilOneItMayHaveBackedHasRunOut() {
-        // Issue 9, item 10: a witness restarted on an empty directory.
+    @Test func witnessThatLostItsRecord_namesNoPrimary_beforeItHearsBothNodes_andALeaseHasRunOut() {
+        // Issue 9, item 10: a witness restarted on an empty directory meets a running primary.
         var witness = Witness(nodes: nodes, record: nil, nowMilliseconds: 1_000, newClusterID: ClusterIdentity.make(5, 5))
-        #expect(isDenied(witness.handle(beat(epoch: 4), nowMilliseconds: 1_100)))
-        let adopted = witness.handle(beat(epoch: 4), nowMilliseconds: 1_600)
-        #expect(adopted.persist?.epoch == Epoch(4))
+        #expect(isDenied(witness.handle(beat(epoch: 4), nowMilliseconds: 2_000)), "the primary that heartbeats first may be a stale one")
+        let standbyHello = WitnessRequest.hello(node: nodes[1], hint: nil, epoch: Epoch(4), lastLSN: LSN(90), clusterID: cluster)
+        #expect(isDenied(witness.handle(standbyHello, nowMilliseconds: 1_100)), "any lease backed before may still run")
+        let adopted = witness.handle(beat(epoch: 4), nowMilliseconds: 2_100)
+        #expect(adopted.persist?.epoch == Epoch(4), "the primary of the highest epoch keeps its epoch")
+        #expect(adopted.persist?.primary == nodes[0])
         #expect(adopted.persist?.standbyInSync == false, "nothing is known of the standby")
         #expect(adopted.persist?.clusterID == cluster, "the cluster keeps its identity")
     }
 
-    @Test func bootstrapFromNodesOfAnExistingCluster_startsAboveEveryEpochTheyKnow() {
+    @Test func witnessThatLostItsRecord_hearingAStalePrimary_startsAboveEveryEpochEitherKnows() {
         var witness = Witness(nodes: nodes, record: nil, nowMilliseconds: 0, newClusterID: ClusterIdentity.make(5, 5))
-        _ = witness.handle(.hello(node: nodes[0], hint: nil, epoch: Epoch(6), lastLSN: LSN(10), clusterID: cluster), nowMilliseconds: 0)
-        let chosen = witness.handle(.hello(node: nodes[1], hint: nil, epoch: Epoch(7), lastLSN: LSN(9), clusterID: cluster),
-                                    nowMilliseconds: 0)
-        #expect(chosen.persist?.epoch == Epoch(8))
-        #expect(chosen.persist?.clusterID == cluster)
+        // The old primary of epoch 6 heartbeats; the other node knows epoch 7 and asks for 8.
+        _ = witness.handle(beat(epoch: 6), nowMilliseconds: 1_000)
+        let named = witness.handle(.vote(node: nodes[1], epoch: Epoch(8), durableLSN: LSN(9), maxLagBytes: 0, clusterID: cluster),
+                                   nowMilliseconds: 1_000)
+        #expect(named.persist?.epoch == Epoch(8), "one above every epoch either node knows")
+        #expect(named.persist?.primary == nodes[1])
+        #expect(named.persist?.clusterID == cluster)
+    }
+
+    @Test func witnessThatLostItsRecord_neverNamesANodeWithoutTheIdentity() {
+        var witness = Witness(nodes: nodes, record: nil, nowMilliseconds: 0, newClusterID: ClusterIdentity.make(5, 5))
+        _ = witness.handle(.hello(node: nodes[1], hint: nil, epoch: Epoch(9), lastLSN: LSN(500)), nowMilliseconds: 1_000)
+        let hello = witness.handle(.hello(node: nodes[0], hint: nil, epoch: Epoch(3), lastLSN: LSN(10), clusterID: cluster),
+                                   nowMilliseconds: 1_000)
+        #expect(hello.persist == nil, "a record only on the chosen node's own heartbeat or vote")
+        #expect(hello.reply == .state(WitnessRecord(epoch: Epoch(9), primary: nodes[0], standby: nodes[1], standbyInSync: false,
+                                                    mode: .sync, leaseMilliseconds: 500, clusterID: cluster)),
+                "the chosen node's HELLO tells it to ask for the next epoch")
+        #expect(isDenied(witness.handle(.vote(node: nodes[1], epoch: Epoch(10), durableLSN: LSN(500), maxLagBytes: 0),
+                                        nowMilliseconds: 1_000)), "an emptied node holds nothing of the cluster")
+        let behind = witness.handle(.vote(node: nodes[0], epoch: Epoch(4), durableLSN: LSN(10), maxLagBytes: 0, clusterID: cluster),
+                                    nowMilliseconds: 1_000)
+        #expect(behind.reply == .staleEpoch(Epoch(9), primary: nil), "it learns the epoch to ask above")
+        let granted = witness.handle(.vote(node: nodes[0], epoch: Epoch(10), durableLSN: LSN(10), maxLagBytes: 0, clusterID: cluster),
+                                     nowMilliseconds: 1_000)
+        #expect(granted.persist?.primary == nodes[0])
     }
 
     @Test func newCluster_getsTheWitnesssNewIdentity_andAForeignNodeIsRefused() {
