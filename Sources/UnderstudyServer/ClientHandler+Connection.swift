@@ -72,7 +72,7 @@ extension ClientHandler {
                 index += 2
             case "to" where index + 2 < arguments.count:
                 let target = "\(String(decoding: arguments[index + 1], as: UTF8.self)):\(String(decoding: arguments[index + 2], as: UTF8.self))"
-                if let standby = engine.replication.standbyAddress, standby != target {
+                if let standby = engine.node.primary?.standbyLink?.address, standby != target {
                     return .error("ERR FAILOVER TO \(target): the standby is \(standby), the only node this primary can hand over to")
                 }
                 index += 3

@@ -83,19 +83,19 @@ extension NodeEngine {
 
     private func replicationFields() -> [(String, String)] {
         let now = WallClock.monotonicMilliseconds()
-        if replication.role == .standby, let configuration = replication.configuration {
-            let standby = replication.standby
+        if node.pairRole == .standby, let configuration = replication.configuration {
+            let standby = node.standby?.replication
             let lag = standby?.lag(nowMilliseconds: now) ?? ReplicationLag(lsns: 0, bytes: 0, milliseconds: 0, standbyDurableLSN: nil, state: .none)
             return [
                 ("role", "slave"),
                 ("master_host", configuration.peer.host),
                 ("master_port", "\(configuration.peer.port)"),
-                ("master_link_status", replication.linkStatus == "connected" ? "up" : "down"),
+                ("master_link_status", node.linkStatus == "connected" ? "up" : "down"),
                 ("slave_repl_offset", "\(standby?.lastLSN ?? wal.lastWrittenLSN)"),
                 ("slave_read_only", "1"),
                 ("understudy_epoch", "\(epoch)"),
-                ("understudy_link_state", replication.linkStatus),
-                ("understudy_last_refusal", replication.lastRefusal ?? ""),
+                ("understudy_link_state", node.linkStatus),
+                ("understudy_last_refusal", node.lastRefusal ?? ""),
                 ("understudy_applied_lsn", "\(standby?.lastLSN ?? wal.lastWrittenLSN)"),
                 ("understudy_durable_lsn", "\(standby?.durableLSN ?? durableLSN)"),
                 ("understudy_lag_lsns", "\(lag.lsns)"),
@@ -104,12 +104,12 @@ extension NodeEngine {
         }
         var fields: [(String, String)] = [
             ("role", "master"),
-            ("connected_slaves", replication.standbyChannel == nil ? "0" : "1"),
+            ("connected_slaves", node.primary?.standbyLink == nil ? "0" : "1"),
         ]
-        if let primary = replication.primary {
+        if let primaryRole = node.primary {
+            let primary = primaryRole.replication
             let lag = primary.lag(nowMilliseconds: now)
-            if replication.standbyChannel != nil, let address = replication.standbyAddress,
-               let parsed = ListenAddress(parsing: address) {
+            if let address = primaryRole.standbyLink?.address, let parsed = ListenAddress(parsing: address) {
                 let state = lag.state == .streaming ? "online" : "wait_bgsave"
                 fields.append(("slave0", "ip=\(parsed.host),port=\(parsed.port),state=\(state),offset=\(primary.standbyDurableLSN ?? .zero),lag=\(lag.milliseconds / 1000)"))
             }
@@ -121,7 +121,7 @@ extension NodeEngine {
                 ("understudy_lag_lsns", "\(lag.lsns)"),
                 ("understudy_lag_bytes", "\(lag.bytes)"),
                 ("understudy_lag_milliseconds", "\(lag.milliseconds)"),
-                ("understudy_fenced_by_epoch", replication.fencedByEpoch.map { "\($0)" } ?? ""),
+                ("understudy_fenced_by_epoch", primaryRole.supersededBy.map { "\($0)" } ?? ""),
             ]
         }
         fields += [
@@ -135,7 +135,7 @@ extension NodeEngine {
     /// last rewind (what was cut off on rejoining, and where it was kept).
     private func coordinationFields(now: Int64) -> [(String, String)] {
         var fields: [(String, String)] = []
-        if let coordinator = replication.coordinator {
+        if let coordinator = node.coordinator {
             fields += [
                 ("understudy_role", coordinator.role.rawValue),
                 ("understudy_known_epoch", "\(coordinator.epoch)"),
@@ -150,7 +150,7 @@ extension NodeEngine {
                 if coordinator.settings.mode == .sync {
                     fields += [
                         ("understudy_standby_in_sync", coordinator.standbyInSync ? "1" : "0"),
-                        ("understudy_acknowledges_alone", replication.primary?.acknowledgesAlone == true ? "1" : "0"),
+                        ("understudy_acknowledges_alone", node.primary?.replication.acknowledgesAlone == true ? "1" : "0"),
                     ]
                 }
             }

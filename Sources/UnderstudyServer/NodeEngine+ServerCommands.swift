@@ -37,22 +37,21 @@ extension NodeEngine {
     /// Redis's ROLE layout, so Redis tooling reads it: a primary lists its standby with the
     /// offset (LSN) it has acknowledged; a standby names its primary and its link state.
     private func role() -> Reply {
-        if replication.role == .standby, let peer = replication.configuration?.peer {
+        if node.pairRole == .standby, let peer = replication.configuration?.peer {
             let state: String
-            switch replication.linkStatus {
+            switch node.linkStatus {
             case "connected": state = "connected"
             case "handshake": state = "connecting"
             default: state = "connect"
             }
             return .array([
                 .bulk("slave"), .bulk(peer.host), .integer(Int64(peer.port)), .bulk(state),
-                .integer(Int64(replication.standby?.lastLSN.rawValue ?? 0)),
+                .integer(Int64(node.standby?.replication.lastLSN.rawValue ?? 0)),
             ])
         }
         var standbys: [Reply] = []
-        if replication.standbyChannel != nil, let address = replication.standbyAddress,
-           let parsed = ListenAddress(parsing: address) {
-            let acknowledged = replication.primary?.standbyDurableLSN ?? .zero
+        if let address = node.primary?.standbyLink?.address, let parsed = ListenAddress(parsing: address) {
+            let acknowledged = node.primary?.replication.standbyDurableLSN ?? .zero
             standbys.append(.array([.bulk(parsed.host), .bulk(String(parsed.port)), .bulk(String(acknowledged.rawValue))]))
         }
         return .array([.bulk("master"), .integer(Int64(wal.lastWrittenLSN.rawValue)), .array(standbys)])

@@ -5,16 +5,12 @@ import UnderstudyCore
 import UnderstudyStorage
 import UnderstudyWire
 
-/// The standby's side of replication: connect to the primary, hand the stream to
-/// `StandbyReplication`, append what it accepts byte for byte, acknowledge what is durable.
+/// The standby's side of replication: dial the primary, parse what it sends, append and
+/// install what the node accepts byte for byte. Every decision is `DataNode`'s.
 extension NodeEngine {
-    /// Every heartbeat interval: (re)connect to the primary when there is no link.
-    func standbyTick() {
-        guard replication.role == .standby, replication.standby != nil, replication.primaryChannel == nil, !replication.connecting,
-              !isStopping, WallClock.monotonicMilliseconds() >= replication.nextConnectAtMilliseconds,
-              let peer = replication.configuration?.peer
-        else { return }
-        replication.connecting = true
+    /// `.connectToPrimary`.
+    func connectToPrimary() {
+        guard let peer = replication.configuration?.peer else { return }
         let engine = self
         ClientBootstrap(group: eventLoop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -28,27 +24,22 @@ extension NodeEngine {
             }
             .connect(host: peer.host, port: peer.port)
             .whenComplete { result in
-                engine.replication.connecting = false
-                if case .failure(let error) = result {
-                    engine.primaryConnectFailed(error)
-                    engine.primaryLinkFailed("cannot connect to the primary at \(peer): \(error)")
-                }
+                guard case .failure(let error) = result else { return }
+                engine.perform(engine.node.primaryLinkFailed(
+                    "cannot connect to the primary at \(peer): \(error)", refused: Self.isConnectionRefused(error),
+                    nowMilliseconds: WallClock.monotonicMilliseconds()))
             }
     }
 
-    /// The link is up: the handshake to send.
-    func primaryLinkOpened(_ channel: any Channel) -> Command? {
-        guard var standby = replication.standby else { return nil }
-        replication.primaryChannel = channel
-        replication.linkStatus = "handshake"
-        let handshake = standby.handshake(address: "\(configuration.host):\(listeningPort)", clusterID: replication.coordinator?.clusterID)
-        replication.standby = standby
-        return Command(arguments: handshake.arguments)
+    /// The dialled link is up.
+    func primaryLinkOpened(_ channel: any Channel) {
+        let id = replication.makeLinkID()
+        replication.primaryChannel = (id, channel)
+        perform(node.primaryLinkOpened(link: id))
     }
 
     /// The primary's answer to REPLICATE.
-    func primaryAnsweredHandshake(_ reply: Reply) {
-        guard var standby = replication.standby, let channel = replication.primaryChannel else { return }
+    func primaryAnsweredHandshake(_ channel: any Channel, reply: Reply) {
         let answer: HandshakeAnswer
         do {
             switch reply {
@@ -59,232 +50,132 @@ extension NodeEngine {
         } catch {
             answer = .refused("\(error)")
         }
-        switch answer {
-        case .stream(let epoch, let from, let clusterID):
-            guard followsPrimary(ofCluster: clusterID, channel: channel) else { return }
-            let action = standby.streamAccepted(epoch: epoch, from: from)
-            replication.standby = standby
-            replication.linkStatus = "connected"
-            replication.lastRefusal = nil
-            replication.reconnectDelayMilliseconds = 100
-            logger.info("streaming from the primary", metadata: ["from_lsn": "\(from)", "epoch": "\(epoch)"])
-            perform(action)
-        case .snapshot(let epoch, let lsn, let bytes, let snapshotEpoch, let history, let clusterID):
-            guard followsPrimary(ofCluster: clusterID, channel: channel) else { return }
-            beginSnapshot(primaryEpoch: epoch, lsn: lsn, bytes: bytes, snapshotEpoch: snapshotEpoch, history: history)
-        case .diverged(let history, let clusterID, _):
-            replication.lastRefusal = answer.line.text
-            if rewindIfDiverged(primaryHistory: history, clusterID: clusterID) { return }
-            logger.error("the primary refused this standby: its log diverged; nothing conflicting is applied", metadata: [
-                "reason": "\(answer.line.text)",
-            ])
-            replication.linkStatus = "diverged"
-            channel.close(promise: nil)
-        case .refused(let text):
-            replication.lastRefusal = text
-            logger.warning("the primary refused the stream", metadata: ["reason": "\(text)"])
-            channel.close(promise: nil)
-        }
-    }
-
-    /// Whether this standby may follow a primary of cluster `clusterID` (the coordinator
-    /// decides; a node without an identity learns and persists the primary's). If not, the
-    /// link is closed.
-    private func followsPrimary(ofCluster clusterID: String?, channel: any Channel) -> Bool {
-        guard replication.coordinator != nil else { return true }
-        if let refusal = replication.coordinator!.primaryStreams(clusterID: clusterID) {
-            logger.error("not following a primary of another cluster", metadata: ["reason": "\(refusal)"])
-            replication.lastRefusal = refusal
-            channel.close(promise: nil)
-            return false
-        }
-        return persistClusterIdentityIfLearned()
+        perform(node.primaryAnswered(answer, link: replication.primaryLinkID(of: channel), nowMilliseconds: WallClock.monotonicMilliseconds()))
     }
 
     /// A frame from the primary.
-    func primarySent(_ frame: ReplicationFrame) {
-        guard replication.standby != nil else { return }
+    func primarySent(_ channel: any Channel, frame: ReplicationFrame) {
+        let id = replication.primaryLinkID(of: channel)
+        let now = WallClock.monotonicMilliseconds()
         switch frame {
         case .records(_, let compressed, let rawBytes, let payload):
             let frames: [UInt8]
             do {
                 frames = compressed ? try payload.withUnsafeBytes { try LZ4Block.decompress($0, rawBytes: rawBytes) } : payload
             } catch {
-                primaryLinkFailed("a records frame does not decompress: \(error)")
+                primaryLinkFailed(channel, "a records frame does not decompress: \(error)")
                 return
             }
-            applyRecords(frames)
-        case .heartbeat(let epoch, let lastWrittenLSN, let primaryTime, let sentAt, let lease):
-            echoPrimaryHeartbeat(epoch: epoch, sentAt: sentAt, primaryLeaseMilliseconds: lease)
-            // In place (`standby!`): a copy would duplicate its lag samples on every event.
-            let action = replication.standby!.primaryHeartbeat(
-                epoch: epoch, lastWrittenLSN: lastWrittenLSN, primaryTimeMilliseconds: primaryTime,
-                nowMilliseconds: WallClock.monotonicMilliseconds())
-            perform(action)
+            applyRecords(frames, link: id)
+        case .heartbeat(let heartbeatEpoch, let lastWrittenLSN, let primaryTime, let sentAt, let lease):
+            perform(node.primaryHeartbeat(
+                epoch: heartbeatEpoch, lastWrittenLSN: lastWrittenLSN, primaryTimeMilliseconds: primaryTime,
+                sentAtMilliseconds: sentAt, leaseMilliseconds: lease > 0 ? lease : nil, link: id, nowMilliseconds: now))
         case .error(_, let message):
-            primaryLinkFailed("the primary ended the stream: \(message)")
+            primaryLinkFailed(channel, "the primary ended the stream: \(message)")
         case .snapshotChunk(_, _, let bytes):
             do {
                 guard let receiver = replication.snapshotReceiver else { throw StorageError(.invalidState, "no snapshot announced") }
                 try receiver.receive(bytes)
             } catch {
-                abortSnapshot("snapshot transfer failed: \(error)")
+                primaryLinkFailed(channel, "snapshot transfer failed: \(error)")
             }
         case .snapshotEnd(_, _, let checksum):
-            installSnapshot(checksum: checksum)
+            installSnapshot(channel, checksum: checksum)
         case .handover(_, let newEpoch):
-            guard replication.coordinator != nil else { return }
-            logger.notice("the primary hands over: taking the next epoch", metadata: ["epoch": "\(newEpoch)"])
-            performCoordination(replication.coordinator!.handoverOffered(
-                epoch: newEpoch, durableLSN: durableLSN, nowMilliseconds: WallClock.monotonicMilliseconds()))
+            perform(node.handoverOffered(epoch: newEpoch, link: id, nowMilliseconds: now))
         case .acknowledge, .heartbeatEcho:
-            primaryLinkFailed("unexpected frame from the primary")
+            primaryLinkFailed(channel, "unexpected frame from the primary")
         }
     }
 
-    /// `+SNAPSHOT …`: the primary no longer has the WAL this standby needs; its snapshot follows.
-    private func beginSnapshot(primaryEpoch: Epoch, lsn: LSN, bytes: Int64, snapshotEpoch: Epoch, history: EpochHistory) {
+    /// `.receiveSnapshot`: the primary no longer has the WAL this standby needs.
+    func beginSnapshot(lsn: LSN, bytes: Int64) {
         do {
             replication.snapshotReceiver = try SnapshotReceiver(
                 dataDirectory: configuration.dataDirectory, expectedLSN: lsn, totalBytes: bytes)
-            replication.incomingSnapshot = (lsn, snapshotEpoch, primaryEpoch, history)
-            replication.linkStatus = "snapshot"
-            logger.info("receiving a snapshot from the primary", metadata: ["lsn": "\(lsn)", "bytes": "\(bytes)"])
         } catch {
-            abortSnapshot("cannot start receiving the snapshot: \(error)")
+            perform(node.primaryLinkFailed("cannot start receiving the snapshot: \(error)", nowMilliseconds: WallClock.monotonicMilliseconds()))
         }
     }
 
     /// The whole snapshot arrived: verify and install it (the old WAL is set aside, never
-    /// deleted), reopen the log after it, then stream from the next LSN.
-    private func installSnapshot(checksum: UInt32) {
-        guard let receiver = replication.snapshotReceiver, let incoming = replication.incomingSnapshot,
-              var standby = replication.standby else {
-            primaryLinkFailed("a snapshot ended that was never announced")
+    /// deleted), reopen the log after it, then the node streams from the next LSN.
+    private func installSnapshot(_ channel: any Channel, checksum: UInt32) {
+        guard let receiver = replication.snapshotReceiver else {
+            primaryLinkFailed(channel, "a snapshot ended that was never announced")
             return
         }
         replication.snapshotReceiver = nil
-        replication.incomingSnapshot = nil
         do {
             wal.close()
             let installation = try receiver.finish(expectedChecksum: checksum, logger: logger)
             wal = try WALWriter.open(
                 dataDirectory: configuration.dataDirectory, after: installation.state,
                 configuration: WALWriter.Configuration(segmentMaxBytes: configuration.walSegmentMaxBytes))
-            try standby.snapshotInstalled(lsn: incoming.lsn, epoch: incoming.epoch, history: incoming.history)
-            replication.history = standby.history
-            try DurableStateFile.epochHistory.write(replication.history.encode(), dataDirectory: configuration.dataDirectory)
             keyspace = installation.state.keyspace
             keyspace.deletesExpiredKeys = false
-            durableLSN = max(durableLSN, incoming.lsn)
-            restartGate(at: max(visibleLSN, incoming.lsn))
+            durableLSN = max(durableLSN, installation.state.lastLSN)
+            replication.bytesReportedWritten = wal.totalBytesWritten
             logger.warning("installed the primary's snapshot", metadata: [
-                "lsn": "\(incoming.lsn)", "keys": "\(keyspace.count)",
+                "lsn": "\(installation.state.lastLSN)", "keys": "\(keyspace.count)",
                 "previous_log_moved_to": "\(installation.discardedPath ?? "(none)")",
             ])
         } catch {
             logger.critical("snapshot install failed; restart this standby", metadata: ["error": "\(error)"])
-            primaryLinkFailed("snapshot install failed: \(error)")
+            primaryLinkFailed(channel, "snapshot install failed: \(error)")
             return
         }
-        let action = standby.streamAccepted(epoch: incoming.primaryEpoch, from: incoming.lsn.next)
-        replication.standby = standby
-        replication.linkStatus = "connected"
-        replication.reconnectDelayMilliseconds = 100
-        perform(action)
+        perform(node.snapshotInstalled(link: replication.primaryLinkID(of: channel), nowMilliseconds: WallClock.monotonicMilliseconds()))
     }
 
-    private func abortSnapshot(_ reason: String) {
-        primaryLinkFailed(reason)
-    }
-
-    private func applyRecords(_ frames: [UInt8]) {
-        guard replication.standby != nil else { return }
+    private func applyRecords(_ frames: [UInt8], link id: UInt64) {
         let records: [WALRecord]
         do {
             records = try WALFormat.decodeFrames(frames)
         } catch {
-            primaryLinkFailed("records from the primary do not decode: \(error)")
+            perform(node.primaryLinkFailed("records from the primary do not decode: \(error)", nowMilliseconds: WallClock.monotonicMilliseconds()))
             return
         }
         let headers = records.map {
             RecordHeader(epoch: $0.epoch, lsn: $0.lsn, checksum: $0.checksum, byteCount: $0.frameBytes.count)
         }
-        let decisions = replication.standby!.receivedRecords(headers)
-        for decision in decisions {
-            switch decision {
-            case .adoptEpoch(let newEpoch, let firstLSN):
-                do {
-                    replication.history.begin(epoch: newEpoch, at: firstLSN)
-                    try DurableStateFile.epochHistory.write(replication.history.encode(), dataDirectory: configuration.dataDirectory)
-                } catch {
-                    primaryLinkFailed("cannot persist epoch \(newEpoch): \(error)")
-                    return
-                }
-            case .append(let range):
-                guard !range.isEmpty else { continue }
-                let bytes = Array(frames[records[range.lowerBound].frameBytes.lowerBound..<records[range.upperBound - 1].frameBytes.upperBound])
-                do {
-                    try wal.appendFrames(bytes)
-                } catch {
-                    primaryLinkFailed("cannot append the primary's records: \(error)")
-                    return
-                }
-                for record in records[range] { keyspace.apply(record.effects) }
-                statistics.walRecordsAppended += Int64(range.count)
-                scheduleFlush()
-            case .refuse(let reason):
-                logger.error("refused records from the primary", metadata: ["reason": "\(reason)"])
-                replication.lastRefusal = reason
-                primaryLinkFailed(reason)
-                return
-            }
-        }
+        replication.receivedBatch = (frames, records)
+        defer { replication.receivedBatch = nil }
+        perform(node.receivedRecords(headers, link: id, nowMilliseconds: WallClock.monotonicMilliseconds()))
     }
 
-    /// Records up to `lsn` are on this standby's disk.
-    func standbyDurable(_ lsn: LSN) {
-        guard let lastLSN = replication.standby?.lastLSN, lsn <= lastLSN else { return }
-        perform(replication.standby!.localDurable(lsn))
+    /// `.appendReceived`: those records of the batch, byte for byte, applied. False (the
+    /// log failed) if the append did not work.
+    func appendReceived(_ range: Range<Int>) -> Bool {
+        guard let batch = replication.receivedBatch, !range.isEmpty else { return true }
+        let records = batch.records
+        let bytes = Array(batch.frames[records[range.lowerBound].frameBytes.lowerBound..<records[range.upperBound - 1].frameBytes.upperBound])
+        do {
+            try wal.appendFrames(bytes)
+        } catch {
+            failWAL("cannot append the primary's records: \(error)")
+            return false
+        }
+        for record in records[range] { keyspace.apply(record.effects) }
+        statistics.walRecordsAppended += Int64(range.count)
+        node.appended(upTo: records[range.upperBound - 1].lsn, checksum: records[range.upperBound - 1].checksum)
+        scheduleFlush()
+        return true
     }
 
-    private func perform(_ action: StandbyAction?) {
-        guard let action else { return }
-        switch action {
-        case .acknowledge(let durable, let ackEpoch):
-            guard let channel = replication.primaryChannel, let applied = replication.standby?.lastLSN else { return }
-            var buffer = channel.allocator.buffer(capacity: 32)
-            buffer.writeReplicationFrame(.acknowledge(epoch: ackEpoch, durableLSN: durable, appliedLSN: applied))
-            channel.writeAndFlush(buffer, promise: nil)
-            perform(replication.standby!.acknowledgementSent())
-        case .disconnect(let reason):
-            primaryLinkFailed(reason)
-        }
-    }
-
-    /// Drops the link (if any) and schedules a reconnect with backoff.
-    func primaryLinkFailed(_ reason: String) {
-        if replication.linkStatus != "diverged" { replication.linkStatus = "connecting" }
-        // An unfinished snapshot leaves the node as it was (the receiver removes its file).
-        replication.snapshotReceiver?.abort()
-        replication.snapshotReceiver = nil
-        replication.incomingSnapshot = nil
-        logger.warning("replication link down; reconnecting", metadata: [
-            "reason": "\(reason)", "retry_in_ms": "\(replication.reconnectDelayMilliseconds)",
-        ])
-        replication.nextConnectAtMilliseconds = WallClock.monotonicMilliseconds() + replication.reconnectDelayMilliseconds
-        replication.reconnectDelayMilliseconds = min(replication.reconnectDelayMilliseconds * 2, 2_000)
-        if var standby = replication.standby {
-            standby.endStream()
-            replication.standby = standby
-        }
-        let channel = replication.primaryChannel
-        replication.primaryChannel = nil
-        channel?.close(promise: nil)
+    /// The link on `channel` failed.
+    func primaryLinkFailed(_ channel: any Channel, _ reason: String) {
+        guard replication.primaryLinkID(of: channel) != 0 else { return }
+        perform(node.primaryLinkFailed(reason, nowMilliseconds: WallClock.monotonicMilliseconds()))
     }
 
     func primaryLinkClosed(_ channel: any Channel) {
-        guard replication.primaryChannel === channel else { return }
-        primaryLinkFailed("the primary closed the connection")
+        let id = replication.primaryLinkID(of: channel)
+        guard id != 0 else { return }
+        replication.primaryChannel = nil
+        replication.snapshotReceiver?.abort()
+        replication.snapshotReceiver = nil
+        perform(node.primaryLinkClosed(link: id, nowMilliseconds: WallClock.monotonicMilliseconds()))
     }
 }

@@ -32,10 +32,10 @@ final class NodeEngine: @unchecked Sendable {
     private let snapshotPool: NIOThreadPool
     private var random = SystemRandomNumberGenerator()
 
-    /// The durability-and-lease gate: replies that depend on LSNs up to its acknowledged
-    /// LSN may be sent.
-    private(set) var gate: AcknowledgementGate
-    var visibleLSN: LSN { gate.acknowledgedLSN }
+    /// The node's whole protocol (role, epochs, lease, replication, the gate); this class
+    /// carries out its actions.
+    var node: DataNode
+    var visibleLSN: LSN { node.gate.acknowledgedLSN }
     /// Records up to here are on disk (fdatasync returned).
     var durableLSN: LSN
     private var flushScheduled = false
@@ -74,14 +74,15 @@ final class NodeEngine: @unchecked Sendable {
         self.logger = logger
         self.keyspace = recovered.keyspace
         self.wal = wal
-        self.gate = AcknowledgementGate(acknowledgedLSN: recovered.lastLSN)
+        self.node = DataNode(
+            configuration: DataNode.Configuration(pair: configuration.replication?.dataNodePair),
+            history: history, lastLSN: recovered.lastLSN, lastRecordChecksum: recovered.lastRecordChecksum)
         self.durableLSN = recovered.lastLSN
         self.lastSnapshotLSN = recovered.snapshotLSN
         self.startedAtMonotonicMilliseconds = WallClock.monotonicMilliseconds()
         self.listeningPort = configuration.port
-        self.replication = ReplicationShellState(
-            configuration: configuration, recovered: recovered, history: history, walBytesWritten: wal.totalBytesWritten)
-        if replication.role == .standby { keyspace.deletesExpiredKeys = false }
+        self.replication = ReplicationShellState(configuration: configuration, walBytesWritten: wal.totalBytesWritten)
+        keyspace.deletesExpiredKeys = node.pairRole != .standby
         self.groupCommit = GroupCommitPolicy(maxDelayNanoseconds: configuration.groupCommitMaxDelayNanoseconds)
         self.syncPool = NIOThreadPool(numberOfThreads: 1)
         self.snapshotPool = NIOThreadPool(numberOfThreads: 1)
@@ -91,7 +92,7 @@ final class NodeEngine: @unchecked Sendable {
 
     var lastAppendedLSN: LSN { wal.lastAppendedLSN }
     var isStopping: Bool { isShuttingDown }
-    var epoch: Epoch { replication.history.currentEpoch }
+    var epoch: Epoch { node.epoch }
 
     // MARK: Commands
 
@@ -99,9 +100,7 @@ final class NodeEngine: @unchecked Sendable {
     func execute(_ command: Command, isWrite: Bool) -> (reply: Reply, requiredLSN: LSN) {
         eventLoop.assertInEventLoop()
         statistics.totalCommandsProcessed += 1
-        if let refusal = CommandRefusal.of(isWrite: isWrite, node: nodeFacts, admitWrite: {
-            self.replication.primary?.admitWrite(lastAppendedLSN: self.wal.lastAppendedLSN)
-        }) {
+        if let refusal = node.refusal(isWrite: isWrite, nowMilliseconds: WallClock.monotonicMilliseconds()) {
             // Nothing ran: the refusal reveals no data; only a refusal after a log failure
             // waits behind what was appended before it (as every reply does, in order).
             if case .logFailed = refusal { return (.error(text(of: refusal)), wal.lastAppendedLSN) }
@@ -124,6 +123,7 @@ final class NodeEngine: @unchecked Sendable {
             return false
         }
         statistics.walRecordsAppended += 1
+        node.appended(upTo: wal.lastAppendedLSN, checksum: wal.lastRecordChecksum)
         scheduleFlush()
         return true
     }
@@ -145,14 +145,15 @@ final class NodeEngine: @unchecked Sendable {
             failWAL("WAL write failed: \(error)")
             return
         }
-        recordsWritten(upTo: written)
+        let bytes = wal.totalBytesWritten - replication.bytesReportedWritten
+        replication.bytesReportedWritten = wal.totalBytesWritten
+        perform(node.written(upTo: written, bytes: bytes, nowMilliseconds: WallClock.monotonicMilliseconds()))
         switch configuration.fsyncPolicy {
         case .always:
             considerSync()
         case .everysec, .no:
-            localDurabilityAdvanced(to: written)
-            // A standby acknowledges only what is on its disk: it syncs at once, whatever --fsync says.
-            if pendingSnapshot != nil || replication.role == .standby { startSyncIfNeeded() }
+            perform(node.locallyDurable(upTo: written, nowMilliseconds: WallClock.monotonicMilliseconds()))
+            if pendingSnapshot != nil || node.syncsEveryWrite { startSyncIfNeeded() }
         }
         considerSnapshot()
     }
@@ -175,11 +176,12 @@ final class NodeEngine: @unchecked Sendable {
             case .success(let lsn):
                 self.statistics.fsyncCount += 1
                 self.durableLSN = max(self.durableLSN, lsn)
+                let now = WallClock.monotonicMilliseconds()
                 if self.configuration.fsyncPolicy == .always {
-                    let released = self.localDurabilityAdvanced(to: lsn)
+                    let released = self.perform(self.node.locallyDurable(upTo: lsn, nowMilliseconds: now))
                     self.groupCommit.syncCompleted(releasedConnections: released)
                 }
-                self.standbyDurable(lsn)
+                self.perform(self.node.synced(upTo: lsn, nowMilliseconds: now))
                 self.startPendingSnapshotIfDurable()
                 self.finishDrainIfDurable()
                 if self.isShuttingDown || self.pendingSnapshot != nil {
@@ -216,36 +218,10 @@ final class NodeEngine: @unchecked Sendable {
         }
     }
 
-    /// Durability reached `lsn` where no lease is needed (a standalone node, a standby's
-    /// reads): held replies go out. Returns how many connections it released.
+    /// `.release(upTo:)`: held replies up to `lsn` go out. Returns how many connections it released.
     @discardableResult
-    func advanceVisible(to lsn: LSN) -> Int {
-        guard let acknowledged = gate.releasable(upTo: lsn, mayAcknowledge: true) else { return 0 }
-        return releaseHeldReplies(upTo: acknowledged)
-    }
-
-    /// The primary's state machine released replies up to `lsn`: they go out only while this
-    /// node may acknowledge (holds its lease); otherwise they wait for `leaseRegained`.
-    func acknowledge(upTo lsn: LSN) -> Int {
-        guard let acknowledged = gate.releasable(upTo: lsn, mayAcknowledge: holdsLease()) else { return 0 }
-        return releaseHeldReplies(upTo: acknowledged)
-    }
-
-    /// The lease came back: what durability allowed meanwhile goes out.
-    func leaseRegained() {
-        guard let acknowledged = gate.mayAcknowledgeAgain() else { return }
-        releaseHeldReplies(upTo: acknowledged)
-    }
-
-    /// The log was replaced (snapshot installed, divergent suffix cut): the gate starts again at `lsn`.
-    func restartGate(at lsn: LSN) {
-        gate.restart(at: lsn)
-    }
-
-    @discardableResult
-    private func releaseHeldReplies(upTo lsn: LSN) -> Int {
-        if let promotion = replication.lastPromotion, promotion.firstWriteMilliseconds == nil, lsn > promotion.promotedAtLSN,
-           replication.primary != nil {
+    func releaseHeldReplies(upTo lsn: LSN) -> Int {
+        if let promotion = replication.lastPromotion, promotion.firstWriteMilliseconds == nil, lsn > promotion.promotedAtLSN {
             replication.lastPromotion?.firstWriteMilliseconds = WallClock.monotonicMilliseconds()
         }
         guard !waiters.isEmpty else { return 0 }
@@ -257,12 +233,9 @@ final class NodeEngine: @unchecked Sendable {
         return released.count
     }
 
-    /// Answers `-message` to every held reply that needs an LSN in `after+1 ... through`.
-    ///
-    /// Replies at or below `after` go out as they are only if `visibleLSN` already covers
-    /// them: nothing is ever acknowledged past the durability-and-lease gate.
+    /// `.fail`: answers `-message` to every held reply that needs an LSN in `after+1 ... through`
+    /// (the node never asks for one at or below what the gate has not acknowledged).
     func failHeldReplies(after: LSN, through: LSN, message: String) {
-        let after = gate.failureFloor(requested: after)
         let affected = waiters
         waiters.removeAll(keepingCapacity: true)
         for handler in affected.values {
@@ -275,30 +248,19 @@ final class NodeEngine: @unchecked Sendable {
         waiters[ObjectIdentifier(handler)] = handler
     }
 
+    /// The log failed: the node refuses writes from now on and fails what it held.
     func failWAL(_ reason: String) {
         guard walFailure == nil else { return }
         walFailure = reason
-        logger.critical("write-ahead log failed; refusing writes until restart", metadata: [
-            "reason": "\(reason)", "durable_lsn": "\(durableLSN)", "appended_lsn": "\(wal.lastAppendedLSN)",
-        ])
-        // Only what was already acknowledged stands; a held reply was not (it may have
-        // waited for the standby or the lease), so its write's outcome is unknown.
-        let released = waiters
-        waiters.removeAll()
-        for handler in released.values {
-            handler.failReplies(after: visibleLSN, message: UncertainOutcome.message("the write-ahead log failed (\(reason))"))
-        }
+        perform(node.logFailed(reason))
     }
 
     // MARK: Expiry
 
     /// Deletes a sample of expired keys through logged deletions (never silently).
     func runExpiryCycle() {
-        // A standby never expires keys by its own clock: the primary's logged deletions do.
-        // Nor during a switchover: the standby already holds every record, and a deletion
-        // logged now would be a record the new primary never had.
-        // And only under a lease: a primary without one writes nothing of its own.
-        guard walFailure == nil, !isShuttingDown, replication.role != .standby, replication.handover == nil, holdsLease() else { return }
+        // The node decides (a standby's deletions come from the primary's log).
+        guard walFailure == nil, node.mayExpireKeys(nowMilliseconds: WallClock.monotonicMilliseconds()) else { return }
         let effects = keyspace.expireSample(
             nowMilliseconds: WallClock.nowMilliseconds(),
             maximumKeys: configuration.expiryCycleMaxKeys,
@@ -412,8 +374,7 @@ final class NodeEngine: @unchecked Sendable {
     func drain() -> EventLoopFuture<Void> {
         eventLoop.assertInEventLoop()
         isShuttingDown = true
-        replication.primaryChannel?.close(promise: nil)
-        replication.standbyChannel?.close(promise: nil)
+        perform(node.shutdownBegan())
         replication.witnessLink?.close()
         let promise = eventLoop.makePromise(of: Void.self)
         pendingDrain = (promise, clients.values.map { $0.closeAfterFlush() })
@@ -429,20 +390,7 @@ final class NodeEngine: @unchecked Sendable {
         guard let drain = pendingDrain else { return }
         guard walFailure != nil || (durableLSN >= wal.lastWrittenLSN && !syncInFlight) else { return }
         pendingDrain = nil
-        if replication.primary != nil, !holdsLease() {
-            // Acknowledging needs the lease, at shutdown as at any other time.
-            failHeldReplies(
-                after: visibleLSN, through: wal.lastAppendedLSN,
-                message: UncertainOutcome.message("the primary shut down without a lease"))
-        } else if replication.primary?.mode == .sync {
-            // Zero RPO holds during shutdown too: a write the standby has not acknowledged is
-            // not acknowledged now either (hand-over on SIGTERM comes with switchover).
-            failHeldReplies(
-                after: visibleLSN, through: wal.lastAppendedLSN,
-                message: UncertainOutcome.message("the primary shut down before the standby acknowledged this write"))
-        } else {
-            advanceVisible(to: wal.lastWrittenLSN)
-        }
+        perform(node.shutdownDurable(nowMilliseconds: WallClock.monotonicMilliseconds()))
         EventLoopFuture.andAllComplete(drain.closes, on: eventLoop).cascade(to: drain.promise)
     }
 

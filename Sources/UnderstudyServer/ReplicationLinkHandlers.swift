@@ -47,19 +47,13 @@ final class StandbyLinkHandler: ChannelInboundHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        guard let handshake = engine.primaryLinkOpened(context.channel) else {
-            context.close(promise: nil)
-            return
-        }
-        var buffer = context.channel.allocator.buffer(capacity: 256)
-        buffer.writeRESPCommand(handshake)
-        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+        engine.primaryLinkOpened(context.channel)  // the engine writes the handshake the node asks for
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
-        case .handshakeReply(let reply): engine.primaryAnsweredHandshake(reply)
-        case .frame(let frame): engine.primarySent(frame)
+        case .handshakeReply(let reply): engine.primaryAnsweredHandshake(context.channel, reply: reply)
+        case .frame(let frame): engine.primarySent(context.channel, frame: frame)
         }
     }
 
@@ -68,7 +62,7 @@ final class StandbyLinkHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        engine.primaryLinkFailed("replication link error: \(error)")
+        engine.primaryLinkFailed(context.channel, "replication link error: \(error)")
     }
 }
 
@@ -82,15 +76,15 @@ final class PrimaryLinkHandler: ChannelInboundHandler {
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        engine.standbyStreamStarted()
+        engine.standbyStreamStarted(context.channel)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .acknowledge(let epoch, let durableLSN, _):
-            engine.standbyAcknowledged(durableLSN: durableLSN, frameEpoch: epoch)
+            engine.standbyAcknowledged(context.channel, durableLSN: durableLSN, frameEpoch: epoch)
         case .heartbeatEcho(let epoch, let sentAt):
-            engine.standbyEchoed(sentAt: sentAt, frameEpoch: epoch)
+            engine.standbyEchoed(context.channel, sentAt: sentAt, frameEpoch: epoch)
         case .error(_, let message):
             engine.logger.warning("the standby ended the stream", metadata: ["reason": "\(message)"])
             context.close(promise: nil)

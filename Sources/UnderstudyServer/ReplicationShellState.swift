@@ -2,83 +2,65 @@ import NIOCore
 import UnderstudyCore
 import UnderstudyStorage
 
-/// What the engine keeps about its pair: the pure state machine of its role and the
-/// connection that carries the stream. Owned by the engine's event loop.
+/// What the engine holds for its pair beyond the protocol (`DataNode` has that): the
+/// connections, file cursors and transfers, the witness link, and what INFO reports.
+/// Owned by the engine's event loop.
 struct ReplicationShellState {
-    /// nil for a standalone node. With a witness it changes as the coordinator decides; a
-    /// node the witness has not yet answered is a `.standby` here (it follows no one, and
-    /// `CommandRefusal` refuses its reads as well).
-    var role: ReplicationRole?
     let configuration: ReplicationConfiguration?
-    var history: EpochHistory
-    var primary: PrimaryReplication?
-    var standby: StandbyReplication?
 
-    /// Primary: the standby's replication connection and the cursor over our WAL files.
-    var standbyChannel: (any Channel)?
+    /// Primary: the standby's replication connection, the cursor over our WAL files, and a
+    /// snapshot being sent before its WAL stream starts.
+    var standbyChannel: (id: UInt64, channel: any Channel)?
     var standbyReader: WALReader?
-    var standbyAddress: String?
-    /// Primary: the snapshot being sent to the standby, before its WAL stream starts.
     var snapshotSender: SnapshotSender?
-    /// Standby: the snapshot being received, and what the primary said of it.
+    /// Standby: the connection to the primary, and a snapshot being received.
+    var primaryChannel: (id: UInt64, channel: any Channel)?
     var snapshotReceiver: SnapshotReceiver?
-    var incomingSnapshot: (lsn: LSN, epoch: Epoch, primaryEpoch: Epoch, history: EpochHistory)?
+    /// Link ids handed to the `DataNode` (events of a replaced connection carry a stale id).
+    var nextLinkID: UInt64 = 1
     /// Connections in WAIT, by client ID.
     var waitingClients: [UInt64: ClientHandler] = [:]
-    /// WAL bytes already reported to the core with `recordWritten`.
+    /// WAL bytes already reported to the node with `written`.
     var bytesReportedWritten: Int64 = 0
+    /// Standby: the records frame whose `.appendReceived` actions are being carried out.
+    var receivedBatch: (frames: [UInt8], records: [WALRecord])?
 
-    /// Standby: the connection to the primary, and what it last said.
-    var primaryChannel: (any Channel)?
-    var linkStatus = "connecting"
-    var lastRefusal: String?
-    var reconnectDelayMilliseconds: Int64 = 100
-    var nextConnectAtMilliseconds: Int64 = 0
-    var connecting = false
-
-    /// A higher epoch was seen: this node no longer acts as primary.
-    var fencedByEpoch: Epoch?
-
-    /// With `--witness`: the failover state machine and the connection to the witness.
-    var coordinator: NodeCoordinator?
+    /// The node has been told its name (first tick).
+    var started = false
+    /// With `--witness`: the connection to the witness.
     var witnessLink: WitnessLink?
-    /// The cluster identity as persisted in the data directory (`DurableStateFile.clusterIdentity`).
-    var persistedClusterID: String?
     /// The last cut of a divergent suffix (rejoin after a failover), for INFO and status.
     var lastRewind: RewindReport?
     /// The last promotion of this node: when its primary was last heard, when the vote
     /// was granted, and when the first write was acknowledged (monotonic ms).
     var lastPromotion: PromotionTimeline?
-    /// A planned switchover in progress (primary).
-    var handover: HandoverState?
-    /// `PROMOTE FORCE` waiting for the promotion (standby): its deadline and reply.
-    var pendingForce: (deadline: Int64, completion: (Result<String, HandoverError>) -> Void)?
     /// When this standby first asked the witness for a vote since it last followed.
     var pendingVoteSinceMilliseconds: Int64?
+    /// A switchover's held connections and the caller waiting for its outcome.
+    var heldForHandover: [ObjectIdentifier: ClientHandler] = [:]
+    var switchoverCompletion: ((Result<String, HandoverError>) -> Void)?
+    var switchoverStartedAtMilliseconds: Int64 = 0
+    /// `PROMOTE FORCE`'s caller.
+    var forceCompletion: ((Result<String, HandoverError>) -> Void)?
 
-    init(configuration: ServerConfiguration, recovered: RecoveredState, history: EpochHistory, walBytesWritten: Int64) {
+    init(configuration: ServerConfiguration, walBytesWritten: Int64) {
         self.configuration = configuration.replication
-        self.role = configuration.replication?.role
-        self.history = history
         self.bytesReportedWritten = walBytesWritten
-        guard let replication = configuration.replication else { return }
-        if replication.witness != nil {
-            // The witness decides; until it has, this node follows no one and takes nothing.
-            role = .standby
-            return
-        }
-        switch replication.role {
-        case .primary:
-            primary = PrimaryReplication(
-                mode: replication.mode, epoch: history.currentEpoch, history: history,
-                maxWaitingRecords: replication.maxWaitingWrites,
-                syncTimeoutMilliseconds: replication.syncTimeoutMilliseconds,
-                windowBytes: replication.windowBytes, lastWrittenLSN: recovered.lastLSN)
-        case .standby:
-            standby = StandbyReplication(
-                epoch: history.currentEpoch, history: history, lastLSN: recovered.lastLSN,
-                lastRecordChecksum: recovered.lastRecordChecksum)
-        }
+    }
+
+    /// A fresh link id.
+    mutating func makeLinkID() -> UInt64 {
+        defer { nextLinkID += 1 }
+        return nextLinkID
+    }
+
+    /// The id of `channel` if it is the current standby link, else one no link has.
+    func standbyLinkID(of channel: any Channel) -> UInt64 {
+        standbyChannel.flatMap { $0.channel === channel ? $0.id : nil } ?? 0
+    }
+
+    func primaryLinkID(of channel: any Channel) -> UInt64 {
+        primaryChannel.flatMap { $0.channel === channel ? $0.id : nil } ?? 0
     }
 }
 
@@ -91,4 +73,13 @@ struct PromotionTimeline {
     /// The log's end at promotion: the first write acknowledged after it is the new primary's first.
     var promotedAtLSN: LSN
     var firstWriteMilliseconds: Int64?
+}
+
+extension ReplicationConfiguration {
+    /// The pair as the `DataNode` sees it.
+    var dataNodePair: DataNode.Configuration.Pair {
+        DataNode.Configuration.Pair(
+            peer: "\(peer)", mode: mode, role: role, hint: roleHint, coordination: witness == nil ? nil : coordinationSettings,
+            maxWaitingRecords: maxWaitingWrites, syncTimeoutMilliseconds: syncTimeoutMilliseconds, windowBytes: windowBytes)
+    }
 }

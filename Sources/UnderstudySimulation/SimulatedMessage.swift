@@ -1,14 +1,5 @@
 import UnderstudyCore
 
-/// The primary's answer to a standby's handshake, as the sim's replication link carries it.
-enum HandshakeAnswer {
-    case stream(epoch: Epoch, from: LSN, clusterID: String?)
-    /// Refused as diverged; the primary's history and last LSN come along so the standby
-    /// can find where to cut.
-    case diverged(reason: String, primaryHistory: EpochHistory, primaryLastLSN: LSN)
-    case refused(String)
-}
-
 enum ClientAnswer {
     case acknowledged(lsn: LSN)
     /// READONLY: this node is not a writable primary.
@@ -26,9 +17,15 @@ enum SimulatedMessage {
     case witnessRefused(id: UInt64)
     // The replication link (an ordered connection).
     case handshake(StandbyHandshake)
+    /// The core's answer, as production's RESP line carries it.
     case handshakeAnswer(HandshakeAnswer)
-    case records(epoch: Epoch, [SimulatedRecord])
-    case heartbeat(epoch: Epoch, lastWrittenLSN: LSN, sentAtMilliseconds: Int64)
+    case records([SimulatedRecord])
+    /// `leaseMilliseconds`: the lease the primary counts from this heartbeat (the standby's
+    /// promise lasts at least that long).
+    case heartbeat(epoch: Epoch, lastWrittenLSN: LSN, sentAtMilliseconds: Int64, leaseMilliseconds: Int64?)
+    /// Switchover: the primary hands the standby the next epoch, then closes the link.
+    case handover(newEpoch: Epoch)
+    /// The standby's acknowledgement of durable records, or its echo of a heartbeat (the promise).
     case acknowledge(durable: LSN?, epoch: Epoch, echoedSentAtMilliseconds: Int64?)
     case closed
     // Clients (datagrams).

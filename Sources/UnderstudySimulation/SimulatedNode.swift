@@ -1,8 +1,11 @@
 import UnderstudyCore
 
-/// A data node's shell in the simulation: it interprets the real `NodeCoordinator`,
-/// `PrimaryReplication` and `StandbyReplication` the way `NodeEngine` does, over an
-/// in-memory log with a durable prefix. Role comes only from the coordinator's actions.
+/// A data node's shell in the simulation: a thin interpreter of one `DataNode`, the same
+/// pure value `NodeEngine` runs. It feeds the node its events (ticks, messages, the
+/// witness's answers, fsyncs, client writes) and carries out the `NodeAction`s they return
+/// over simulated I/O — an in-memory log with a durable prefix, a "disk" holding the epoch
+/// history and the cluster identity, and the simulated connections. It decides nothing
+/// about roles, epochs, leases or timeouts: every such rule is `DataNode`'s.
 final class SimulatedNode {
     struct HeldWrite {
         var lsn: LSN
@@ -21,52 +24,73 @@ final class SimulatedNode {
     var log: [SimulatedRecord] = []
     var durableCount = 0
     var persistedHistory = EpochHistory()
+    /// The highest epoch this disk's history ever named (the history itself is trimmed to
+    /// the log at boot): for the trace only — `DataNode` starts from the trimmed history.
     var persistedEpoch = Epoch.initial
     /// The cluster identity on this node's disk (learned from the witness as primary, or
     /// from the primary's stream as standby).
     var persistedClusterID: String?
 
     // Volatile: rebuilt on restart.
-    var history = EpochHistory()
-    var coordinator: NodeCoordinator
-    var primary: PrimaryReplication?
-    var standby: StandbyReplication?
-    /// Writes appended and waiting for the core's `.release`.
+    /// The node's whole protocol.
+    var node: DataNode
+    /// Client writes appended and waiting for `.release` or `.fail`, in LSN order.
     var heldWrites: [HeldWrite] = []
-    /// Released by the core, waiting for the lease.
-    /// The same durability-and-lease gate as production's: held writes at or below its
-    /// acknowledged LSN are answered.
-    var gate = AcknowledgementGate(acknowledgedLSN: .zero)
+    /// Client writes that arrived during a switchover, run when it ends (`.switchoverEnded`).
+    var writesHeldForSwitchover: [(value: UInt64, operation: UInt64, client: Int)] = []
     var witnessRequests: [UInt64: (request: WitnessRequest, sentAt: Int64)] = [:]
     var nextRequestID: UInt64 = 0
+    /// Bumped whenever the log is synced or replaced at once: an fsync started before is stale.
     var logGeneration = 0
     var fsyncInFlight = false
-    /// Primary: the standby's connection, and whether records and heartbeats may flow.
-    var standbyLink: Int?
-    var standbyLinkStreaming = false
-    /// Standby: the connection to the primary.
-    var primaryLink: Int?
-    var connecting = false
-    var nextConnectAtMilliseconds: Int64 = 0
-    var reconnectDelayMilliseconds: Int64 = 100
+    /// The records frame being handled (`.appendReceived` ranges index it).
+    var receivedBatch: [SimulatedRecord] = []
+    /// Primary: the connection the standby streams on (closed by `.closeStandbyLink`).
+    var standbyConnection: Int?
+    /// Standby: the connection to the primary (closed by `.closePrimaryLink`).
+    var primaryConnection: Int?
+    /// Counts dials, so that a stale `connectFailed` fails no later attempt.
+    var dialAttempt = 0
 
     init(index: Int, name: String, peerName: String, simulation: Simulation) {
         self.index = index
         self.name = name
         self.peerName = peerName
         self.simulation = simulation
-        coordinator = NodeCoordinator(node: name, hint: nil, epoch: .initial, settings: simulation.settings, nowMilliseconds: 0)
+        node = DataNode(configuration: Self.configuration(index: index, peer: peerName, simulation: simulation),
+                        history: EpochHistory(), lastLSN: .zero, lastRecordChecksum: nil)
+        node.started(node: name, clusterID: nil, nowMilliseconds: simulation.localNow(index))
+    }
+
+    /// The node's flags, as the simulation runs it: a pair with a witness; the sim's
+    /// primary retains its whole log and holds at most 1 000 waiting records.
+    static func configuration(index: Int, peer: String, simulation: Simulation) -> DataNode.Configuration {
+        DataNode.Configuration(
+            pair: .init(peer: peer, mode: simulation.options.mode, role: index == 0 ? .primary : .standby,
+                        hint: index == 0 ? .primary : .standby, coordination: simulation.settings, maxWaitingRecords: 1_000, syncTimeoutMilliseconds: 2_000,
+                        windowBytes: 16 << 10, writtenRecordCapacity: 4_096),
+            mutation: simulation.options.mutation)
     }
 
     var peerIndex: Int { 1 - index }
+    var now: Int64 { simulation.localNow(index) }
+    var lastLSN: LSN { LSN(UInt64(log.count)) }
+    /// The node's history (for the checker).
+    var history: EpochHistory { node.history }
+    /// The node's coordinator: the simulation always runs with a witness.
+    var coordinator: NodeCoordinator {
+        guard let coordinator = node.coordinator else { fatalError("Internal inconsistency: \(name) runs without its coordinator") }
+        return coordinator
+    }
 
     /// For failure messages: the node's replication links.
     var linkDescription: String {
-        "link to primary \(primaryLink.map { "\($0)" } ?? "none") (connecting \(connecting), next attempt at \(nextConnectAtMilliseconds), now \(now), streaming \(standby?.primaryEpoch.map { "in epoch \($0)" } ?? "no")), link to standby \(standbyLink.map { "\($0)" } ?? "none")"
+        let standby = node.standby.map {
+            "link to primary \($0.link) (next attempt at \($0.nextConnectAtMilliseconds), now \(now), streaming \($0.replication.primaryEpoch.map { "in epoch \($0)" } ?? "no"))"
+        }
+        let primary = node.primary.map { "link to standby \($0.standbyLink.map { "\($0.id)" } ?? "none")" }
+        return "\(node.linkStatus); \(standby ?? primary ?? "no role")"
     }
-    var now: Int64 { simulation.localNow(index) }
-    var lastLSN: LSN { LSN(UInt64(log.count)) }
-    var mutation: SimulationMutation? { simulation.options.mutation }
 
     /// The node's disk is lost (replaced by an empty one): it comes back as a new node.
     func wipeDisk() {
@@ -76,48 +100,102 @@ final class SimulatedNode {
         persistedEpoch = .initial
         // The mutation: an emptied node still counts as a member (as when nodes took the
         // identity from the witness's HELLO answer).
-        if mutation != .reseededStaysInSync { persistedClusterID = nil }
+        if simulation.options.mutation != .reseededStaysInSync { persistedClusterID = nil }
     }
 
-    /// Boot (first start or restart): what is durable, a fresh coordinator asking HELLO.
+    /// Boot (first start or restart): recover what is durable, then a fresh `DataNode`.
     func start() {
         log.removeLast(log.count - durableCount)
-        history = persistedHistory
-        trimHistoryToLog()
-        coordinator = NodeCoordinator(node: name, hint: index == 0 ? .primary : .standby,
-                                      epoch: max(persistedEpoch, persistedHistory.currentEpoch),
-                                      settings: simulation.settings, nowMilliseconds: now, clusterID: persistedClusterID)
-        primary = nil
-        standby = nil
+        // Recovery drops history entries for epochs that begin after the log's end: they
+        // describe no record here (docs/simulation.md, finding 2).
+        let history = persistedHistory.truncated(after: lastLSN)
+        if history != persistedHistory {
+            simulation.note("\(name) trims its history \(persistedHistory) to its last LSN \(lastLSN): \(history)")
+            persistedHistory = history
+        }
+        if persistedEpoch > history.currentEpoch {
+            simulation.note("\(name) starts in epoch \(history.currentEpoch) (its history's), below epoch \(persistedEpoch) it once persisted")
+        }
+        node = DataNode(configuration: Self.configuration(index: index, peer: peerName, simulation: simulation),
+                        history: history, lastLSN: lastLSN, lastRecordChecksum: log.last?.checksum)
+        node.started(node: name, clusterID: persistedClusterID, nowMilliseconds: now)
         heldWrites = []
-        gate.restart(at: lastLSN)
+        writesHeldForSwitchover = []
         witnessRequests = [:]
         logGeneration += 1
         fsyncInFlight = false
-        standbyLink = nil
-        standbyLinkStreaming = false
-        primaryLink = nil
-        connecting = false
-        nextConnectAtMilliseconds = 0
-        reconnectDelayMilliseconds = 100
+        receivedBatch = []
+        standbyConnection = nil
+        primaryConnection = nil
     }
 
-    // MARK: Time
+    // MARK: Events
 
     func tick() {
-        let now = self.now
-        let facts = NodeCoordinator.LogFacts(
-            lastWrittenLSN: lastLSN, durableLSN: LSN(UInt64(durableCount)),
-            standbyDurableLSN: primary?.standbyDurableLSN,
-            standbyLagBytes: primary?.knownLagBytes(nowMilliseconds: now),
-            standbyHoldsEveryReleasedWrite: primary.map { $0.standbyAddress != nil && ($0.standbyDurableLSN ?? .zero) >= $0.commitLSN } ?? false,
-            commitLSN: mutation == .reseededStaysInSync ? .zero : primary?.commitLSN ?? .zero,
-            standbyAttached: standbyLink != nil)
-        perform(coordinator.tick(nowMilliseconds: now, facts: facts))
-        if primary != nil { perform(primary!.tick(nowMilliseconds: now)) }
-        flushReleasedWrites()
-        if coordinator.role == .standby, standby != nil, primaryLink == nil, !connecting, now >= nextConnectAtMilliseconds {
-            connectToPrimary()
+        perform(node.tick(nowMilliseconds: now))
+    }
+
+    func receiveDatagram(_ message: SimulatedMessage, from sender: Int) {
+        switch message {
+        case .witnessReply(let id, let reply):
+            guard let pending = witnessRequests.removeValue(forKey: id) else { return }
+            perform(node.witnessAnswered(pending.request, reply: reply, sentAtMilliseconds: pending.sentAt, nowMilliseconds: now))
+        case .witnessRefused(let id):
+            witnessGaveNoAnswer(id: id, error: "connection refused")
+        case .clientWrite(let operation, let value):
+            clientWrote(value: value, operation: operation, client: sender)
+        default:
+            break
+        }
+    }
+
+    /// A message on connection `id`. The node ignores what arrives on a link it no longer has.
+    func receive(_ message: SimulatedMessage, on id: Int) {
+        let link = UInt64(id)
+        switch message {
+        case .handshake(let handshake):
+            receivedHandshake(handshake, on: id)
+        case .handshakeAnswer(let answer):
+            perform(node.primaryAnswered(answer, link: link, nowMilliseconds: now))
+        case .records(let records):
+            receivedRecords(records, link: link)
+        case .heartbeat(let epoch, let lastWrittenLSN, let sentAt, let leaseMilliseconds):
+            perform(node.primaryHeartbeat(epoch: epoch, lastWrittenLSN: lastWrittenLSN, primaryTimeMilliseconds: sentAt,
+                                          sentAtMilliseconds: sentAt, leaseMilliseconds: leaseMilliseconds, link: link,
+                                          nowMilliseconds: now))
+        case .handover(let newEpoch):
+            perform(node.handoverOffered(epoch: newEpoch, link: link, nowMilliseconds: now))
+        case .acknowledge(let durable, let epoch, let echoedSentAt):
+            if let durable {
+                perform(node.standbyAcknowledged(durableLSN: durable, epoch: epoch, link: link, nowMilliseconds: now))
+            }
+            if let echoedSentAt {
+                perform(node.standbyEchoed(sentAtMilliseconds: echoedSentAt, epoch: epoch, link: link, nowMilliseconds: now))
+            }
+        case .closed:
+            if primaryConnection == id { primaryConnection = nil }
+            if standbyConnection == id { standbyConnection = nil }
+            perform(node.primaryLinkClosed(link: link, nowMilliseconds: now))
+            perform(node.standbyLinkClosed(link: link, nowMilliseconds: now))
+        case .witnessRequest, .witnessReply, .witnessRefused, .clientWrite, .clientAnswer:
+            break  // datagrams, never on a connection
+        }
+    }
+
+    func witnessGaveNoAnswer(id: UInt64, error: String = "no answer within \(SimulatedNode.witnessTimeoutMilliseconds) ms") {
+        guard let pending = witnessRequests.removeValue(forKey: id) else { return }
+        perform(node.witnessUnreachable(pending.request, error: error, nowMilliseconds: now))
+    }
+
+    /// The operator's `understudy switchover` on this node (a fault of the schedule).
+    func switchoverRequested() {
+        switch node.beginSwitchover(timeoutMilliseconds: 2_000, leaving: false, nowMilliseconds: now) {
+        case .success(let actions):
+            simulation.statistics.switchovers += 1
+            simulation.note("\(name): switchover requested")
+            perform(actions)
+        case .failure(let refusal):
+            simulation.note("\(name): switchover refused: \(refusal.message)")
         }
     }
 
@@ -126,6 +204,7 @@ final class SimulatedNode {
     func append(_ record: SimulatedRecord) {
         precondition(record.lsn == lastLSN.next, "Internal inconsistency: appending LSN \(record.lsn) after \(lastLSN)")
         log.append(record)
+        node.appended(upTo: record.lsn, checksum: record.checksum)
         simulation.checker.appended(record, on: self, simulation: simulation)
         scheduleFsync()
     }
@@ -137,51 +216,29 @@ final class SimulatedNode {
                             afterMicroseconds: simulation.random.int(in: 300...4_000))
     }
 
+    /// fdatasync returned (the sim models the fsync policy `always`).
     func fsyncDone(generation: Int, upTo: Int) {
         fsyncInFlight = false
         if generation == logGeneration, upTo > durableCount {
             durableCount = min(upTo, log.count)
             let durable = LSN(UInt64(durableCount))
-            if primary != nil {
-                perform(primary!.localDurable(durable, nowMilliseconds: now))
-            } else if let standbyLast = standby?.lastLSN, durable <= standbyLast {
-                perform(standby!.localDurable(durable))
-            }
+            perform(node.locallyDurable(upTo: durable, nowMilliseconds: now))
+            perform(node.synced(upTo: durable, nowMilliseconds: now))
         }
         scheduleFsync()
     }
 
-    /// The shell syncs its whole log at once (a role change, a cut): `StandbyReplication`
-    /// takes the log it is built on as durable.
+    /// `.syncLog`, and after a cut: the whole log is durable at once.
     func syncLogNow() {
         durableCount = log.count
         logGeneration += 1
         fsyncInFlight = false
-    }
-
-    /// Drops history entries for epochs that begin after the log's end: they describe no
-    /// record here (a crash took their records, or this node was primary of an epoch and
-    /// wrote nothing), and left in place they make the standby refuse the records the
-    /// current primary holds at those LSNs, or make `begin` go backwards. The epoch itself
-    /// stays known (`persistedEpoch`). A rule the real shell must follow too.
-    func trimHistoryToLog() {
-        let trimmed = history.truncated(after: lastLSN)
-        guard trimmed != history else { return }
-        simulation.note("\(name) trims its history \(history) to its last LSN \(lastLSN): \(trimmed)")
-        history = trimmed
-        persistHistory()
-    }
-
-    func persist(epoch: Epoch) {
-        persistedEpoch = max(persistedEpoch, epoch)
-    }
-
-    func persistHistory() {
-        persistedHistory = history
-        persist(epoch: history.currentEpoch)
+        node.logSynced(through: lastLSN)
     }
 
     // MARK: The witness
+
+    static let witnessTimeoutMilliseconds: Int64 = 300
 
     func askWitness(_ request: WitnessRequest) {
         let id = nextRequestID
@@ -192,102 +249,7 @@ final class SimulatedNode {
                             afterMicroseconds: simulation.microseconds(localMilliseconds: Self.witnessTimeoutMilliseconds, process: index))
     }
 
-    static let witnessTimeoutMilliseconds: Int64 = 300
-
-    func witnessGaveNoAnswer(id: UInt64) {
-        guard let pending = witnessRequests.removeValue(forKey: id) else { return }
-        perform(coordinator.witnessUnreachable(pending.request))
-    }
-
-    func receiveDatagram(_ message: SimulatedMessage, from sender: Int) {
-        switch message {
-        case .witnessReply(let id, let reply):
-            guard let pending = witnessRequests.removeValue(forKey: id) else { return }
-            perform(coordinator.witnessAnswered(pending.request, reply: reply, sentAtMilliseconds: pending.sentAt, nowMilliseconds: now))
-        case .witnessRefused(let id):
-            witnessGaveNoAnswer(id: id)
-        case .clientWrite(let operation, let value):
-            clientWrote(value: value, operation: operation, client: sender)
-        default:
-            break
-        }
-    }
-
-    // MARK: Coordinator actions
-
-    func perform(_ actions: [CoordinatorAction]) {
-        // As the shell does: an identity learned is persisted before anything that follows.
-        persistedClusterID = coordinator.clusterID
-        for action in actions {
-            switch action {
-            case .askWitness(let request):
-                askWitness(request)
-            case .sendStandbyHeartbeat(let sentAt):
-                guard let primary, let link = standbyLink, standbyLinkStreaming else { continue }
-                simulation.send(.heartbeat(epoch: primary.epoch, lastWrittenLSN: lastLSN, sentAtMilliseconds: sentAt), on: link, from: index)
-            case .becomePrimary(let epoch, let alone):
-                becomePrimary(epoch: epoch, acknowledgeAlone: alone)
-            case .becomeStandby(let epoch, _):
-                becomeStandby(epoch: epoch)
-            case .acknowledgeAlone(let alone):
-                if primary != nil { perform(primary!.setAcknowledgesAlone(alone)) }
-            case .leaseAcquired:
-                flushReleasedWrites()
-            case .fencePeer:
-                break  // FENCE is not simulated yet (docs/simulation.md); the sim's records carry no identity
-            }
-        }
-    }
-
-    func becomePrimary(epoch: Epoch, acknowledgeAlone: Bool) {
-        simulation.note("\(name) becomes primary of epoch \(epoch) (acknowledge alone: \(acknowledgeAlone), last LSN \(lastLSN))")
-        simulation.statistics.promotions += 1
-        persist(epoch: epoch)
-        dropStandbyState()
-        trimHistoryToLog()
-        if epoch > history.currentEpoch {
-            guard lastLSN.next >= history.lastEntry.firstLSN else {
-                simulation.checker.fail("\(name) cannot begin epoch \(epoch) at LSN \(lastLSN.next): its persisted history \(history) begins epoch \(history.currentEpoch) later, at LSN \(history.lastEntry.firstLSN) (records lost in a crash after the epoch was persisted)", simulation)
-                return
-            }
-            history.begin(epoch: epoch, at: lastLSN.next)
-            persistHistory()
-        }
-        simulation.checker.becamePrimary(self, epoch: epoch, simulation: simulation)
-        gate.restart(at: lastLSN)
-        primary = PrimaryReplication(mode: simulation.options.mode, epoch: epoch, history: history, maxWaitingRecords: 1_000,
-                                     syncTimeoutMilliseconds: 2_000, windowBytes: 16 << 10, lastWrittenLSN: lastLSN,
-                                     writtenRecordCapacity: 4_096)
-        perform(primary!.setAcknowledgesAlone(acknowledgeAlone))
-    }
-
-    func becomeStandby(epoch: Epoch) {
-        simulation.note("\(name) becomes standby in epoch \(epoch) (last LSN \(lastLSN))")
-        persist(epoch: epoch)
-        failHeldWrites("ERR write outcome unknown: this node stopped being primary")
-        primary = nil
-        if let link = standbyLink { simulation.close(connection: link, by: index) }
-        standbyLink = nil
-        standbyLinkStreaming = false
-        dropStandbyState()
-        syncLogNow()
-        trimHistoryToLog()
-        standby = StandbyReplication(epoch: max(epoch, history.currentEpoch), history: history, lastLSN: lastLSN,
-                                     lastRecordChecksum: log.last?.checksum)
-        nextConnectAtMilliseconds = now
-        reconnectDelayMilliseconds = 100
-    }
-
-    private func dropStandbyState() {
-        if let link = primaryLink { simulation.close(connection: link, by: index) }
-        primaryLink = nil
-        standby = nil
-    }
-
-    func failHeldWrites(_ message: String) {
-        for write in heldWrites { answer(write, .failed(message)) }
-        heldWrites = []
-    }
+    // MARK: Clients
 
     func answer(_ write: HeldWrite, _ answer: ClientAnswer) {
         simulation.sendDatagram(from: index, to: write.client, .clientAnswer(operation: write.operation, answer))

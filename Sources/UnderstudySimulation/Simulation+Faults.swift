@@ -22,6 +22,9 @@ extension Simulation {
             pausedUntil[process] = now + microseconds
             statistics.pauses += 1
             note("\(processName(process)) paused for \(microseconds / 1_000) ms")
+        case .switchover(let process):
+            guard processUp[process] else { return }
+            nodes[process].switchoverRequested()
         case .unblock(let from, let to):
             partitions.unblock(from: from, to: to)
         case .weather(let newWeather):
@@ -48,7 +51,9 @@ extension Simulation {
 
     private func injectFault() {
         let servers = [0, 1, Self.witnessIndex]
-        switch random.index(9) {
+        // The switchover fault is drawn only with --switchover: without it every seed's
+        // schedule stays as it was.
+        switch random.index(options.switchovers ? 10 : 9) {
         case 0, 1:
             let process = servers[random.index(3)]
             guard processUp[process] else { return }
@@ -114,6 +119,11 @@ extension Simulation {
             note("connection \(id) reset")
             statistics.connectionsReset += 1
             reset(connection: id)
+        case 9:
+            // The operator asks the node that says it is primary (as `understudy switchover` finds it).
+            guard let primary = nodes.first(where: { processUp[$0.index] && $0.coordinator.role == .primary }) else { return }
+            note("operator: switchover on \(primary.name)")
+            schedule(.switchover(process: primary.index), afterMicroseconds: 0)
         default:
             var newWeather = NetworkWeather()
             newWeather.dropPerMillion = random.int(in: 0...100_000)

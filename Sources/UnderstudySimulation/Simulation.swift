@@ -114,8 +114,9 @@ public final class Simulation {
     private func target(of event: SimulationEvent) -> Int? {
         switch event {
         case .tick(let process, _): return process
-        case .fsyncDone(let node, _, _, _), .witnessTimeout(let node, _, _), .connectFailed(let node, _, _): return node
+        case .fsyncDone(let node, _, _, _), .witnessTimeout(let node, _, _), .connectFailed(let node, _, _, _): return node
         case .datagram(_, let to, _): return to
+        case .switchover(let process): return process
         case .pump(let id, let direction):
             guard let connection = connections[id] else { return nil }
             return connection.ends[1 - direction]
@@ -139,9 +140,9 @@ public final class Simulation {
         case .witnessTimeout(let node, let incarnation, let id):
             guard processUp[node], incarnations[node] == incarnation else { return }
             nodes[node].witnessGaveNoAnswer(id: id)
-        case .connectFailed(let node, let incarnation, let refused):
+        case .connectFailed(let node, let incarnation, let attempt, let refused):
             guard processUp[node], incarnations[node] == incarnation else { return }
-            nodes[node].connectFailed(refused: refused)
+            nodes[node].connectFailed(attempt: attempt, refused: refused)
         case .datagram(let from, let to, let message):
             deliverDatagram(from: from, to: to, message)
         case .pump(let id, let direction):
@@ -200,14 +201,16 @@ public final class Simulation {
 
     /// Opens a connection from `process` to `peer`: its id at once if the peer is up and
     /// reachable (its kernel accepts even while it is paused), or nil and a later
-    /// `connectFailed` (refused at once if it is down, a timeout if it is cut off).
-    func connect(from process: Int, to peer: Int) -> Int? {
+    /// `connectFailed` for dial `attempt` (refused at once if it is down, a timeout if it is cut off).
+    func connect(from process: Int, to peer: Int, attempt: Int) -> Int? {
         if partitions.isBlocked(from: process, to: peer) || partitions.isBlocked(from: peer, to: process) {
-            schedule(.connectFailed(node: process, incarnation: incarnations[process], refused: false), afterMicroseconds: 1_000_000)
+            schedule(.connectFailed(node: process, incarnation: incarnations[process], attempt: attempt, refused: false),
+                     afterMicroseconds: 1_000_000)
             return nil
         }
         guard processUp[peer] else {
-            schedule(.connectFailed(node: process, incarnation: incarnations[process], refused: true), afterMicroseconds: delay())
+            schedule(.connectFailed(node: process, incarnation: incarnations[process], attempt: attempt, refused: true),
+                     afterMicroseconds: delay())
             return nil
         }
         let id = nextConnectionID
@@ -306,7 +309,7 @@ enum SimulationEvent {
     case tick(process: Int, incarnation: Int)
     case fsyncDone(node: Int, incarnation: Int, generation: Int, upTo: Int)
     case witnessTimeout(node: Int, incarnation: Int, id: UInt64)
-    case connectFailed(node: Int, incarnation: Int, refused: Bool)
+    case connectFailed(node: Int, incarnation: Int, attempt: Int, refused: Bool)
     case datagram(from: Int, to: Int, SimulatedMessage)
     case pump(connection: Int, direction: Int)
     case clientWake(client: Int, token: UInt64)
@@ -316,6 +319,8 @@ enum SimulationEvent {
     case crash(process: Int)
     case restart(process: Int)
     case pause(process: Int, microseconds: Int64)
+    /// An operator's `understudy switchover`, sent to this node (`--switchover`).
+    case switchover(process: Int)
     case unblock(from: Int, to: Int)
     case weather(NetworkWeather)
     case heal

@@ -1,20 +1,10 @@
 public import UnderstudyCore
 
-/// A deliberate bug the simulator must catch (the mutation check of its own strength).
-public enum SimulationMutation: String, Hashable, Sendable, CaseIterable {
-    /// The primary releases write replies without checking `hasLease`.
-    case ignoreLease = "ignore-lease"
-    /// The standby echoes the primary's heartbeats even while its vote request is out,
-    /// so the primary keeps a lease that no voter promised.
-    case echoDuringVote = "echo-during-vote"
-    /// A standby that comes back with less than was acknowledged (its disk lost) stays "in
-    /// sync" and a member: the primary does not record it out of sync, reports no commit
-    /// LSN, and the emptied node keeps its cluster identity.
-    case reseededStaysInSync = "reseeded-stays-in-sync"
-    /// Replies failed on step-down or a sync timeout go out as successes up to the LSN the
-    /// primary's state machine names, past the gate (issue 9's item 3 as it was).
-    case releasePastTheGate = "release-past-the-gate"
-}
+/// A deliberate bug the simulator must catch (the mutation check of its own strength):
+/// the node's own `DataNode.Mutation`, so the simulator breaks the very rule production
+/// runs (docs/simulation.md lists them). The sim's own part is the disk: with
+/// `reseeded-stays-in-sync` an emptied node keeps its cluster identity (`wipeDisk`).
+public typealias SimulationMutation = DataNode.Mutation
 
 /// What one run simulates. Everything not here comes from the seed.
 public struct SimulationOptions: Hashable, Sendable {
@@ -29,6 +19,9 @@ public struct SimulationOptions: Hashable, Sendable {
     /// Off by default: with it, a known open finding (docs/simulation.md) still fails some
     /// seeds, and the default schedule of every seed stays as it was.
     public var diskLoss = false
+    /// Now and then an operator runs `understudy switchover` on the primary. Off by default,
+    /// like `diskLoss`: without it the fault schedule draws exactly as before.
+    public var switchovers = false
     /// Virtual time: boot, faults, then the heal period and a quiet period without clients.
     public var bootMilliseconds: Int64 = 2_000
     public var faultMilliseconds: Int64 = 12_000
@@ -53,6 +46,7 @@ public struct SimulationOptions: Hashable, Sendable {
         if let mutation { words.append("--mutation \(mutation.rawValue)") }
         if !checkAcknowledgerHoldsLease { words.append("--outside-checks-only") }
         if diskLoss { words.append("--disk-loss") }
+        if switchovers { words.append("--switchover") }
         words.append("--verbose")
         return words.joined(separator: " ")
     }

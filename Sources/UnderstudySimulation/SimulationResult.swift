@@ -11,6 +11,10 @@ public struct SimulationViolation: Hashable, Sendable {
 public struct SimulationStatistics: Hashable, Sendable {
     public var steps = 0
     public var promotions = 0
+    /// Switchovers the fault schedule started (`--switchover`).
+    public var switchovers = 0
+    /// Of them, those that ended with the standby as primary.
+    public var switchoversDone = 0
     public var acknowledgements = 0
     public var writesAttempted = 0
     public var clientTimeouts = 0
@@ -28,6 +32,8 @@ public struct SimulationStatistics: Hashable, Sendable {
         var sum = lhs
         sum.steps += rhs.steps
         sum.promotions += rhs.promotions
+        sum.switchovers += rhs.switchovers
+        sum.switchoversDone += rhs.switchoversDone
         sum.acknowledgements += rhs.acknowledgements
         sum.writesAttempted += rhs.writesAttempted
         sum.clientTimeouts += rhs.clientTimeouts

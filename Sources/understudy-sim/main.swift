@@ -33,6 +33,9 @@ struct SimulatorCommand: ParsableCommand {
     @Flag(help: "Let a crashing standby lose its disk now and then (it comes back empty and is re-seeded).")
     var diskLoss = false
 
+    @Flag(help: "Let an operator now and then run a switchover on the primary.")
+    var switchover = false
+
     @Flag(help: "Stop at the first failing seed.")
     var stopOnFailure = false
 
@@ -72,6 +75,7 @@ struct SimulatorCommand: ParsableCommand {
                 var options = SimulationOptions(seed: lastSeed, mode: mode, mutation: injected,
                                                 checkAcknowledgerHoldsLease: !outsideChecksOnly)
                 options.diskLoss = diskLoss
+                options.switchovers = switchover
                 let result = SimulationResult.run(options, trace: verbose ? { print($0) } : nil)
                 runs += 1
                 total = total + result.statistics
@@ -91,7 +95,7 @@ struct SimulatorCommand: ParsableCommand {
         print("""
             summary: \(runs) runs (seeds \(first)...\(lastSeed)) in \(Self.fixed(seconds)) s, \
             \(Self.fixed(Double(runs) / max(seconds, 0.001))) runs/s; clean: \(perMode); failed: \(failures)
-              steps \(total.steps), promotions \(total.promotions), writes attempted \(total.writesAttempted), \
+              steps \(total.steps), promotions \(total.promotions), switchovers \(total.switchovers) (done \(total.switchoversDone)), writes attempted \(total.writesAttempted), \
             acknowledged \(total.acknowledgements), client timeouts \(total.clientTimeouts)
               crashes \(total.crashes), pauses \(total.pauses), connection resets \(total.connectionsReset), \
             messages dropped \(total.messagesDropped), duplicated \(total.messagesDuplicated)

@@ -565,6 +565,8 @@ public struct NodeCoordinator: Sendable {
 
 /// Why a `FENCE` changed nothing.
 public enum FenceRefusal: Hashable, Sendable, Error {
+    /// This node has no witness: its role is `--role`, and FENCE changes nothing.
+    case notCoordinated
     /// It does not carry this cluster's identity (or this node has none yet).
     case foreignCluster
     /// It names this node itself, or a node that is not this node's peer.

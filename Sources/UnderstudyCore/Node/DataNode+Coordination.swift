@@ -1,0 +1,259 @@
+/// Automatic failover: time, the witness, the coordinator's decisions carried into the
+/// role, FENCE and forced promotion.
+extension DataNode {
+    /// The node's name is known (its bound `--listen` address) and its persisted cluster
+    /// identity read: with a witness, the coordinator starts.
+    public mutating func started(node: String, clusterID: String?, nowMilliseconds now: Int64) {
+        self.node = node
+        persistedClusterID = clusterID
+        guard coordinator == nil, let pair = configuration.pair, let settings = pair.coordination, logFailure == nil else { return }
+        coordinator = NodeCoordinator(node: node, hint: pair.hint, epoch: history.currentEpoch, settings: settings,
+                                      nowMilliseconds: now, clusterID: clusterID)
+    }
+
+    /// Every heartbeat interval.
+    public mutating func tick(nowMilliseconds now: Int64) -> [NodeAction] {
+        guard !isStopping else { return [] }
+        var actions: [NodeAction] = []
+        if coordinator != nil {
+            actions += checkForcedPromotion(now: now)
+            actions += continueHandover(now: now)
+            actions += coordinationTick(now: now)
+        }
+        actions += connectIfDue(now: now)
+        actions += primaryTick(now: now)
+        // A lease can come back by time alone (a promise this node made ran out): what
+        // durability allowed meanwhile goes out.
+        if primary != nil { actions += releaseIfAllowed(now: now) }
+        return actions
+    }
+
+    /// The coordinator's tick, with the facts of the log and the link.
+    mutating func coordinationTick(now: Int64) -> [NodeAction] {
+        guard coordinator != nil else { return [] }
+        let primary = self.primary
+        let replication = primary?.replication
+        let attached = primary?.standbyLink != nil
+        let facts = NodeCoordinator.LogFacts(
+            lastWrittenLSN: log.written, durableLSN: log.durable,
+            standbyDurableLSN: replication?.standbyDurableLSN,
+            // Unknown lag (never acknowledged, or behind the record history) is not zero.
+            standbyLagBytes: replication?.knownLagBytes(nowMilliseconds: now),
+            standbyHoldsEveryReleasedWrite: replication.map { attached && ($0.standbyDurableLSN ?? .zero) >= $0.commitLSN } ?? false,
+            commitLSN: primary == nil || configuration.mutation == .reseededStaysInSync ? .zero : gate.acknowledgedLSN,
+            standbyAttached: attached)
+        let actions = withCoordinator { $0.tick(nowMilliseconds: now, facts: facts) } ?? []
+        return coordinate(actions, now: now)
+    }
+
+    // MARK: The witness
+
+    /// The witness answered `request` (sent at `sentAt`).
+    public mutating func witnessAnswered(_ request: WitnessRequest, reply: WitnessReply, sentAtMilliseconds sentAt: Int64,
+                                         nowMilliseconds now: Int64) -> [NodeAction] {
+        guard coordinator != nil else { return [] }
+        var actions: [NodeAction] = []
+        if case .handover = request, let handover = primary?.handover {
+            actions += step(handover.witnessAnswered(reply), now: now)
+        }
+        if case .denied(let reason) = reply, coordinator?.lastDenial != reason {
+            actions.append(.note(NodeNote(.info, "the witness said no", ["reason": reason])))
+        }
+        let decided = withCoordinator {
+            $0.witnessAnswered(request, reply: reply, sentAtMilliseconds: sentAt, nowMilliseconds: now)
+        } ?? []
+        return actions + coordinate(decided, now: now)
+    }
+
+    /// `request` got no answer (timeout, refused connection): `error` says why.
+    public mutating func witnessUnreachable(_ request: WitnessRequest, error: String, nowMilliseconds now: Int64) -> [NodeAction] {
+        guard coordinator != nil else { return [] }
+        var actions: [NodeAction] = []
+        if case .handover = request, let handover = primary?.handover {
+            actions += step(handover.witnessAnswered(nil, error: error), now: now)
+        }
+        return actions + coordinate(withCoordinator { $0.witnessUnreachable(request) } ?? [], now: now)
+    }
+
+    // MARK: The coordinator's decisions
+
+    /// Carries the coordinator's actions into the role, in order. An identity it has just
+    /// learned is persisted before anything that follows.
+    mutating func coordinate(_ decided: [CoordinatorAction], now: Int64) -> [NodeAction] {
+        var actions: [NodeAction] = []
+        if let learned = coordinator?.clusterID, learned != persistedClusterID {
+            persistedClusterID = learned
+            actions.append(.persistClusterIdentity(learned))
+            actions.append(.note(NodeNote(.info, "this node belongs to cluster \(learned)")))
+        }
+        for action in decided {
+            switch action {
+            case .askWitness(let request):
+                actions.append(.askWitness(request))
+            case .sendStandbyHeartbeat(let sentAt):
+                guard primary?.standbyLink != nil else { continue }
+                actions.append(.sendHeartbeat(epoch: epoch, lastWrittenLSN: log.written, sentAtMilliseconds: sentAt,
+                                              leaseMilliseconds: coordinator?.settings.leaseMilliseconds))
+            case .becomePrimary(let newEpoch, let alone):
+                actions += promote(to: newEpoch, acknowledgeAlone: alone, now: now)
+            case .becomeStandby(let newEpoch, let primaryName):
+                actions += follow(epoch: newEpoch, primary: primaryName, now: now)
+            case .acknowledgeAlone(let alone):
+                actions.append(.note(NodeNote(.warning, alone
+                    ? "the witness recorded the standby as not in sync: acknowledging writes alone"
+                    : "the standby has every acknowledged write: waiting for it again", [
+                        "epoch": "\(epoch)", "last_lsn": "\(log.written)",
+                    ])))
+                actions += perform(withPrimary { $0.replication.setAcknowledgesAlone(alone) } ?? [], now: now)
+            case .leaseAcquired:
+                actions += releaseIfAllowed(now: now)
+            case .fencePeer(let fenceEpoch, let clusterID):
+                actions.append(.fencePeer(epoch: fenceEpoch, clusterID: clusterID))
+            }
+        }
+        return actions
+    }
+
+    /// Becomes primary of `newEpoch` (persisting it first if it is new): stop following,
+    /// sync the log (the primary's machine counts it durable), take writes.
+    mutating func promote(to newEpoch: Epoch, acknowledgeAlone: Bool, now: Int64) -> [NodeAction] {
+        guard let pair = configuration.pair else { return [] }
+        var actions: [NodeAction] = []
+        let former = standby
+        if former?.link.id != nil { actions.append(.closePrimaryLink(reason: "this node becomes primary")) }
+        actions.append(.syncLog(reason: "becoming primary"))
+        logSynced(through: log.appended)
+        if newEpoch > history.currentEpoch {
+            history.begin(epoch: newEpoch, at: log.appended.next)
+            actions.append(.persistHistory(history))
+        }
+        role = .primary(PrimaryRole(replication: Self.primaryReplication(pair, epoch: newEpoch, history: history, lastWrittenLSN: log.written)))
+        actions += perform(withPrimary { $0.replication.setAcknowledgesAlone(acknowledgeAlone) } ?? [], now: now)
+        // Reads that waited for records applied as a standby need nothing more.
+        actions += release(upTo: log.written, mayAcknowledge: true)
+        actions.append(.becamePrimary(epoch: newEpoch, acknowledgesAlone: acknowledgeAlone, wasStandby: former != nil))
+        actions.append(.note(NodeNote(.warning, "this node is now the primary", [
+            "epoch": "\(newEpoch)", "last_lsn": "\(log.written)", "acknowledges_alone": "\(acknowledgeAlone)",
+        ])))
+        if former?.forceDeadlineMilliseconds != nil {
+            actions.append(.forcedPromotionEnded(.done(primary: node)))
+        }
+        return actions
+    }
+
+    /// Stops acting as primary (if it was) and follows the primary at `--peer`. Replies not
+    /// yet released fail: their writes were never acknowledged and may be cut off later.
+    mutating func follow(epoch newEpoch: Epoch, primary primaryName: String?, now: Int64) -> [NodeAction] {
+        var actions: [NodeAction] = []
+        let former = self.primary
+        var switchedOver = false
+        if let former {
+            let oldEpoch = epoch
+            if former.handover?.stage == .askingWitness, former.standbyLink != nil {
+                // The witness recorded the standby as primary: tell it, then close the link.
+                actions.append(.sendHandover(epoch: oldEpoch, newEpoch: newEpoch))
+                withPrimary { $0.standbyLink = nil }
+                switchedOver = true
+            }
+            actions += perform(withPrimary { $0.replication.receivedHigherEpoch(newEpoch) } ?? [], now: now)
+            actions.append(.fail(after: gate.acknowledgedLSN, through: LSN(UInt64.max), message: UncertainOutcome.message(
+                "this node stopped being primary (epoch \(newEpoch) superseded epoch \(oldEpoch))")))
+            if self.primary?.standbyLink != nil {
+                withPrimary { $0.standbyLink = nil }
+                actions.append(.closeStandbyLink(reason: "this node stopped being primary"))
+            }
+        }
+        let pendingForce = standby?.forceDeadlineMilliseconds
+        if standby?.link.id != nil { actions.append(.closePrimaryLink(reason: "following the primary of epoch \(newEpoch)")) }
+        // The standby's machine counts the log it starts from as durable (and acknowledges
+        // it); and no epoch entry may lie beyond that log.
+        actions.append(.syncLog(reason: "following a primary"))
+        logSynced(through: log.appended)
+        let trimmed = history.truncated(after: log.written)
+        if trimmed != history {
+            history = trimmed
+            actions.append(.persistHistory(trimmed))
+        }
+        role = .standby(StandbyRole(replication: StandbyReplication(
+            epoch: history.currentEpoch, history: history, lastLSN: log.written, lastRecordChecksum: log.lastRecordChecksum)))
+        gate.restart(at: max(gate.acknowledgedLSN, log.written))
+        actions.append(.becameStandby(epoch: newEpoch, primary: primaryName, wasPrimary: former != nil))
+        actions.append(.note(former != nil
+            ? NodeNote(.critical, "stepped down: a newer primary exists; following it", [
+                "epoch": "\(newEpoch)", "primary": primaryName ?? "?", "last_lsn": "\(log.written)"])
+            : NodeNote(.info, "following the primary", ["epoch": "\(newEpoch)", "primary": primaryName ?? "?"])))
+        if former?.handover != nil {
+            if switchedOver {
+                actions.append(.switchoverEnded(.done(primary: primaryName ?? configuration.pair?.peer ?? "?")))
+            } else {
+                actions.append(.switchoverEnded(.failed("ERR switchover abandoned: the standby detached or this node stopped being primary")))
+            }
+        }
+        if pendingForce != nil {
+            actions.append(.forcedPromotionEnded(.failed("ERR another node became the primary of epoch \(newEpoch)")))
+        }
+        // Connect now, not at the next tick: a sync primary waits for its standby.
+        actions += connectIfDue(now: now)
+        return actions
+    }
+
+    // MARK: FENCE
+
+    /// `FENCE <epoch> <primary> <cluster>` from a client connection: the peer says it is
+    /// primary of `epoch`. It can only demote this node, and only from this cluster's peer.
+    public mutating func fenced(epoch seen: Epoch, by primaryName: String, clusterID: String,
+                                nowMilliseconds now: Int64) -> Result<[NodeAction], FenceRefusal> {
+        guard coordinator != nil else { return .failure(.notCoordinated) }
+        switch withCoordinator({ $0.fenced(epoch: seen, by: primaryName, clusterID: clusterID, nowMilliseconds: now) })! {
+        case .success(let decided):
+            let note = NodeAction.note(NodeNote(.critical, "fenced by the peer: it is primary of a newer epoch", [
+                "epoch": "\(seen)", "primary": primaryName,
+            ]))
+            return .success([note] + coordinate(decided, now: now))
+        case .failure(let refusal):
+            return .failure(refusal)
+        }
+    }
+
+    /// The peer refused this node's FENCE: it is primary of `peerEpoch`, not older.
+    public mutating func peerIsPrimary(ofEpoch peerEpoch: Epoch, nowMilliseconds now: Int64) -> [NodeAction] {
+        let decided = withCoordinator { $0.peerIsPrimary(ofEpoch: peerEpoch, nowMilliseconds: now) } ?? []
+        guard !decided.isEmpty else { return [] }
+        return [.note(NodeNote(.critical, "the peer is primary of the epoch this forced promotion took: taking the next one", [
+            "peer_epoch": "\(peerEpoch)",
+        ]))] + coordinate(decided, now: now)
+    }
+
+    // MARK: Forced promotion
+
+    /// `PROMOTE FORCE`: this standby becomes primary although automation would not promote
+    /// it. It still waits for its own promise, and goes through the witness if it answers.
+    /// It ends with `.forcedPromotionEnded`.
+    public mutating func forcePromotion(timeoutMilliseconds: Int64, nowMilliseconds now: Int64) -> Result<[NodeAction], OperatorRefusal> {
+        guard coordinator != nil else {
+            return .failure(OperatorRefusal("ERR forced promotion needs automatic failover (--witness); without it restart this node with --role primary"))
+        }
+        guard standby?.forceDeadlineMilliseconds == nil else {
+            return .failure(OperatorRefusal("ERR a forced promotion is already in progress"))
+        }
+        guard standby != nil, withCoordinator({ $0.forcePromotion() }) == true else {
+            return .failure(OperatorRefusal("ERR only a standby can be promoted (this node is \(coordinator?.role.rawValue ?? "?"))"))
+        }
+        withStandby { $0.forceDeadlineMilliseconds = now + timeoutMilliseconds }
+        return .success([.note(NodeNote(.critical, "forced promotion requested by an operator: taking the next epoch once this node's promise has run out", [
+            "durable_lsn": "\(log.durable)", "epoch": "\(epoch)",
+        ]))] + coordinationTick(now: now))
+    }
+
+    /// Every tick: a forced promotion that has not happened by its deadline is reported.
+    mutating func checkForcedPromotion(now: Int64) -> [NodeAction] {
+        guard let deadline = standby?.forceDeadlineMilliseconds, now >= deadline else { return [] }
+        withStandby { $0.forceDeadlineMilliseconds = nil }
+        withCoordinator { $0.cancelForcePromotion() }
+        let reason = coordinator?.lastDenial
+        return [
+            .note(NodeNote(.warning, "forced promotion abandoned at its deadline", ["reason": reason ?? "no answer from the witness"])),
+            .forcedPromotionEnded(.failed("ERR not promoted within the timeout, and no longer trying: \(reason ?? "the witness did not answer") (a primary that still holds its lease through the witness cannot be superseded safely: stop it, or use understudy switchover)")),
+        ]
+    }
+}
