@@ -31,6 +31,13 @@ extension NodeEngine {
                     failWAL("cannot persist the cluster identity: \(error)")
                     return released
                 }
+            case .persistKnownEpoch(let known):
+                do {
+                    try DurableStateFile.knownEpoch.write(Array("\(known.rawValue)".utf8), dataDirectory: configuration.dataDirectory)
+                } catch {
+                    failWAL("cannot persist the known epoch \(known): \(error)")
+                    return released
+                }
             case .cutLog(let forkPoint, let byEpoch):
                 rewind(keepThrough: forkPoint, primaryEpoch: byEpoch)
             case .appendReceived(let range):

@@ -21,16 +21,23 @@ extension NodeEngine {
         guard !replication.started, walFailure == nil else { return }
         replication.started = true
         var clusterID: String?
+        var knownEpoch = Epoch.initial
         if replication.configuration?.witness != nil {
             do {
                 clusterID = try DurableStateFile.clusterIdentity.read(
                     dataDirectory: configuration.dataDirectory).map { String(decoding: $0, as: UTF8.self) }
+                if let bytes = try DurableStateFile.knownEpoch.read(dataDirectory: configuration.dataDirectory) {
+                    guard let value = UInt64(String(decoding: bytes, as: UTF8.self)), value >= 1 else {
+                        throw StorageError(.corruptEpochHistory, "the known epoch file (\(DurableStateFile.knownEpoch.path(dataDirectory: configuration.dataDirectory))) holds no epoch")
+                    }
+                    knownEpoch = Epoch(value)
+                }
             } catch {
-                failWAL("cannot read the cluster identity: \(error)")
+                failWAL("cannot read the cluster identity or the known epoch: \(error)")
                 return
             }
         }
-        node.started(node: nodeName, clusterID: clusterID, nowMilliseconds: now)
+        node.started(node: nodeName, clusterID: clusterID, knownEpoch: knownEpoch, nowMilliseconds: now)
         guard let replicationConfiguration = replication.configuration, let witness = replicationConfiguration.witness else { return }
         replication.witnessLink = WitnessLink(
             address: witness, eventLoop: eventLoop, logger: logger,

@@ -20,10 +20,11 @@ extension SimulatedNode {
         case .syncLog:
             syncLogNow()
         case .persistHistory(let history):
-            persistedHistory = history
-            persistedEpoch = max(persistedEpoch, history.currentEpoch)
+            persistedHistory = history  // the highest epoch has its own file (`.persistKnownEpoch`), as in production
         case .persistClusterIdentity(let clusterID):
             persistedClusterID = clusterID
+        case .persistKnownEpoch(let known):
+            persistedEpoch = max(persistedEpoch, known)
         case .cutLog(let after, let byEpoch):
             cutLog(after: after, byEpoch: byEpoch)
         case .appendReceived(let range):

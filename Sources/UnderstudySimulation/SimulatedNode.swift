@@ -113,12 +113,10 @@ final class SimulatedNode {
             simulation.note("\(name) trims its history \(persistedHistory) to its last LSN \(lastLSN): \(history)")
             persistedHistory = history
         }
-        if persistedEpoch > history.currentEpoch {
-            simulation.note("\(name) starts in epoch \(history.currentEpoch) (its history's), below epoch \(persistedEpoch) it once persisted")
-        }
         node = DataNode(configuration: Self.configuration(index: index, peer: peerName, simulation: simulation),
                         history: history, lastLSN: lastLSN, lastRecordChecksum: log.last?.checksum)
-        node.started(node: name, clusterID: persistedClusterID, nowMilliseconds: now)
+        // The highest epoch it knew comes from its own file, not the trimmed history (finding B).
+        node.started(node: name, clusterID: persistedClusterID, knownEpoch: persistedEpoch, nowMilliseconds: now)
         heldWrites = []
         writesHeldForSwitchover = []
         witnessRequests = [:]

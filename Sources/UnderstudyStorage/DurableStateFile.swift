@@ -115,4 +115,9 @@ extension DurableStateFile {
     /// A data node's cluster identity, in `<data-dir>/cluster`: written once, when the node
     /// first learns it from the witness, and checked against every peer from then on.
     public static let clusterIdentity = DurableStateFile(fileName: "cluster", magic: "UNDSTCID", contents: "cluster identity")
+    /// The highest epoch a data node has known (decimal), in `<data-dir>/epoch`: never
+    /// lowered, though the epoch history is trimmed to the log's end (a primary that wrote
+    /// nothing in its epoch keeps no entry for it), so that a restarted node never reports
+    /// less than it knew — a witness rebuilding a lost record would reuse an epoch.
+    public static let knownEpoch = DurableStateFile(fileName: "epoch", magic: "UNDSTKEP", contents: "highest known epoch")
 }

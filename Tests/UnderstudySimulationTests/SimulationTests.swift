@@ -82,25 +82,22 @@ import UnderstudySimulation
         #expect(SimulationResult.run(options).violation == nil, "the same seed runs clean without the mutation")
     }
 
-    @Test("Open finding: a HANDOVER the witness recorded but whose answer was lost → the old primary resumes and acknowledges after the grant (sync seed 74, --switchover)")
-    func unansweredHandover_oldPrimaryResumes() {
-        var options = SimulationOptions(seed: 74, mode: .sync)
+    @Test("Finding A: a HANDOVER the witness recorded but whose answer was lost no longer lets the old primary resume and acknowledge after the grant (--switchover, sync seeds 74, 108, 149)",
+          arguments: [UInt64(74), 108, 149])
+    func unansweredHandover_oldPrimaryNeverResumes(seed: UInt64) {
+        var options = SimulationOptions(seed: seed, mode: .sync)
         options.switchovers = true
         let result = SimulationResult.run(options)
-        withKnownIssue("DataNode abandons a switchover whose HANDOVER went unanswered and stays primary (Handover.witnessAnswered(nil))") {
-            #expect(result.violation == nil, "\(result.violation?.message ?? "") — replay: \(result.options.replayCommand)")
-        }
+        #expect(result.violation == nil, "\(result.violation?.message ?? "") — replay: \(result.options.replayCommand)")
     }
 
-    @Test("Open finding: a primary of an epoch it wrote nothing in forgets that epoch on restart → a witness that lost its record re-grants it (async seeds 2, 138, --disk-loss)",
+    @Test("Finding B: a primary of an epoch it wrote nothing in no longer forgets that epoch on restart, so a witness that lost its record cannot re-grant it (async seeds 2, 138, --disk-loss)",
           arguments: [UInt64(2), 138])
-    func restartedNode_forgetsItsHighestEpoch(seed: UInt64) {
+    func restartedNode_remembersItsHighestEpoch(seed: UInt64) {
         var options = SimulationOptions(seed: seed, mode: .async)
         options.diskLoss = true
         let result = SimulationResult.run(options)
-        withKnownIssue("DataNode starts its coordinator at the trimmed history's epoch, not the highest epoch the node persisted") {
-            #expect(result.violation == nil, "\(result.violation?.message ?? "") — replay: \(result.options.replayCommand)")
-        }
+        #expect(result.violation == nil, "\(result.violation?.message ?? "") — replay: \(result.options.replayCommand)")
     }
 
     @Test("Regression: a primary restarted after losing unsynced records takes a new epoch, never reuses (epoch, LSN)")

@@ -44,9 +44,18 @@ public struct Handover: Hashable, Sendable {
         case askWitness(WitnessRequest)
         /// Give up: stay primary, run the held requests, report `reason` (`-ERR …`).
         case abandon(reason: String)
+        /// The deadline passed with `HANDOVER` unanswered: tell the operator its outcome is
+        /// unknown (`-ERR …`), and keep holding and asking — the witness may have recorded it.
+        case outcomeUnknown(reason: String)
     }
 
     public private(set) var stage: Stage = .catchingUp
+    /// The `HANDOVER` sent; asked again while it goes unanswered.
+    public private(set) var request: WitnessRequest?
+    /// The last `HANDOVER` got no answer: ask again at the next `progress`.
+    public private(set) var unanswered = false
+    /// `.outcomeUnknown` has been returned (once).
+    public private(set) var reportedUnknown = false
     public let node: String
     public let epoch: Epoch
     public let startedAtMilliseconds: Int64
@@ -86,7 +95,7 @@ public struct Handover: Hashable, Sendable {
 
     /// Moves the switchover on: after durability, acknowledgements and ticks.
     public mutating func progress(nowMilliseconds now: Int64, facts: Facts) -> Step {
-        guard stage == .catchingUp else { return .wait }
+        guard stage == .catchingUp else { return askAgain(now: now) }
         guard facts.isPrimary, let standby = facts.standby else {
             return .abandon(reason: "ERR switchover abandoned: the standby detached or this node stopped being primary")
         }
@@ -96,19 +105,38 @@ public struct Handover: Hashable, Sendable {
         let last = facts.lastAppendedLSN
         guard facts.lastWrittenLSN == last, (facts.standbyDurableLSN ?? .zero) >= last, facts.visibleLSN >= last else { return .wait }
         stage = .askingWitness
-        return .askWitness(.handover(node: node, epoch: epoch, to: standby, leaving: leaving, lastLSN: last))
+        let handover = WitnessRequest.handover(node: node, epoch: epoch, to: standby, leaving: leaving, lastLSN: last)
+        request = handover
+        return .askWitness(handover)
     }
 
-    /// The witness answered the `HANDOVER` (or did not: `reply` nil, with the link's
-    /// `error`). A `.state` naming the standby arrives through the coordinator as
-    /// `becomeStandby`; anything else abandons.
-    public func witnessAnswered(_ reply: WitnessReply?, error: String = "no reply") -> Step {
+    /// `HANDOVER` is out. Once sent it is never abandoned for want of an answer: the witness
+    /// may have recorded the standby as primary, and resuming here could acknowledge a write
+    /// in an epoch already superseded. It is asked again (a repeat is answered with the new
+    /// epoch, which the coordinator follows); past the deadline the operator hears that the
+    /// outcome is unknown, and requests stay held until the witness answers.
+    private mutating func askAgain(now: Int64) -> Step {
+        if now >= deadlineMilliseconds, !reportedUnknown {
+            reportedUnknown = true
+            return .outcomeUnknown(reason: "ERR switchover outcome unknown: the witness did not answer HANDOVER within \(deadlineMilliseconds - startedAtMilliseconds) ms; it may have made the standby primary, so this node holds requests and asks again until the witness answers")
+        }
+        guard unanswered, let request else { return .wait }
+        unanswered = false
+        return .askWitness(request)
+    }
+
+    /// The witness answered the `HANDOVER` (or did not: `reply` nil). A `.state` naming the
+    /// standby, or a `.staleEpoch` (a repeat after it was recorded, or a newer epoch), arrives
+    /// through the coordinator as `becomeStandby`, which ends the switchover; only a refusal
+    /// — the witness recorded nothing — abandons it; no answer asks again.
+    public mutating func witnessAnswered(_ reply: WitnessReply?) -> Step {
         guard stage == .askingWitness else { return .wait }
         switch reply {
         case .denied(let reason)?: return .abandon(reason: "ERR switchover abandoned: the witness refused: \(reason)")
-        case .staleEpoch(let newer, _)?: return .abandon(reason: "ERR switchover abandoned: the witness knows a newer epoch \(newer)")
-        case .state?: return .wait
-        case nil: return .abandon(reason: "ERR switchover abandoned: the witness did not answer (\(error))")
+        case .staleEpoch?, .state?: return .wait
+        case nil:
+            unanswered = true
+            return .wait
         }
     }
 }

@@ -1,13 +1,15 @@
 /// Automatic failover: time, the witness, the coordinator's decisions carried into the
 /// role, FENCE and forced promotion.
 extension DataNode {
-    /// The node's name is known (its bound `--listen` address) and its persisted cluster
-    /// identity read: with a witness, the coordinator starts.
-    public mutating func started(node: String, clusterID: String?, nowMilliseconds now: Int64) {
+    /// The node's name is known (its bound `--listen` address), and its persisted cluster
+    /// identity and highest known epoch read: with a witness, the coordinator starts — at the
+    /// higher of that epoch and the history's (a trimmed history may end lower).
+    public mutating func started(node: String, clusterID: String?, knownEpoch: Epoch = .initial, nowMilliseconds now: Int64) {
         self.node = node
         persistedClusterID = clusterID
+        persistedKnownEpoch = max(knownEpoch, history.currentEpoch)
         guard coordinator == nil, let pair = configuration.pair, let settings = pair.coordination, logFailure == nil else { return }
-        coordinator = NodeCoordinator(node: node, hint: pair.hint, epoch: history.currentEpoch, settings: settings,
+        coordinator = NodeCoordinator(node: node, hint: pair.hint, epoch: persistedKnownEpoch, settings: settings,
                                       nowMilliseconds: now, clusterID: clusterID)
     }
 
@@ -53,8 +55,8 @@ extension DataNode {
                                          nowMilliseconds now: Int64) -> [NodeAction] {
         guard coordinator != nil else { return [] }
         var actions: [NodeAction] = []
-        if case .handover = request, let handover = primary?.handover {
-            actions += step(handover.witnessAnswered(reply), now: now)
+        if case .handover = request, primary?.handover != nil {
+            actions += step(withPrimary { $0.handover!.witnessAnswered(reply) }!, now: now)
         }
         if case .denied(let reason) = reply, coordinator?.lastDenial != reason {
             actions.append(.note(NodeNote(.info, "the witness said no", ["reason": reason])))
@@ -69,8 +71,9 @@ extension DataNode {
     public mutating func witnessUnreachable(_ request: WitnessRequest, error: String, nowMilliseconds now: Int64) -> [NodeAction] {
         guard coordinator != nil else { return [] }
         var actions: [NodeAction] = []
-        if case .handover = request, let handover = primary?.handover {
-            actions += step(handover.witnessAnswered(nil, error: error), now: now)
+        if case .handover = request, primary?.handover != nil {
+            actions.append(.note(NodeNote(.warning, "the witness did not answer HANDOVER: asking again", ["error": error])))
+            actions += step(withPrimary { $0.handover!.witnessAnswered(nil) }!, now: now)
         }
         return actions + coordinate(withCoordinator { $0.witnessUnreachable(request) } ?? [], now: now)
     }
@@ -80,7 +83,7 @@ extension DataNode {
     /// Carries the coordinator's actions into the role, in order. An identity it has just
     /// learned is persisted before anything that follows.
     mutating func coordinate(_ decided: [CoordinatorAction], now: Int64) -> [NodeAction] {
-        var actions: [NodeAction] = []
+        var actions = persistKnownEpochIfRaised()
         if let learned = coordinator?.clusterID, learned != persistedClusterID {
             persistedClusterID = learned
             actions.append(.persistClusterIdentity(learned))
@@ -112,6 +115,14 @@ extension DataNode {
             }
         }
         return actions
+    }
+
+    /// The coordinator knows a higher epoch than the disk does: persist it before acting on
+    /// anything that follows (the coordinator's epoch is "persisted before it acts in it").
+    mutating func persistKnownEpochIfRaised() -> [NodeAction] {
+        guard let known = coordinator?.epoch, known > persistedKnownEpoch else { return [] }
+        persistedKnownEpoch = known
+        return [.persistKnownEpoch(known)]
     }
 
     /// Becomes primary of `newEpoch` (persisting it first if it is new): stop following,

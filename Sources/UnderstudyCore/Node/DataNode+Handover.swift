@@ -43,6 +43,9 @@ extension DataNode {
             return []
         case .askWitness(let request):
             return coordinate([.askWitness(request)], now: now)
+        case .outcomeUnknown(let reason):
+            return [.note(NodeNote(.error, "switchover outcome unknown: holding requests until the witness answers", ["reason": reason])),
+                    .switchoverEnded(.failed(reason))]
         case .abandon(let reason):
             guard primary?.handover != nil else { return [] }
             withPrimary { $0.handover = nil }

@@ -155,7 +155,7 @@ extension DataNode {
         } ?? false
         let echo = promised || (configuration.mutation == .echoDuringVote && coordinator?.role == .standby
             && heartbeatEpoch >= coordinator?.epoch ?? heartbeatEpoch)
-        return echo ? [.echoHeartbeat(epoch: heartbeatEpoch, sentAtMilliseconds: sentAt)] : []
+        return persistKnownEpochIfRaised() + (echo ? [.echoHeartbeat(epoch: heartbeatEpoch, sentAtMilliseconds: sentAt)] : [])
     }
 
     /// `HANDOVER <newEpoch>` on link `id`: the primary hands over (a planned switchover).

@@ -92,6 +92,8 @@ public struct DataNode: Sendable {
     public internal(set) var log: LogPosition
     /// The first log failure; once set the node refuses writes until restarted.
     public internal(set) var logFailure: String?
+    /// The highest epoch persisted as known (`.persistKnownEpoch`).
+    public internal(set) var persistedKnownEpoch = Epoch.initial
     /// The cluster identity as persisted on this node's disk.
     public internal(set) var persistedClusterID: String?
     /// The last refusal from the primary (standby), for INFO and status.

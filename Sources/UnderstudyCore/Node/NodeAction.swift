@@ -28,6 +28,8 @@ public enum NodeAction: Hashable, Sendable {
     case persistHistory(EpochHistory)
     /// Persist the cluster identity this node has just learned.
     case persistClusterIdentity(String)
+    /// Persist the highest epoch this node knows (it only grows; the history may be trimmed).
+    case persistKnownEpoch(Epoch)
     /// Rejoin: cut every record after `after` into a lost-writes file (durable before the
     /// cut), recover the log, then report `logReplaced(…)`.
     case cutLog(after: LSN, byEpoch: Epoch)

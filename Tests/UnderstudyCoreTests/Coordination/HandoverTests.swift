@@ -36,10 +36,31 @@ import Testing
         }
         var asked = handover()
         _ = asked.progress(nowMilliseconds: 1, facts: facts())
-        guard case .abandon = asked.witnessAnswered(.denied("no")), case .abandon = asked.witnessAnswered(nil) else {
-            Issue.record("a refusal or no answer abandons it"); return
+        guard case .abandon = asked.witnessAnswered(.denied("no")) else {
+            Issue.record("a refusal (the witness recorded nothing) abandons it"); return
         }
-        #expect(handover().witnessAnswered(.denied("no")) == .wait, "an answer to a request never sent changes nothing")
+        var never = handover()
+        #expect(never.witnessAnswered(.denied("no")) == .wait, "an answer to a request never sent changes nothing")
+    }
+
+    /// Finding A of the simulator (`--switchover`, sync seed 74): the witness recorded the
+    /// hand-over but its answer was lost; abandoning then let the old primary acknowledge in
+    /// a superseded epoch. Once sent, HANDOVER is asked again, never abandoned for silence.
+    @Test func unansweredHandover_isAskedAgain_neverAbandoned_andPastItsDeadlineIsUnknown() {
+        var machine = handover()
+        guard case .askWitness(let request) = machine.progress(nowMilliseconds: 1, facts: facts()) else {
+            Issue.record("not asked"); return
+        }
+        #expect(machine.witnessAnswered(nil) == .wait)
+        #expect(machine.progress(nowMilliseconds: 2, facts: facts()) == .askWitness(request), "asked again at the next progress")
+        #expect(machine.progress(nowMilliseconds: 3, facts: facts()) == .wait, "once per unanswered request")
+        #expect(machine.witnessAnswered(.staleEpoch(Epoch(3), primary: standby)) == .wait,
+                "a repeat answered with the new epoch: the coordinator's step-down ends it, not an abandon")
+        guard case .outcomeUnknown = machine.progress(nowMilliseconds: 1_000, facts: facts()) else {
+            Issue.record("past the deadline the operator hears the outcome is unknown"); return
+        }
+        #expect(machine.progress(nowMilliseconds: 1_001, facts: facts()) == .wait, "reported once; still holding")
+        #expect(machine.stage == .askingWitness)
     }
 
     @Test func refusal_namesTheFirstReason() {

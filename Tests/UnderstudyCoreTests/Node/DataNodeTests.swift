@@ -63,6 +63,19 @@ import Testing
         #expect(node.persistedClusterID == cluster, "the identity learned from the witness is persisted")
     }
 
+    /// Finding B of the simulator (`--disk-loss`, async seeds 2, 138): a primary that wrote
+    /// nothing in its epoch keeps no history entry for it; on restart it must still know it.
+    @Test func theHighestEpoch_isPersistedWhenItRises_andSurvivesATrimmedHistory() {
+        let (node, actions) = promoted()
+        #expect(actions.contains(.persistKnownEpoch(Epoch(2))))
+        #expect(node.persistedKnownEpoch == Epoch(2))
+        var restarted = DataNode(configuration: configuration(witness: true), history: EpochHistory(), lastLSN: LSN(10),
+                                 lastRecordChecksum: 7)
+        restarted.started(node: me, clusterID: cluster, knownEpoch: Epoch(2), nowMilliseconds: 0)
+        #expect(restarted.epoch == Epoch(1), "the trimmed history ends in epoch 1")
+        #expect(restarted.coordinator?.epoch == Epoch(2), "but the node reports the epoch it knew")
+    }
+
     @Test func primaryWithoutItsLease_holdsDurableReplies_untilTheStandbyEchoes() {
         var (node, _) = promoted()
         #expect(!node.mayAcknowledge(nowMilliseconds: 1_001))
