@@ -71,9 +71,12 @@ extension DataNode {
     public mutating func standbyHandshake(_ handshake: StandbyHandshake, link id: UInt64, facts: PrimaryLogFacts,
                                           nowMilliseconds now: Int64) -> (HandshakeOutcome, [NodeAction]) {
         guard primary != nil else {
-            let reason = pairRole == .standby
-                ? "READONLY this node is a standby; its primary is \(configuration.pair?.peer ?? "unknown")"
-                : "ERR this node has no --peer: it does not replicate"
+            let reason: String
+            switch role {
+            case .standalone: reason = "ERR this node has no --peer: it does not replicate"
+            case .undecided: reason = "TRYAGAIN this node has not yet heard from the witness which role it has"
+            case .standby, .primary: reason = "READONLY this node is a standby; its primary is \(configuration.pair?.peer ?? "unknown")"
+            }
             return (.refuse(.refused(reason)), [])
         }
         if let refusal = coordinator?.identityRefusal(ofPeerClaiming: handshake.clusterID) {
