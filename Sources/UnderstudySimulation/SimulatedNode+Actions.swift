@@ -9,6 +9,8 @@ extension SimulatedNode {
         for action in actions {
             // A violation ends the run: nothing more is carried out.
             guard simulation.checker.violation == nil else { return }
+            // Persist before send: a sync of a failed log fails, and the rest is dropped.
+            if case .syncLog = action, logBroken { return }
             perform(action)
         }
     }

@@ -27,6 +27,8 @@ final class SimulatedNode {
     /// The highest epoch this disk's history ever named (the history itself is trimmed to
     /// the log at boot): for the trace only — `DataNode` starts from the trimmed history.
     var persistedEpoch = Epoch.initial
+    /// The log failed (`--log-failure`): no fsync completes until the node restarts.
+    var logBroken = false
     /// The cluster identity on this node's disk (learned from the witness as primary, or
     /// from the primary's stream as standby).
     var persistedClusterID: String?
@@ -67,7 +69,7 @@ final class SimulatedNode {
     static func configuration(index: Int, peer: String, simulation: Simulation) -> DataNode.Configuration {
         DataNode.Configuration(
             pair: .init(peer: peer, mode: simulation.options.mode, role: index == 0 ? .primary : .standby,
-                        hint: index == 0 ? .primary : .standby, coordination: simulation.settings, maxWaitingRecords: 1_000, syncTimeoutMilliseconds: 2_000,
+                        hint: index == 0 ? .primary : .standby, coordination: simulation.settings(of: index), maxWaitingRecords: 1_000, syncTimeoutMilliseconds: 2_000,
                         windowBytes: 16 << 10, writtenRecordCapacity: 4_096),
             mutation: simulation.options.mutation)
     }
@@ -105,6 +107,7 @@ final class SimulatedNode {
 
     /// Boot (first start or restart): recover what is durable, then a fresh `DataNode`.
     func start() {
+        logBroken = false
         log.removeLast(log.count - durableCount)
         // Recovery drops history entries for epochs that begin after the log's end: they
         // describe no record here (docs/simulation.md, finding 2).
@@ -186,6 +189,14 @@ final class SimulatedNode {
     }
 
     /// The operator's `understudy switchover` on this node (a fault of the schedule).
+    /// The log failed (a failed fdatasync): nothing more is synced or appended until restart.
+    func logFailed() {
+        guard !logBroken else { return }
+        logBroken = true
+        simulation.statistics.logFailures += 1
+        perform(node.logFailed("simulated fdatasync failure"))
+    }
+
     func switchoverRequested() {
         switch node.beginSwitchover(timeoutMilliseconds: 2_000, leaving: false, nowMilliseconds: now) {
         case .success(let actions):
@@ -208,7 +219,7 @@ final class SimulatedNode {
     }
 
     func scheduleFsync() {
-        guard !fsyncInFlight, durableCount < log.count else { return }
+        guard !fsyncInFlight, !logBroken, durableCount < log.count else { return }
         fsyncInFlight = true
         simulation.schedule(.fsyncDone(node: index, incarnation: simulation.incarnations[index], generation: logGeneration, upTo: log.count),
                             afterMicroseconds: simulation.random.int(in: 300...4_000))
@@ -217,7 +228,7 @@ final class SimulatedNode {
     /// fdatasync returned (the sim models the fsync policy `always`).
     func fsyncDone(generation: Int, upTo: Int) {
         fsyncInFlight = false
-        if generation == logGeneration, upTo > durableCount {
+        if generation == logGeneration, !logBroken, upTo > durableCount {
             durableCount = min(upTo, log.count)
             let durable = LSN(UInt64(durableCount))
             perform(node.locallyDurable(upTo: durable, nowMilliseconds: now))

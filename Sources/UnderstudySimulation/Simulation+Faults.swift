@@ -51,9 +51,12 @@ extension Simulation {
 
     private func injectFault() {
         let servers = [0, 1, Self.witnessIndex]
-        // The switchover fault is drawn only with --switchover: without it every seed's
-        // schedule stays as it was.
-        switch random.index(options.switchovers ? 10 : 9) {
+        // The switchover and log-failure faults are drawn only with their flags: without
+        // them every seed's schedule stays as it was.
+        var kinds = Array(0..<9)
+        if options.switchovers { kinds.append(9) }
+        if options.logFailures { kinds.append(10) }
+        switch kinds[random.index(kinds.count)] {
         case 0, 1:
             let process = servers[random.index(3)]
             guard processUp[process] else { return }
@@ -119,6 +122,15 @@ extension Simulation {
             note("connection \(id) reset")
             statistics.connectionsReset += 1
             reset(connection: id)
+        case 10:
+            let process = random.index(2)
+            guard processUp[process], !nodes[process].logBroken else { return }
+            note("\(processName(process))'s log fails (fdatasync)")
+            nodes[process].logFailed()
+            // An operator restarts the node later (the sim's disk works again).
+            let after = random.int(in: 300_000...3_000_000)
+            schedule(.crash(process: process), afterMicroseconds: after)
+            schedule(.restart(process: process), afterMicroseconds: after + random.int(in: 50_000...500_000))
         case 9:
             // The operator asks the node that says it is primary (as `understudy switchover` finds it).
             guard let primary = nodes.first(where: { processUp[$0.index] && $0.coordinator.role == .primary }) else { return }

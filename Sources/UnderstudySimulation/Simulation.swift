@@ -31,6 +31,13 @@ public final class Simulation {
     static let firstClientIndex = 3
     static let tickMicroseconds: Int64 = 10_000
 
+    /// Node `index`'s failover timing: with `--mixed-lease` the second node runs an 800 ms
+    /// lease against the first's 500 ms (the failure timeout, 1 s, stays above both).
+    func settings(of index: Int) -> CoordinationSettings {
+        guard options.mixedLeases, index == 1 else { return settings }
+        return CoordinationSettings(mode: options.mode, leaseMilliseconds: 800)
+    }
+
     /// - Parameter trace: receives a line per notable event (role changes, faults,
     ///   acknowledgements); nil for speed.
     public init(options: SimulationOptions, trace: ((String) -> Void)? = nil) {

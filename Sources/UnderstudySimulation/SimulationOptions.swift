@@ -22,6 +22,11 @@ public struct SimulationOptions: Hashable, Sendable {
     /// Now and then an operator runs `understudy switchover` on the primary. Off by default,
     /// like `diskLoss`: without it the fault schedule draws exactly as before.
     public var switchovers = false
+    /// The nodes run with different `--lease` (500 ms and 800 ms), as during a rolling change.
+    public var mixedLeases = false
+    /// Now and then a node's log fails (a failed fdatasync): it refuses writes and takes no
+    /// further part in failover until an operator restarts it, 0.3–3 s later.
+    public var logFailures = false
     /// Virtual time: boot, faults, then the heal period and a quiet period without clients.
     public var bootMilliseconds: Int64 = 2_000
     public var faultMilliseconds: Int64 = 12_000
@@ -47,6 +52,8 @@ public struct SimulationOptions: Hashable, Sendable {
         if !checkAcknowledgerHoldsLease { words.append("--outside-checks-only") }
         if diskLoss { words.append("--disk-loss") }
         if switchovers { words.append("--switchover") }
+        if mixedLeases { words.append("--mixed-lease") }
+        if logFailures { words.append("--log-failure") }
         words.append("--verbose")
         return words.joined(separator: " ")
     }

@@ -15,6 +15,7 @@ public struct SimulationStatistics: Hashable, Sendable {
     public var switchovers = 0
     /// Of them, those that ended with the standby as primary.
     public var switchoversDone = 0
+    public var logFailures = 0
     public var acknowledgements = 0
     public var writesAttempted = 0
     public var clientTimeouts = 0
@@ -34,6 +35,7 @@ public struct SimulationStatistics: Hashable, Sendable {
         sum.promotions += rhs.promotions
         sum.switchovers += rhs.switchovers
         sum.switchoversDone += rhs.switchoversDone
+        sum.logFailures += rhs.logFailures
         sum.acknowledgements += rhs.acknowledgements
         sum.writesAttempted += rhs.writesAttempted
         sum.clientTimeouts += rhs.clientTimeouts

@@ -35,6 +35,10 @@ struct SimulatorCommand: ParsableCommand {
 
     @Flag(help: "Let an operator now and then run a switchover on the primary.")
     var switchover = false
+    @Flag(help: "Run the nodes with different --lease (500 ms and 800 ms).")
+    var mixedLease = false
+    @Flag(help: "Let a node's log fail now and then (a failed fdatasync); an operator restarts it later.")
+    var logFailure = false
 
     @Flag(help: "Stop at the first failing seed.")
     var stopOnFailure = false
@@ -76,6 +80,8 @@ struct SimulatorCommand: ParsableCommand {
                                                 checkAcknowledgerHoldsLease: !outsideChecksOnly)
                 options.diskLoss = diskLoss
                 options.switchovers = switchover
+                options.mixedLeases = mixedLease
+                options.logFailures = logFailure
                 let result = SimulationResult.run(options, trace: verbose ? { print($0) } : nil)
                 runs += 1
                 total = total + result.statistics
@@ -95,7 +101,7 @@ struct SimulatorCommand: ParsableCommand {
         print("""
             summary: \(runs) runs (seeds \(first)...\(lastSeed)) in \(Self.fixed(seconds)) s, \
             \(Self.fixed(Double(runs) / max(seconds, 0.001))) runs/s; clean: \(perMode); failed: \(failures)
-              steps \(total.steps), promotions \(total.promotions), switchovers \(total.switchovers) (done \(total.switchoversDone)), writes attempted \(total.writesAttempted), \
+              steps \(total.steps), promotions \(total.promotions), switchovers \(total.switchovers) (done \(total.switchoversDone)), log failures \(total.logFailures), writes attempted \(total.writesAttempted), \
             acknowledged \(total.acknowledgements), client timeouts \(total.clientTimeouts)
               crashes \(total.crashes), pauses \(total.pauses), connection resets \(total.connectionsReset), \
             messages dropped \(total.messagesDropped), duplicated \(total.messagesDuplicated)

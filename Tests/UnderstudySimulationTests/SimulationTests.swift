@@ -66,11 +66,29 @@ import UnderstudySimulation
     @Test("Switchover: an operator's switchover on the primary → the standby takes over, every invariant holds",
           arguments: [(UInt64(3), ReplicationMode.sync), (5, .sync), (8, .sync), (4, .async), (6, .async), (8, .async)])
     func switchover_holdsEveryInvariant(seed: UInt64, mode: ReplicationMode) {
+        #expect(runClean(seed: seed, mode: mode) { $0.switchovers = true }.switchoversDone > 0)
+    }
+
+    /// Runs one seed with `adjust`ed options, expects it clean, and returns its statistics.
+    private func runClean(seed: UInt64, mode: ReplicationMode, _ adjust: (inout SimulationOptions) -> Void) -> SimulationStatistics {
         var options = SimulationOptions(seed: seed, mode: mode)
-        options.switchovers = true
+        adjust(&options)
         let result = SimulationResult.run(options)
         #expect(result.violation == nil, "\(result.violation?.message ?? "") — replay: \(result.options.replayCommand)")
-        #expect(result.statistics.switchoversDone > 0)
+        return result.statistics
+    }
+
+    @Test("A node's log fails: it refuses writes and stops heartbeating, the other node takes over, every invariant holds",
+          arguments: [(UInt64(3), ReplicationMode.sync), (5, .sync), (3, .async), (5, .async)])
+    func logFailure_holdsEveryInvariant(seed: UInt64, mode: ReplicationMode) {
+        #expect(runClean(seed: seed, mode: mode) { $0.logFailures = true }.logFailures > 0)
+    }
+
+    @Test("Nodes with different --lease (500 and 800 ms): every invariant holds", arguments: [UInt64(1), 2, 3])
+    func mixedLeases_holdEveryInvariant(seed: UInt64) {
+        for mode in [ReplicationMode.sync, .async] {
+            _ = runClean(seed: seed, mode: mode) { $0.mixedLeases = true }
+        }
     }
 
     @Test("Mutation: a switchover that asks the witness before the standby holds every record → caught (sync seed 43, --switchover)")

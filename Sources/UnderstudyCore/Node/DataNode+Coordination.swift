@@ -17,7 +17,10 @@ extension DataNode {
     public mutating func tick(nowMilliseconds now: Int64) -> [NodeAction] {
         guard !isStopping else { return [] }
         var actions: [NodeAction] = []
-        if coordinator != nil {
+        // A node whose log failed takes no further part in failover: as primary it sends no
+        // more heartbeats, so its lease lapses and the standby takes over; as standby it asks
+        // for no vote (its log is broken). It is restarted by an operator.
+        if coordinator != nil, logFailure == nil {
             actions += checkForcedPromotion(now: now)
             actions += continueHandover(now: now)
             actions += coordinationTick(now: now)

@@ -118,6 +118,7 @@ extension DataNode {
     /// which epochs to adopt first (`.persistHistory`), or a refusal that drops the link.
     public mutating func receivedRecords(_ headers: [RecordHeader], link id: UInt64, nowMilliseconds now: Int64) -> [NodeAction] {
         guard case .streaming(id)? = standby?.link else { return [] }
+        guard logFailure == nil else { return primaryLinkFailed("this node's log has failed: it appends nothing", nowMilliseconds: now) }
         let decisions = withStandby { $0.replication.receivedRecords(headers) } ?? []
         var actions: [NodeAction] = []
         for decision in decisions {
