@@ -28,6 +28,10 @@ enum SimulatedMessage {
     /// The standby's acknowledgement of durable records, or its echo of a heartbeat (the promise).
     case acknowledge(durable: LSN?, epoch: Epoch, echoedSentAtMilliseconds: Int64?)
     case closed
+    // FENCE between the data nodes (`--fence`; datagrams: lost, duplicated, delayed).
+    case fence(epoch: Epoch, primary: String, clusterID: String)
+    /// The peer refused the FENCE because it is primary of `epoch`, not older.
+    case fenceRefusedNotNewer(epoch: Epoch)
     // Clients (datagrams).
     case clientWrite(operation: UInt64, value: UInt64)
     case clientAnswer(operation: UInt64, ClientAnswer)

@@ -53,8 +53,12 @@ extension SimulatedNode {
             closeStandbyConnection()
         case .closeStandbyLink:
             closeStandbyConnection()
-        case .fencePeer:
-            break  // FENCE is not simulated yet (docs/simulation.md): the sim's nodes have no client port for it
+        case .fencePeer(let epoch, let clusterID):
+            // Production sends it over the peer's client port; the sim as a datagram (`--fence`).
+            if simulation.options.fence {
+                simulation.statistics.fencesSent += 1
+                simulation.sendDatagram(from: index, to: peerIndex, .fence(epoch: epoch, primary: name, clusterID: clusterID))
+            }
         case .connectToPrimary:
             connectToPrimary()
         case .sendHandshake(let handshake):

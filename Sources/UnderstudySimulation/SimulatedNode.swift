@@ -145,6 +145,18 @@ final class SimulatedNode {
             witnessGaveNoAnswer(id: id, error: "connection refused")
         case .clientWrite(let operation, let value):
             clientWrote(value: value, operation: operation, client: sender)
+        case .fence(let epoch, let primary, let clusterID):
+            switch node.fenced(epoch: epoch, by: primary, clusterID: clusterID, nowMilliseconds: now) {
+            case .success(let actions):
+                simulation.statistics.fencesAccepted += 1
+                perform(actions)
+            case .failure(.notNewer(let ownEpoch)):
+                simulation.sendDatagram(from: index, to: sender, .fenceRefusedNotNewer(epoch: ownEpoch))
+            case .failure:
+                break
+            }
+        case .fenceRefusedNotNewer(let epoch):
+            perform(node.peerIsPrimary(ofEpoch: epoch, nowMilliseconds: now))
         default:
             break
         }
@@ -178,7 +190,7 @@ final class SimulatedNode {
             if standbyConnection == id { standbyConnection = nil }
             perform(node.primaryLinkClosed(link: link, nowMilliseconds: now))
             perform(node.standbyLinkClosed(link: link, nowMilliseconds: now))
-        case .witnessRequest, .witnessReply, .witnessRefused, .clientWrite, .clientAnswer:
+        case .witnessRequest, .witnessReply, .witnessRefused, .clientWrite, .clientAnswer, .fence, .fenceRefusedNotNewer:
             break  // datagrams, never on a connection
         }
     }

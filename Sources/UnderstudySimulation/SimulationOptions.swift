@@ -24,6 +24,9 @@ public struct SimulationOptions: Hashable, Sendable {
     public var switchovers = false
     /// The nodes run with different `--lease` (500 ms and 800 ms), as during a rolling change.
     public var mixedLeases = false
+    /// A primary with no standby attached tells its peer its epoch (`FENCE`), as production
+    /// does. Off by default: the datagrams it sends would change every seed's schedule.
+    public var fence = false
     /// Now and then a node's log fails (a failed fdatasync): it refuses writes and takes no
     /// further part in failover until an operator restarts it, 0.3–3 s later.
     public var logFailures = false
@@ -53,6 +56,7 @@ public struct SimulationOptions: Hashable, Sendable {
         if diskLoss { words.append("--disk-loss") }
         if switchovers { words.append("--switchover") }
         if mixedLeases { words.append("--mixed-lease") }
+        if fence { words.append("--fence") }
         if logFailures { words.append("--log-failure") }
         words.append("--verbose")
         return words.joined(separator: " ")

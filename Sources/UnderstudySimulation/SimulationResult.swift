@@ -16,6 +16,8 @@ public struct SimulationStatistics: Hashable, Sendable {
     /// Of them, those that ended with the standby as primary.
     public var switchoversDone = 0
     public var logFailures = 0
+    public var fencesSent = 0
+    public var fencesAccepted = 0
     public var acknowledgements = 0
     public var writesAttempted = 0
     public var clientTimeouts = 0
@@ -36,6 +38,8 @@ public struct SimulationStatistics: Hashable, Sendable {
         sum.switchovers += rhs.switchovers
         sum.switchoversDone += rhs.switchoversDone
         sum.logFailures += rhs.logFailures
+        sum.fencesSent += rhs.fencesSent
+        sum.fencesAccepted += rhs.fencesAccepted
         sum.acknowledgements += rhs.acknowledgements
         sum.writesAttempted += rhs.writesAttempted
         sum.clientTimeouts += rhs.clientTimeouts

@@ -84,6 +84,12 @@ import UnderstudySimulation
         #expect(runClean(seed: seed, mode: mode) { $0.logFailures = true }.logFailures > 0)
     }
 
+    @Test("FENCE: a primary without its standby tells its peer its epoch, and a deposed primary steps down on it; every invariant holds",
+          arguments: [(UInt64(2), ReplicationMode.sync), (2, .async), (3, .async)])
+    func fence_holdsEveryInvariant(seed: UInt64, mode: ReplicationMode) {
+        #expect(runClean(seed: seed, mode: mode) { $0.fence = true }.fencesAccepted > 0)
+    }
+
     @Test("Nodes with different --lease (500 and 800 ms): every invariant holds", arguments: [UInt64(1), 2, 3])
     func mixedLeases_holdEveryInvariant(seed: UInt64) {
         for mode in [ReplicationMode.sync, .async] {
