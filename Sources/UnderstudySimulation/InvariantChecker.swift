@@ -22,6 +22,8 @@ struct InvariantChecker {
     /// The witness's highest recorded epoch, and the primary it names in each.
     private var grantedEpoch: Epoch?
     private var witnessPrimaryOfEpoch: [Epoch: String] = [:]
+    /// `--reads`: the newest acknowledged write when each read began, by operation.
+    private var newestAcknowledgedAtReadStart: [UInt64: Acknowledgement] = [:]
     var healedAt: Int64?
     private var acknowledgementsAfterHeal = 0
 
@@ -59,6 +61,27 @@ struct InvariantChecker {
     }
 
     /// Epochs fence: one primary per epoch, ever.
+    /// A client sends a read: it must see every write acknowledged before now.
+    mutating func readStarted(operation: UInt64) {
+        if let newest = acknowledgements.last { newestAcknowledgedAtReadStart[operation] = newest }
+    }
+
+    /// Reads are never older: a read a primary answers at `read.lsn` holds the newest write
+    /// acknowledged before it began, at or below that LSN (records sit at the same LSN on
+    /// every node). In async mode such a write may have been lost in a failover (and is
+    /// then reported); only sync mode promises it is there.
+    mutating func readAnswered(_ read: SimulatedNode.HeldWrite, by node: SimulatedNode, simulation: Simulation) {
+        guard let newest = newestAcknowledgedAtReadStart.removeValue(forKey: read.operation) else { return }
+        simulation.statistics.readsChecked += 1
+        let index = Int(newest.lsn.rawValue) - 1
+        let present = index < node.log.count && node.log[index].value == newest.value
+        if present, newest.lsn > read.lsn {
+            fail("stale read: \(node.name) answered a read at LSN \(read.lsn), below LSN \(newest.lsn) acknowledged (by \(newest.node)) before the read began", simulation)
+        } else if !present, options.mode == .sync {
+            fail("stale read: \(node.name) answered a read at LSN \(read.lsn) without the write acknowledged at LSN \(newest.lsn) in epoch \(newest.epoch) (by \(newest.node)) before the read began", simulation)
+        }
+    }
+
     mutating func becamePrimary(_ node: SimulatedNode, epoch: Epoch, simulation: Simulation) {
         if let previous = primaryOfEpoch[epoch], previous != node.name {
             fail("epoch reused: \(node.name) became primary of epoch \(epoch), which \(previous) already had", simulation)

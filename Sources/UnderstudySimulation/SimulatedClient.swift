@@ -47,8 +47,16 @@ final class SimulatedClient {
         sequence += 1
         let operation = UInt64(index) << 40 | sequence
         inFlight = operation
-        simulation.statistics.writesAttempted += 1
-        simulation.sendDatagram(from: process, to: target, .clientWrite(operation: operation, value: operation))
+        // With --reads a third of the operations read the register (drawn only then, so
+        // that without it every seed's schedule stays as it was).
+        if simulation.options.reads, simulation.random.index(3) == 0 {
+            simulation.statistics.readsAttempted += 1
+            simulation.checker.readStarted(operation: operation)
+            simulation.sendDatagram(from: process, to: target, .clientRead(operation: operation))
+        } else {
+            simulation.statistics.writesAttempted += 1
+            simulation.sendDatagram(from: process, to: target, .clientWrite(operation: operation, value: operation))
+        }
         sleep(microseconds: Self.timeoutMicroseconds)
     }
 
@@ -57,6 +65,10 @@ final class SimulatedClient {
         inFlight = nil
         switch answer {
         case .acknowledged:
+            sleep(microseconds: simulation.random.int(in: 1_000...30_000))
+        case .read(_, _, let fromPrimary):
+            // From a standby the client would not have asked (it routes by ROLE): go elsewhere.
+            if !fromPrimary { target = 1 - target }
             sleep(microseconds: simulation.random.int(in: 1_000...30_000))
         case .redirect:
             target = 1 - target

@@ -2,6 +2,9 @@ import UnderstudyCore
 
 enum ClientAnswer {
     case acknowledged(lsn: LSN)
+    /// A read's answer: the register's value (the last record's, 0 for none) at `lsn`, and
+    /// whether the node was a primary (a client reads only from the primary, as with ROLE).
+    case read(lsn: LSN, value: UInt64, fromPrimary: Bool)
     /// READONLY: this node is not a writable primary.
     case redirect
     case failed(String)
@@ -34,5 +37,7 @@ enum SimulatedMessage {
     case fenceRefusedNotNewer(epoch: Epoch)
     // Clients (datagrams).
     case clientWrite(operation: UInt64, value: UInt64)
+    /// `--reads`: read the register (the value of the log's last record).
+    case clientRead(operation: UInt64)
     case clientAnswer(operation: UInt64, ClientAnswer)
 }

@@ -102,6 +102,10 @@ extension SimulatedNode {
         let holdsLease = coordinator.hasLease(nowMilliseconds: now)
         let epoch = node.primary?.replication.epoch ?? node.epoch
         for write in released {
+            if write.isRead {
+                answerRead(write)
+                continue
+            }
             simulation.checker.acknowledged(write, epoch: epoch, by: self, holdsLease: holdsLease, simulation: simulation)
             answer(write, .acknowledged(lsn: write.lsn))
         }

@@ -28,6 +28,29 @@ extension SimulatedNode {
         perform(node.written(upTo: record.lsn, bytes: Int64(SimulatedRecord.frameBytes), nowMilliseconds: now))
     }
 
+    /// A read of the register: refused as the node refuses any read (no lease, no role),
+    /// else answered once the gate covers the log's end now — at once if it already does —
+    /// with the value there, as a reply that carries `wal.lastAppendedLSN` in production.
+    func clientRead(operation: UInt64, client: Int) {
+        let read = HeldWrite(lsn: lastLSN, value: log.last?.value ?? 0, operation: operation, client: client, isRead: true)
+        if node.isHandingOver || node.refusal(isWrite: false, nowMilliseconds: now) != nil {
+            answer(read, .redirect)
+            return
+        }
+        // Each client has one request in flight, so a reply waits for nothing but the gate.
+        if read.lsn <= node.gate.acknowledgedLSN {
+            answerRead(read)
+        } else {
+            heldWrites.append(read)
+        }
+    }
+
+    func answerRead(_ read: HeldWrite) {
+        let fromPrimary = node.primary != nil
+        if fromPrimary { simulation.checker.readAnswered(read, by: self, simulation: simulation) }
+        answer(read, .read(lsn: read.lsn, value: read.value, fromPrimary: fromPrimary))
+    }
+
     /// What a client hears for a refused write: go elsewhere, or an error.
     static func answer(refusing refusal: CommandRefusal) -> ClientAnswer {
         switch refusal {

@@ -7,11 +7,14 @@ import UnderstudyCore
 /// history and the cluster identity, and the simulated connections. It decides nothing
 /// about roles, epochs, leases or timeouts: every such rule is `DataNode`'s.
 final class SimulatedNode {
+    /// A request whose reply waits for the gate: a write (its record's LSN), or a read
+    /// (`isRead`: the log's end when it ran, and the value there).
     struct HeldWrite {
         var lsn: LSN
         var value: UInt64
         var operation: UInt64
         var client: Int
+        var isRead = false
     }
 
     let index: Int
@@ -145,6 +148,8 @@ final class SimulatedNode {
             witnessGaveNoAnswer(id: id, error: "connection refused")
         case .clientWrite(let operation, let value):
             clientWrote(value: value, operation: operation, client: sender)
+        case .clientRead(let operation):
+            clientRead(operation: operation, client: sender)
         case .fence(let epoch, let primary, let clusterID):
             switch node.fenced(epoch: epoch, by: primary, clusterID: clusterID, nowMilliseconds: now) {
             case .success(let actions):
@@ -190,7 +195,7 @@ final class SimulatedNode {
             if standbyConnection == id { standbyConnection = nil }
             perform(node.primaryLinkClosed(link: link, nowMilliseconds: now))
             perform(node.standbyLinkClosed(link: link, nowMilliseconds: now))
-        case .witnessRequest, .witnessReply, .witnessRefused, .clientWrite, .clientAnswer, .fence, .fenceRefusedNotNewer:
+        case .witnessRequest, .witnessReply, .witnessRefused, .clientWrite, .clientRead, .clientAnswer, .fence, .fenceRefusedNotNewer:
             break  // datagrams, never on a connection
         }
     }

@@ -191,7 +191,7 @@ public final class Simulation {
             // Connection refused: the sender learns at once.
             switch message {
             case .witnessRequest(let id, _): queue.push(.datagram(from: to, to: from, .witnessRefused(id: id)), at: now + delay())
-            case .clientWrite(let operation, _):
+            case .clientWrite(let operation, _), .clientRead(let operation):
                 queue.push(.datagram(from: to, to: from, .clientAnswer(operation: operation, .unavailable)), at: now + delay())
             default: break
             }

@@ -27,6 +27,10 @@ public struct SimulationOptions: Hashable, Sendable {
     /// A primary with no standby attached tells its peer its epoch (`FENCE`), as production
     /// does. Off by default: the datagrams it sends would change every seed's schedule.
     public var fence = false
+    /// A third of the clients' operations read the register from the node they believe is
+    /// primary; the checker holds every read answered by a primary to every write
+    /// acknowledged before it began (DESIGN.md invariant: a read is never older).
+    public var reads = false
     /// Now and then a node's log fails (a failed fdatasync): it refuses writes and takes no
     /// further part in failover until an operator restarts it, 0.3–3 s later.
     public var logFailures = false
@@ -57,6 +61,7 @@ public struct SimulationOptions: Hashable, Sendable {
         if switchovers { words.append("--switchover") }
         if mixedLeases { words.append("--mixed-lease") }
         if fence { words.append("--fence") }
+        if reads { words.append("--reads") }
         if logFailures { words.append("--log-failure") }
         words.append("--verbose")
         return words.joined(separator: " ")

@@ -17,6 +17,8 @@ public struct SimulationStatistics: Hashable, Sendable {
     public var switchoversDone = 0
     public var logFailures = 0
     public var fencesSent = 0
+    public var readsAttempted = 0
+    public var readsChecked = 0
     public var fencesAccepted = 0
     public var acknowledgements = 0
     public var writesAttempted = 0
@@ -39,6 +41,8 @@ public struct SimulationStatistics: Hashable, Sendable {
         sum.switchoversDone += rhs.switchoversDone
         sum.logFailures += rhs.logFailures
         sum.fencesSent += rhs.fencesSent
+        sum.readsAttempted += rhs.readsAttempted
+        sum.readsChecked += rhs.readsChecked
         sum.fencesAccepted += rhs.fencesAccepted
         sum.acknowledgements += rhs.acknowledgements
         sum.writesAttempted += rhs.writesAttempted

@@ -39,6 +39,8 @@ struct SimulatorCommand: ParsableCommand {
     var mixedLease = false
     @Flag(help: "Deliver the FENCE a primary without a standby sends its peer (as production does).")
     var fence = false
+    @Flag(help: "Let clients read the register too, and check no read is older than an acknowledged write.")
+    var reads = false
     @Flag(help: "Let a node's log fail now and then (a failed fdatasync); an operator restarts it later.")
     var logFailure = false
 
@@ -84,6 +86,7 @@ struct SimulatorCommand: ParsableCommand {
                 options.switchovers = switchover
                 options.mixedLeases = mixedLease
                 options.fence = fence
+                options.reads = reads
                 options.logFailures = logFailure
                 let result = SimulationResult.run(options, trace: verbose ? { print($0) } : nil)
                 runs += 1
@@ -104,7 +107,7 @@ struct SimulatorCommand: ParsableCommand {
         print("""
             summary: \(runs) runs (seeds \(first)...\(lastSeed)) in \(Self.fixed(seconds)) s, \
             \(Self.fixed(Double(runs) / max(seconds, 0.001))) runs/s; clean: \(perMode); failed: \(failures)
-              steps \(total.steps), promotions \(total.promotions), switchovers \(total.switchovers) (done \(total.switchoversDone)), log failures \(total.logFailures), fences sent \(total.fencesSent) (accepted \(total.fencesAccepted)), writes attempted \(total.writesAttempted), \
+              steps \(total.steps), promotions \(total.promotions), switchovers \(total.switchovers) (done \(total.switchoversDone)), log failures \(total.logFailures), fences sent \(total.fencesSent) (accepted \(total.fencesAccepted)), reads \(total.readsAttempted) (checked \(total.readsChecked)), writes attempted \(total.writesAttempted), \
             acknowledged \(total.acknowledgements), client timeouts \(total.clientTimeouts)
               crashes \(total.crashes), pauses \(total.pauses), connection resets \(total.connectionsReset), \
             messages dropped \(total.messagesDropped), duplicated \(total.messagesDuplicated)

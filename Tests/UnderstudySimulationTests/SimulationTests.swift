@@ -90,6 +90,12 @@ import UnderstudySimulation
         #expect(runClean(seed: seed, mode: mode) { $0.fence = true }.fencesAccepted > 0)
     }
 
+    @Test("Reads: no read a primary answers is older than a write acknowledged before it began",
+          arguments: [(UInt64(1), ReplicationMode.sync), (2, .sync), (1, .async), (2, .async)])
+    func reads_areNeverOlderThanAnAcknowledgedWrite(seed: UInt64, mode: ReplicationMode) {
+        #expect(runClean(seed: seed, mode: mode) { $0.reads = true }.readsChecked > 100)
+    }
+
     @Test("Nodes with different --lease (500 and 800 ms): every invariant holds", arguments: [UInt64(1), 2, 3])
     func mixedLeases_holdEveryInvariant(seed: UInt64) {
         for mode in [ReplicationMode.sync, .async] {
