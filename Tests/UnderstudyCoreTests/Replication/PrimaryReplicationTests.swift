@@ -200,6 +200,31 @@ import Testing
         #expect(primary.lag(nowMilliseconds: 230).state == .none)
     }
 
+    /// Issue 9, item 4: after a promotion (or restart) the record history starts empty, so
+    /// a standby far behind would seem ~0 bytes behind. Unknown lag is nil, never zero (the
+    /// witness counts nil as too far behind for an async vote).
+    @Test func knownLag_ofAStandbyBehindWhatThisPrimaryHasSeenWritten_isUnknown() {
+        var primary = PrimaryReplication(mode: .async, epoch: Epoch(1), history: EpochHistory(), maxWaitingRecords: 100,
+                                         syncTimeoutMilliseconds: 5_000, windowBytes: 1_000, lastWrittenLSN: LSN(1_000))
+        #expect(primary.knownLagBytes(nowMilliseconds: 0) == nil, "no standby has acknowledged anything")
+        let log = FakePrimaryLog(lastWrittenLSN: LSN(1_000))
+        let handshake = StandbyHandshake(standbyAddress: "127.0.0.1:7001", epoch: Epoch(1), lastLSN: LSN(10),
+                                         lastRecordChecksum: FakePrimaryLog.checksum(LSN(10)), history: primary.history)
+        guard case .stream = primary.standbyHandshake(handshake, facts: log.facts) else {
+            Issue.record("not streamed"); return
+        }
+        _ = primary.readyToStream()
+        _ = primary.recordsSent(upTo: LSN(1_000), bytes: 99_000)
+        _ = primary.standbyAcknowledged(durableLSN: LSN(10), epoch: Epoch(1), nowMilliseconds: 1)
+        #expect(primary.standbyDurableLSN == LSN(10))
+        #expect(primary.lag(nowMilliseconds: 1).bytes == 0, "the ring knows no sizes of records 11...1000")
+        #expect(primary.knownLagBytes(nowMilliseconds: 1) == nil, "so the lag in bytes is unknown, not zero")
+        _ = primary.recordWritten(LSN(1_001), bytes: 100, nowMilliseconds: 2)
+        _ = primary.recordsSent(upTo: LSN(1_001), bytes: 100_000)
+        _ = primary.standbyAcknowledged(durableLSN: LSN(1_000), epoch: Epoch(1), nowMilliseconds: 3)
+        #expect(primary.knownLagBytes(nowMilliseconds: 3) == 100, "known again once the standby reaches what the ring holds")
+    }
+
     @Test func lag_standbyBehindTheBoundedRing_reportsALowerBound() {
         var primary = makePrimary(mode: .async, writtenRecordCapacity: 16)
         attachStandby(&primary)
