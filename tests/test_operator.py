@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from harness import understudy_binary
+from harness import info, understudy_binary
 from test_failover import MODES, acks_from, assert_all_acknowledged_on, wait_acks, wait_caught_up, writing
 
 pytestmark = [pytest.mark.understudy_only, pytest.mark.slow]
@@ -75,6 +75,29 @@ def test_switchover_tells_clients_of_the_old_primary_where_the_new_one_is(make_c
     with pytest.raises(redis.exceptions.ReadOnlyError) as refused:
         client.set("after-switchover", "x")
     assert f"primary=127.0.0.1:{new.port}" in str(refused.value)
+
+
+def test_switchover_with_the_witness_down_is_refused_promptly_and_the_primary_keeps_serving(make_cluster):
+    """A HANDOVER that never reached the witness (no connection) recorded nothing: the
+    switchover is abandoned at once and the primary goes on. (One that may have reached it
+    is never abandoned for silence: docs/failover.md.)"""
+    cluster = make_cluster("sync")
+    old = cluster.primary()
+    new = cluster.other(old)
+    cluster.kill9(cluster.witness)
+    cluster.wait(lambda: info(old, timeout=2.0).get("understudy_witness_link") == "down", 10.0,
+                 "the primary notices the witness is gone")
+    started = time.monotonic()
+    result = run_cli("switchover", "--nodes", nodes_flag(cluster))
+    took = time.monotonic() - started
+    assert result.returncode != 0, f"a switchover without a witness cannot happen: {result.stdout}"
+    assert "unreachable" in result.stdout + result.stderr, result.stdout + result.stderr
+    assert took < 5.0, f"refused after {took:.1f} s: it should not wait for a timeout"
+    import redis
+
+    client = redis.Redis(port=old.port, protocol=2, socket_timeout=5)
+    assert client.set("after-refused-switchover", "x") is True
+    assert cluster.role(old) == "master" and cluster.role(new) == "slave", cluster.describe()
 
 
 def test_sigterm_on_the_primary_hands_over_before_exiting(make_cluster):

@@ -85,7 +85,7 @@ extension NodeEngine {
         case .success(let reply):
             perform(node.witnessAnswered(request, reply: reply, sentAtMilliseconds: sentAt, nowMilliseconds: now))
         case .failure(let error):
-            perform(node.witnessUnreachable(request, error: "\(error)", nowMilliseconds: now))
+            perform(node.witnessUnreachable(request, error: "\(error)", mayHaveArrived: error.mayHaveArrived, nowMilliseconds: now))
         }
     }
 

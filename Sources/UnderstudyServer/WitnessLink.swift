@@ -124,7 +124,7 @@ final class WitnessLink: @unchecked Sendable {
         }
         lastError = reason
         for entry in failed {
-            completion(entry.request, .failure(WitnessLinkError(message: reason)), entry.sentAt)
+            completion(entry.request, .failure(WitnessLinkError(message: reason, mayHaveArrived: entry.written)), entry.sentAt)
         }
     }
 }
@@ -132,6 +132,9 @@ final class WitnessLink: @unchecked Sendable {
 /// Why a witness request got no usable answer.
 struct WitnessLinkError: Error, CustomStringConvertible {
     var message: String
+    /// The request was written to a connection: the witness may have acted on it. False
+    /// only when it certainly never left this node (no connection could be made).
+    var mayHaveArrived = true
     var description: String { message }
 }
 

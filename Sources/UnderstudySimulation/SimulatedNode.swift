@@ -145,6 +145,8 @@ final class SimulatedNode {
             guard let pending = witnessRequests.removeValue(forKey: id) else { return }
             perform(node.witnessAnswered(pending.request, reply: reply, sentAtMilliseconds: pending.sentAt, nowMilliseconds: now))
         case .witnessRefused(let id):
+            // Refused proves nothing here: a duplicate of the datagram may still arrive later
+            // (production's link is TCP and never resends), so it counts as maybe delivered.
             witnessGaveNoAnswer(id: id, error: "connection refused")
         case .clientWrite(let operation, let value):
             clientWrote(value: value, operation: operation, client: sender)

@@ -56,6 +56,9 @@ public struct Handover: Hashable, Sendable {
     public private(set) var unanswered = false
     /// `.outcomeUnknown` has been returned (once).
     public private(set) var reportedUnknown = false
+    /// `HANDOVER` was asked again after an earlier one went unanswered: an earlier one may
+    /// have arrived, so a later one that certainly did not settles nothing.
+    public private(set) var askedBefore = false
     public let node: String
     public let epoch: Epoch
     public let startedAtMilliseconds: Int64
@@ -122,18 +125,23 @@ public struct Handover: Hashable, Sendable {
         }
         guard unanswered, let request else { return .wait }
         unanswered = false
+        askedBefore = true
         return .askWitness(request)
     }
 
     /// The witness answered the `HANDOVER` (or did not: `reply` nil). A `.state` naming the
     /// standby, or a `.staleEpoch` (a repeat after it was recorded, or a newer epoch), arrives
-    /// through the coordinator as `becomeStandby`, which ends the switchover; only a refusal
-    /// — the witness recorded nothing — abandons it; no answer asks again.
-    public mutating func witnessAnswered(_ reply: WitnessReply?) -> Step {
+    /// through the coordinator as `becomeStandby`, which ends the switchover. It is abandoned
+    /// only when the witness certainly recorded nothing: it refused, or the request never
+    /// reached it (`mayHaveArrived` false: no connection could be made). No answer to a
+    /// request that may have arrived asks again.
+    public mutating func witnessAnswered(_ reply: WitnessReply?, mayHaveArrived: Bool = true, error: String = "no answer") -> Step {
         guard stage == .askingWitness else { return .wait }
         switch reply {
         case .denied(let reason)?: return .abandon(reason: "ERR switchover abandoned: the witness refused: \(reason)")
         case .staleEpoch?, .state?: return .wait
+        case nil where !mayHaveArrived && !reportedUnknown && !askedBefore:
+            return .abandon(reason: "ERR switchover abandoned: the witness is unreachable (\(error)); nothing was handed over")
         case nil:
             unanswered = true
             return .wait

@@ -70,13 +70,17 @@ extension DataNode {
         return actions + coordinate(decided, now: now)
     }
 
-    /// `request` got no answer (timeout, refused connection): `error` says why.
-    public mutating func witnessUnreachable(_ request: WitnessRequest, error: String, nowMilliseconds now: Int64) -> [NodeAction] {
+    /// `request` got no answer (timeout, refused connection): `error` says why, and
+    /// `mayHaveArrived` is false only if it certainly never reached the witness.
+    public mutating func witnessUnreachable(_ request: WitnessRequest, error: String, mayHaveArrived: Bool = true,
+                                            nowMilliseconds now: Int64) -> [NodeAction] {
         guard coordinator != nil else { return [] }
         var actions: [NodeAction] = []
         if case .handover = request, primary?.handover != nil {
-            actions.append(.note(NodeNote(.warning, "the witness did not answer HANDOVER: asking again", ["error": error])))
-            actions += step(withPrimary { $0.handover!.witnessAnswered(nil) }!, now: now)
+            if mayHaveArrived {
+                actions.append(.note(NodeNote(.warning, "the witness did not answer HANDOVER: asking again", ["error": error])))
+            }
+            actions += step(withPrimary { $0.handover!.witnessAnswered(nil, mayHaveArrived: mayHaveArrived, error: error) }!, now: now)
         }
         return actions + coordinate(withCoordinator { $0.witnessUnreachable(request) } ?? [], now: now)
     }

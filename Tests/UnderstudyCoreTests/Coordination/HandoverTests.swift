@@ -63,6 +63,20 @@ import Testing
         #expect(machine.stage == .askingWitness)
     }
 
+    @Test func handoverThatNeverReachedTheWitness_isAbandoned_butNotOnceOneMayHave() {
+        var unreachable = handover()
+        _ = unreachable.progress(nowMilliseconds: 1, facts: facts())
+        guard case .abandon = unreachable.witnessAnswered(nil, mayHaveArrived: false) else {
+            Issue.record("no connection to the witness: nothing was recorded, so the switchover is abandoned"); return
+        }
+        var retried = handover()
+        _ = retried.progress(nowMilliseconds: 1, facts: facts())
+        #expect(retried.witnessAnswered(nil) == .wait, "a timeout: it may have arrived")
+        _ = retried.progress(nowMilliseconds: 2, facts: facts())
+        #expect(retried.witnessAnswered(nil, mayHaveArrived: false) == .wait,
+                "the first request may have arrived: a second that did not settles nothing")
+    }
+
     @Test func refusal_namesTheFirstReason() {
         #expect(Handover.refusal(running: false, coordinated: true, isPrimary: true, standbyAttached: true, logFailed: false) == nil)
         #expect(Handover.refusal(running: true, coordinated: false, isPrimary: false, standbyAttached: false, logFailed: true)?
