@@ -43,7 +43,7 @@ final class NodeEngine: @unchecked Sendable {
     private var groupCommit: GroupCommitPolicy
     private var groupCommitTimer: Scheduled<Void>?
     /// The first write or sync error; once set the node refuses writes until restarted.
-    private(set) var walFailure: String?
+    var walFailure: String? { node.logFailure }
 
     private var pendingSnapshot: (keyspace: Keyspace, lsn: LSN)?
     private var snapshotInFlight = false
@@ -250,9 +250,7 @@ final class NodeEngine: @unchecked Sendable {
 
     /// The log failed: the node refuses writes from now on and fails what it held.
     func failWAL(_ reason: String) {
-        guard walFailure == nil else { return }
-        walFailure = reason
-        perform(node.logFailed(reason))
+        perform(node.logFailed(reason))  // the node keeps the first failure and ignores the rest
     }
 
     // MARK: Expiry
