@@ -34,8 +34,12 @@ extension NodeEngine {
     /// The dialled link is up.
     func primaryLinkOpened(_ channel: any Channel) {
         let id = replication.makeLinkID()
+        guard let actions = node.primaryLinkOpened(link: id) else {
+            channel.close(promise: nil)  // dialled for nothing: the link the node has stays
+            return
+        }
         replication.primaryChannel = (id, channel)
-        perform(node.primaryLinkOpened(link: id))
+        perform(actions)
     }
 
     /// The primary's answer to REPLICATE.

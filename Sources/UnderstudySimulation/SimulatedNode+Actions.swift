@@ -158,8 +158,12 @@ extension SimulatedNode {
     private func connectToPrimary() {
         dialAttempt += 1
         guard let connection = simulation.connect(from: index, to: peerIndex, attempt: dialAttempt) else { return }
+        guard let actions = node.primaryLinkOpened(link: UInt64(connection)) else {
+            simulation.close(connection: connection, by: index)  // dialled for nothing
+            return
+        }
         primaryConnection = connection
-        perform(node.primaryLinkOpened(link: UInt64(connection)))
+        perform(actions)
     }
 
     // MARK: Rejoin

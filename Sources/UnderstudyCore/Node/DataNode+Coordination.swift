@@ -164,14 +164,15 @@ extension DataNode {
     mutating func follow(epoch newEpoch: Epoch, primary primaryName: String?, now: Int64) -> [NodeAction] {
         var actions: [NodeAction] = []
         let former = self.primary
-        var switchedOver = false
+        // Asking the witness: this is its answer (the standby is primary of the next epoch).
+        let switchedOver = former?.handover?.stage == .askingWitness
         if let former {
             let oldEpoch = epoch
-            if former.handover?.stage == .askingWitness, former.standbyLink != nil {
-                // The witness recorded the standby as primary: tell it, then close the link.
+            if switchedOver, former.standbyLink != nil {
+                // Tell the standby, then close the link. (Detached meanwhile, it learns the
+                // epoch from the witness when its vote for it is granted.)
                 actions.append(.sendHandover(epoch: oldEpoch, newEpoch: newEpoch))
                 withPrimary { $0.standbyLink = nil }
-                switchedOver = true
             }
             actions += perform(withPrimary { $0.replication.receivedHigherEpoch(newEpoch) } ?? [], now: now)
             actions.append(.fail(after: gate.acknowledgedLSN, through: LSN(UInt64.max), message: UncertainOutcome.message(

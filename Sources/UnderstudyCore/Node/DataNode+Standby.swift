@@ -8,9 +8,11 @@ extension DataNode {
         return [.connectToPrimary]
     }
 
-    /// The dialled connection is up as link `id`: the handshake to send.
-    public mutating func primaryLinkOpened(link id: UInt64) -> [NodeAction] {
-        guard standby?.link == .dialing else { return [.closePrimaryLink(reason: "no longer following")] }
+    /// The dialled connection is up as link `id`: the handshake to send, or nil if the node
+    /// dialled for nothing (it no longer follows, or already has a link): the shell closes
+    /// that connection and keeps the one it has.
+    public mutating func primaryLinkOpened(link id: UInt64) -> [NodeAction]? {
+        guard standby?.link == .dialing else { return nil }
         let address = node
         let clusterID = coordinator?.clusterID
         let handshake = withStandby { standby -> StandbyHandshake in
