@@ -32,7 +32,8 @@ extension SimulatedNode {
     /// else answered once the gate covers the log's end now — at once if it already does —
     /// with the value there, as a reply that carries `wal.lastAppendedLSN` in production.
     func clientRead(operation: UInt64, client: Int) {
-        let read = HeldWrite(lsn: lastLSN, value: log.last?.value ?? 0, operation: operation, client: client, isRead: true)
+        let read = HeldWrite(lsn: lastLSN, value: log.last?.value ?? 0, operation: operation, client: client, isRead: true,
+                             readOnPrimary: node.primary != nil)
         if node.isHandingOver || node.refusal(isWrite: false, nowMilliseconds: now) != nil {
             answer(read, .redirect)
             return
@@ -46,7 +47,7 @@ extension SimulatedNode {
     }
 
     func answerRead(_ read: HeldWrite) {
-        let fromPrimary = node.primary != nil
+        let fromPrimary = read.readOnPrimary && node.primary != nil
         if fromPrimary { simulation.checker.readAnswered(read, by: self, simulation: simulation) }
         answer(read, .read(lsn: read.lsn, value: read.value, fromPrimary: fromPrimary))
     }

@@ -15,6 +15,9 @@ final class SimulatedNode {
         var operation: UInt64
         var client: Int
         var isRead = false
+        /// A read that arrived while the node was a primary (a standby's read may be stale,
+        /// and stays a standby's read if the node is promoted before it is answered).
+        var readOnPrimary = false
     }
 
     let index: Int

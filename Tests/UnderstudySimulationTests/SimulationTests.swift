@@ -96,6 +96,31 @@ import UnderstudySimulation
         #expect(runClean(seed: seed, mode: mode) { $0.reads = true }.readsChecked > 100)
     }
 
+    /// Every opt-in fault and check at once.
+    private func everything(_ options: inout SimulationOptions) {
+        options.switchovers = true
+        options.logFailures = true
+        options.mixedLeases = true
+        options.fence = true
+        options.reads = true
+        options.diskLoss = true
+    }
+
+    @Test("Finding C: a standby voted primary after it crashed, then emptied, neither takes the identity nor is promoted with its empty log; its old primary is (sync seed 500662, every flag)")
+    func emptiedNodeNamedPrimary_isNotPromotedWithItsEmptyLog() {
+        _ = runClean(seed: 500_662, mode: .sync, everything)
+    }
+
+    @Test("Open finding D: a witness that lost its record ranks the nodes by the epoch each knows, not by its log's last epoch, and can pick the one without the writes acknowledged alone (sync seed 500250, every flag)")
+    func witnessRecovery_ranksByKnownEpoch() {
+        var options = SimulationOptions(seed: 500_250, mode: .sync)
+        everything(&options)
+        let result = SimulationResult.run(options)
+        withKnownIssue("Witness.recoverLostRecord ranks claims by known epoch; HELLO/VOTE do not carry the log's last epoch") {
+            #expect(result.violation == nil, "\(result.violation?.message ?? "") — replay: \(result.options.replayCommand)")
+        }
+    }
+
     @Test("Nodes with different --lease (500 and 800 ms): every invariant holds", arguments: [UInt64(1), 2, 3])
     func mixedLeases_holdEveryInvariant(seed: UInt64) {
         for mode in [ReplicationMode.sync, .async] {

@@ -151,13 +151,16 @@ public struct NodeCoordinator: Sendable {
     }
 
     /// Why a record from the witness cannot be this cluster's, or nil. A node without an
-    /// identity learns it here only when the record names it primary (the cluster's first
-    /// primary, or a grant): a standby learns it from its primary's stream, so a node whose
-    /// data directory was emptied has none — and gets no vote — until it has streamed again.
+    /// identity learns it here only from the bootstrap record naming it the cluster's first
+    /// primary (epoch 1): a standby learns it from its primary's stream, so a node whose data
+    /// directory was emptied has none — and gets no vote — until it has streamed again. Not
+    /// even when a later record names it primary: that grant was made to the node before its
+    /// disk was lost (a vote that arrived after it crashed), and its log is not that
+    /// primary's (the simulator's finding C).
     private mutating func adoptIdentity(of record: WitnessRecord) -> String? {
         guard let theirs = record.clusterID else { return nil }
         guard let mine = clusterID else {
-            if record.primary == node { clusterID = theirs }
+            if record.primary == node, record.epoch == .initial { clusterID = theirs }
             return nil
         }
         return mine == theirs ? nil : "the witness serves cluster \(theirs), this node's data belongs to cluster \(mine)"

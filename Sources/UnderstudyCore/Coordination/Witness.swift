@@ -48,6 +48,11 @@ public struct Witness: Sendable {
     /// The last planned switchover recorded: the new primary's vote for that epoch is
     /// confirmed if it offers at least the old primary's last record (memory only).
     private var lastHandover: (epoch: Epoch, to: String, lastLSN: LSN)?
+    /// The primary the record names came back without the cluster identity (its data
+    /// directory was emptied) in this epoch: what it held is gone with its disk, so the
+    /// standby — which holds everything the cluster still has — may be promoted though it is
+    /// not recorded in sync (memory only; the simulator's finding C).
+    private var primaryLostItsDiskInEpoch: Epoch?
 
     /// The reply and, if set, the record to persist before sending it.
     public struct Response: Hashable, Sendable {
@@ -79,6 +84,7 @@ public struct Witness: Sendable {
                 return recoverLostRecord(from: name, LostRecordClaim(
                     epoch: epoch, lastLSN: lastLSN, leaseMilliseconds: 0, clusterID: clusterID, actsAsPrimary: false), now: now)
             }
+            noteIfThePrimaryLostItsDisk(name, clusterID: clusterID)
             return hello(name, hint: hint, epoch: epoch, lastLSN: lastLSN, clusterID: clusterID)
         case .heartbeat(var beat):
             guard let name = member(beat.node) else { return unknown(beat.node) }
@@ -111,6 +117,7 @@ public struct Witness: Sendable {
                     epoch: Epoch(max(1, epoch.rawValue) - 1), lastLSN: durableLSN, leaseMilliseconds: 0, clusterID: clusterID,
                     actsAsPrimary: false), askedEpoch: epoch, now: now)
             }
+            noteIfThePrimaryLostItsDisk(name, clusterID: clusterID)
             if let mine = record?.clusterID, clusterID != mine {
                 // An emptied (or foreign) data directory: it holds nothing this cluster wrote.
                 return deny(clusterID == nil
@@ -302,6 +309,14 @@ public struct Witness: Sendable {
         return current == record ? Response(reply: .state(current)) : adopt(current)
     }
 
+    /// The record's primary (of an epoch after the bootstrap) speaks without the cluster
+    /// identity: its disk was lost after it was made primary.
+    private mutating func noteIfThePrimaryLostItsDisk(_ node: String, clusterID: String?) {
+        guard clusterID == nil, let current = record, current.clusterID != nil, current.primary == node,
+              current.epoch > .initial else { return }
+        primaryLostItsDiskInEpoch = current.epoch
+    }
+
     private mutating func vote(_ node: String, epoch: Epoch, durableLSN: LSN, maxLagBytes: Int64, now: Int64) -> Response {
         guard let current = record else { return deny("no primary has been chosen yet") }
         if epoch == current.epoch, current.primary == node {
@@ -347,7 +362,10 @@ public struct Witness: Sendable {
                 epoch: epoch, primary: node, standby: current.standby, standbyInSync: current.standbyInSync,
                 mode: current.mode, leaseMilliseconds: current.leaseMilliseconds, clusterID: current.clusterID))
         }
+        let primaryLostItsDisk = primaryLostItsDiskInEpoch == current.epoch
         switch current.mode {
+        case .sync where primaryLostItsDisk, .async where primaryLostItsDisk:
+            break  // what the primary held is gone; the standby holds all that is left
         case .sync:
             guard current.standbyInSync else {
                 return deny("\(node) is not recorded as in sync: promoting it could lose acknowledged writes (an operator can force it)")

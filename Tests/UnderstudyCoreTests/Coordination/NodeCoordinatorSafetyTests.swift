@@ -38,6 +38,19 @@ import Testing
         return node
     }
 
+    /// Finding C: an emptied node named primary of a later epoch (a vote that arrived after
+    /// it crashed) does not take the identity, so it gets no vote with its empty log.
+    @Test func emptiedNode_namedPrimaryOfALaterEpoch_doesNotLearnTheIdentity() {
+        var node = NodeCoordinator(node: me, hint: nil, epoch: .initial, settings: settings, nowMilliseconds: 0)
+        guard case .askWitness(let hello)? = node.tick(nowMilliseconds: 0, facts: facts).first else { fatalError("no hello") }
+        _ = node.witnessAnswered(hello, reply: .state(record(epoch: 3, primary: me)), sentAtMilliseconds: 0, nowMilliseconds: 0)
+        #expect(node.clusterID == nil)
+        var first = NodeCoordinator(node: me, hint: .primary, epoch: .initial, settings: settings, nowMilliseconds: 0)
+        guard case .askWitness(let bootstrap)? = first.tick(nowMilliseconds: 0, facts: facts).first else { fatalError("no hello") }
+        _ = first.witnessAnswered(bootstrap, reply: .state(record(epoch: 1, primary: me)), sentAtMilliseconds: 0, nowMilliseconds: 0)
+        #expect(first.clusterID == cluster, "the cluster's first primary takes the identity the witness made")
+    }
+
     @Test func fence_namingThisNodeItself_neverPromotesIt() {
         var node = standby()
         #expect(node.fenced(epoch: Epoch(3), by: me, clusterID: cluster, nowMilliseconds: 10) == .failure(.notThePeer))

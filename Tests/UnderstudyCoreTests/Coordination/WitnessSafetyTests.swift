@@ -34,6 +34,24 @@ import Testing
         #expect(granted.persist?.primary == nodes[1])
     }
 
+    /// The simulator's finding C (`--disk-loss`, combined flags, sync seed 500662): the
+    /// primary of epoch 3 (voted in after it crashed) comes back with an emptied directory.
+    /// Its standby, not recorded in sync, may then be promoted: what the primary held is gone.
+    @Test func primaryThatLostItsDisk_letsTheStandbyBePromoted_thoughNotRecordedInSync() {
+        var witness = Witness(nodes: nodes, record: record(epoch: 3, inSync: false), nowMilliseconds: -10_000)
+        let vote = WitnessRequest.vote(node: nodes[1], epoch: Epoch(4), durableLSN: LSN(100), maxLagBytes: 0, clusterID: cluster)
+        #expect(isDenied(witness.handle(vote, nowMilliseconds: 0)), "not in sync, and the primary may hold what it lacks")
+        _ = witness.handle(.hello(node: nodes[0], hint: nil, epoch: Epoch(1), lastLSN: .zero, clusterID: nil), nowMilliseconds: 10)
+        #expect(witness.handle(vote, nowMilliseconds: 20).persist?.primary == nodes[1])
+    }
+
+    @Test func bootstrapPrimaryWithoutTheIdentity_isNoDiskLoss() {
+        var witness = Witness(nodes: nodes, record: record(epoch: 1, inSync: false), nowMilliseconds: -10_000)
+        _ = witness.handle(.hello(node: nodes[0], hint: nil, epoch: Epoch(1), lastLSN: .zero, clusterID: nil), nowMilliseconds: 10)
+        let vote = WitnessRequest.vote(node: nodes[1], epoch: Epoch(2), durableLSN: LSN(100), maxLagBytes: 0, clusterID: cluster)
+        #expect(isDenied(witness.handle(vote, nowMilliseconds: 20)), "a new cluster's first primary has no identity yet")
+    }
+
     @Test func heartbeat_ofAnEpochNeverGranted_waitsForThePromise() {
         // Issue 9, item 5: an epoch this witness never granted becomes no lease while it backs another.
         var witness = Witness(nodes: nodes, record: record(epoch: 2), nowMilliseconds: -10_000)
