@@ -30,8 +30,8 @@ final class SimulatedNode {
     var log: [SimulatedRecord] = []
     var durableCount = 0
     var persistedHistory = EpochHistory()
-    /// The highest epoch this disk's history ever named (the history itself is trimmed to
-    /// the log at boot): for the trace only — `DataNode` starts from the trimmed history.
+    /// The highest known epoch on this disk (`.persistKnownEpoch`, production's `DIR/epoch`):
+    /// the history is trimmed to the log at boot, this is not, and the node starts from it.
     var persistedEpoch = Epoch.initial
     /// The log failed (`--log-failure`): no fsync completes until the node restarts.
     var logBroken = false
