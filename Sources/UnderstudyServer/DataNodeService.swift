@@ -80,15 +80,12 @@ public struct DataNodeService: Service {
     /// The node's epoch history from `DIR/epochs`; a new node starts at epoch 1 and
     /// persists that before it serves.
     ///
-    /// With a witness, epochs that begin after the log's last record are dropped: a node
-    /// that persisted a new epoch and then lost (or never wrote) its first records must not
-    /// keep an epoch entry beyond its log, or it would refuse older-epoch records that come
-    /// first from a primary. The witness, not this file, remembers the highest epoch.
+    /// `DataNode.bootHistory` decides what of it stands (with a witness, nothing beyond the
+    /// log's end); a trimmed history is persisted before the node serves.
     private func loadEpochHistory(lastLSN: LSN) throws -> EpochHistory {
         if let bytes = try DurableStateFile.epochHistory.read(dataDirectory: configuration.dataDirectory) {
             let history = try EpochHistory(decoding: bytes)
-            guard configuration.replication?.witness != nil else { return history }
-            let trimmed = history.truncated(after: lastLSN)
+            let trimmed = DataNode.bootHistory(history, lastLSN: lastLSN, coordinated: configuration.replication?.witness != nil)
             if trimmed != history {
                 logger.notice("epoch history trimmed to the log's end", metadata: ["from": "\(history)", "to": "\(trimmed)", "last_lsn": "\(lastLSN)"])
                 try DurableStateFile.epochHistory.write(trimmed.encode(), dataDirectory: configuration.dataDirectory)

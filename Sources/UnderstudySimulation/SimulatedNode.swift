@@ -117,7 +117,7 @@ final class SimulatedNode {
         log.removeLast(log.count - durableCount)
         // Recovery drops history entries for epochs that begin after the log's end: they
         // describe no record here (docs/simulation.md, finding 2).
-        let history = persistedHistory.truncated(after: lastLSN)
+        let history = DataNode.bootHistory(persistedHistory, lastLSN: lastLSN, coordinated: true)
         if history != persistedHistory {
             simulation.note("\(name) trims its history \(persistedHistory) to its last LSN \(lastLSN): \(history)")
             persistedHistory = history

@@ -126,6 +126,15 @@ public struct DataNode: Sendable {
         }
     }
 
+    /// The history a node boots with: with a witness, entries for epochs that begin after
+    /// the log's last record are dropped — a node that persisted a new epoch and then lost
+    /// (or never wrote) its first records must not keep an entry beyond its log, or it would
+    /// refuse the older-epoch records a primary sends first. The highest epoch it knew is
+    /// kept apart (`DIR/epoch`, `started(knownEpoch:)`). Both shells boot through this.
+    public static func bootHistory(_ persisted: EpochHistory, lastLSN: LSN, coordinated: Bool) -> EpochHistory {
+        coordinated ? persisted.truncated(after: lastLSN) : persisted
+    }
+
     static func primaryReplication(_ pair: Configuration.Pair, epoch: Epoch, history: EpochHistory, lastWrittenLSN: LSN) -> PrimaryReplication {
         PrimaryReplication(
             mode: pair.mode, epoch: epoch, history: history, maxWaitingRecords: pair.maxWaitingRecords,
