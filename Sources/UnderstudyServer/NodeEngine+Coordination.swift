@@ -68,7 +68,7 @@ extension NodeEngine {
 
     func askWitness(_ request: WitnessRequest) {
         let now = WallClock.monotonicMilliseconds()
-        if case .vote(_, let asked, _, _, _) = request, replication.pendingVoteSinceMilliseconds == nil {
+        if case .vote(_, let asked, _, _, _, _) = request, replication.pendingVoteSinceMilliseconds == nil {
             replication.pendingVoteSinceMilliseconds = now
             logger.warning(node.coordinator?.role == .undecided
                 ? "the witness names this node primary: asking for a new epoch rather than resuming the old one"

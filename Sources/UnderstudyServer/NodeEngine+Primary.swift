@@ -101,11 +101,13 @@ extension NodeEngine {
         let reader = WALReader(dataDirectory: configuration.dataDirectory)
         do {
             let oldest = try WALReader.oldestRetainedLSN(dataDirectory: configuration.dataDirectory) ?? wal.lastWrittenLSN.next
-            let snapshotLSN = try SnapshotFormat.newest(dataDirectory: configuration.dataDirectory)?.lsn
+            let snapshot = try SnapshotFormat.newest(dataDirectory: configuration.dataDirectory)
             facts = PrimaryLogFacts(
-                lastWrittenLSN: wal.lastWrittenLSN, oldestRetainedLSN: oldest, newestSnapshotLSN: snapshotLSN,
+                lastWrittenLSN: wal.lastWrittenLSN, oldestRetainedLSN: oldest, newestSnapshotLSN: snapshot?.lsn,
                 checksumOfRecord: { lsn in
-                    do { return try reader.recordChecksum(at: lsn) } catch { return nil }
+                    // A record the WAL no longer holds may be the newest snapshot's last one.
+                    let fromSnapshot = snapshot.flatMap { $0.lsn == lsn ? $0.lastRecordChecksum : nil }
+                    do { return try reader.recordChecksum(at: lsn) ?? fromSnapshot } catch { return fromSnapshot }
                 })
         } catch {
             return (.error("ERR cannot read the WAL: \(error)"), false)

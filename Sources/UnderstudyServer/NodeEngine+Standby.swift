@@ -130,7 +130,8 @@ extension NodeEngine {
             primaryLinkFailed(channel, "snapshot install failed: \(error)")
             return
         }
-        perform(node.snapshotInstalled(link: replication.primaryLinkID(of: channel), nowMilliseconds: WallClock.monotonicMilliseconds()))
+        perform(node.snapshotInstalled(link: replication.primaryLinkID(of: channel), lastRecordChecksum: wal.lastRecordChecksum,
+                                       nowMilliseconds: WallClock.monotonicMilliseconds()))
     }
 
     private func applyRecords(_ frames: [UInt8], link id: UInt64) {

@@ -45,7 +45,7 @@ final class NodeEngine: @unchecked Sendable {
     /// The first write or sync error; once set the node refuses writes until restarted.
     var walFailure: String? { node.logFailure }
 
-    private var pendingSnapshot: (keyspace: Keyspace, lsn: LSN)?
+    private var pendingSnapshot: (keyspace: Keyspace, lsn: LSN, lastRecordChecksum: UInt32?)?
     private var snapshotInFlight = false
     private(set) var lastSnapshotLSN: LSN
     private(set) var lastSnapshotUnixMilliseconds: Int64?
@@ -286,7 +286,7 @@ final class NodeEngine: @unchecked Sendable {
     /// captured LSN is durable, so a snapshot never covers records the WAL could lose.
     func requestSnapshot() {
         guard !snapshotInFlight, pendingSnapshot == nil else { return }
-        pendingSnapshot = (keyspace, wal.lastAppendedLSN)
+        pendingSnapshot = (keyspace, wal.lastAppendedLSN, wal.lastRecordChecksum)
         bytesWrittenAtLastSnapshot = wal.totalBytesWritten
         scheduleFlush()
         startSyncIfNeeded()
@@ -305,7 +305,7 @@ final class NodeEngine: @unchecked Sendable {
         snapshotPool.runIfActive(eventLoop: eventLoop) { () throws -> SnapshotInfo in
             let info = try SnapshotWriter.write(
                 keyspace: pending.keyspace, lsn: pending.lsn, epoch: epoch,
-                dataDirectory: directory)
+                lastRecordChecksum: pending.lastRecordChecksum, dataDirectory: directory)
             // Prune only what the oldest kept snapshot covers, so recovery can still fall
             // back to it if the newest one is ever found damaged.
             let oldestKept = try SnapshotFormat.list(dataDirectory: directory).map(\.lsn).min() ?? info.lsn

@@ -34,7 +34,7 @@ public enum Recovery {
             lastEpoch: replay.lastEpoch,
             snapshotLSN: replay.snapshotLSN,
             statistics: replay.statistics,
-            lastRecordChecksum: try lastRecordChecksum(replay, dataDirectory: dataDirectory, logger: logger)
+            lastRecordChecksum: try lastRecordChecksum(replay, snapshot: snapshot?.info, dataDirectory: dataDirectory, logger: logger)
         )
         logger.info(
             "Recovered \(state.keyspace.count) keys up to LSN \(state.lastLSN) (epoch \(state.lastEpoch)): snapshot LSN \(state.snapshotLSN), \(state.statistics.recordsReplayed) records replayed from \(state.statistics.segmentsScanned) segments"
@@ -43,12 +43,15 @@ public enum Recovery {
     }
 
     /// The CRC field of the frame at the recovered last LSN. Replay saw it unless the
-    /// state ends at a snapshot whose record lies in a segment replay skipped (wholly
-    /// covered); then it is looked up in that segment, if it is still there. A damaged
-    /// covered segment does not stop recovery (it never did): the checksum is unknown.
-    private static func lastRecordChecksum(_ replay: WALReplay, dataDirectory: String, logger: Logger) throws -> UInt32? {
+    /// state ends at a snapshot; then the snapshot's header holds it, or (a snapshot from
+    /// before the header carried it) it is looked up in the covered segment, if that is
+    /// still there. A damaged covered segment does not stop recovery (it never did): the
+    /// checksum is unknown.
+    private static func lastRecordChecksum(_ replay: WALReplay, snapshot: SnapshotInfo?, dataDirectory: String,
+                                           logger: Logger) throws -> UInt32? {
         if let frame = replay.lastCheckedFrame, frame.lsn == replay.lastLSN { return frame.checksum }
         guard replay.lastLSN == replay.snapshotLSN else { return nil }
+        if let snapshot, snapshot.lsn == replay.lastLSN, let checksum = snapshot.lastRecordChecksum { return checksum }
         do {
             return try WALReader(dataDirectory: dataDirectory).recordChecksum(at: replay.lastLSN)
         } catch let error as StorageError where error.code != .io {

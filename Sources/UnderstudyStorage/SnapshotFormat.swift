@@ -3,13 +3,17 @@ public import UnderstudyCore
 
 /// The byte layout of snapshot files (docs/storage.md has the full picture).
 ///
-///     header:  magic "UNDSTSNP" (8) | version u32 | flags u32 (0) | LSN u64 | epoch u64 |
-///              reserved u32 | CRC32C of bytes 0..<36 u32                    (40 bytes)
+///     header:  magic "UNDSTSNP" (8) | version u32 | flags u32 | LSN u64 | epoch u64 |
+///              last record's checksum u32 | CRC32C of bytes 0..<36 u32       (40 bytes)
 ///     chunk*:  see `SnapshotChunk`
 ///     trailer: end marker u32 (0xFFFF_FFFF) | entry count u64 | chunk count u32 |
 ///              CRC32C of every file byte before this field u32              (20 bytes)
 ///
 /// All integers are little-endian. The end marker is a raw length no chunk may have.
+/// Flag bit 0 (`hasLastRecordChecksum`) says the field after the epoch holds the CRC32C of
+/// the WAL frame of the record at the LSN (as framed in the WAL): a standby restored from
+/// the snapshot offers it in its `REPLICATE`, so its last record is compared as any other.
+/// Files from before it have flags 0 (the checksum unknown); other flag bits are refused.
 public enum SnapshotFormat {
     public static let headerBytes = 40
     public static let trailerBytes = 20
@@ -18,6 +22,7 @@ public enum SnapshotFormat {
     public static let retainedSnapshots = 2
 
     static let magic: [UInt8] = Array("UNDSTSNP".utf8)
+    static let hasLastRecordChecksum: UInt32 = 1
     static let endMarker: UInt32 = 0xFFFF_FFFF
     static let prefix = "snapshot-"
     static let suffix = ".snap"
@@ -46,20 +51,20 @@ public enum SnapshotFormat {
             .sorted { $0.lsn > $1.lsn }
     }
 
-    static func header(lsn: LSN, epoch: Epoch) -> [UInt8] {
+    static func header(lsn: LSN, epoch: Epoch, lastRecordChecksum: UInt32?) -> [UInt8] {
         var header = magic
         header.appendUInt32(version)
-        header.appendUInt32(0)
+        header.appendUInt32(lastRecordChecksum == nil ? 0 : hasLastRecordChecksum)
         header.appendUInt64(lsn.rawValue)
         header.appendUInt64(epoch.rawValue)
-        header.appendUInt32(0)
+        header.appendUInt32(lastRecordChecksum ?? 0)
         header.appendUInt32(CRC32C.checksum(header))
         assert(header.count == headerBytes)
         return header
     }
 
-    /// Validates a header; returns its LSN and epoch.
-    static func parseHeader(_ bytes: UnsafeRawBufferPointer) throws -> (lsn: LSN, epoch: Epoch) {
+    /// Validates a header; returns its LSN, epoch and the checksum of the record at the LSN.
+    static func parseHeader(_ bytes: UnsafeRawBufferPointer) throws -> (lsn: LSN, epoch: Epoch, lastRecordChecksum: UInt32?) {
         guard bytes.count >= headerBytes, bytes.prefix(8).elementsEqual(magic) else {
             throw StorageError(.corruptSnapshot, "bad snapshot magic", offset: 0)
         }
@@ -70,7 +75,12 @@ public enum SnapshotFormat {
         guard version == SnapshotFormat.version else {
             throw StorageError(.unsupportedVersion, "snapshot format version \(version) is not supported (this build reads \(SnapshotFormat.version))", offset: 8)
         }
-        return (LSN(bytes.readUInt64(at: 16)), Epoch(bytes.readUInt64(at: 24)))
+        let flags = bytes.readUInt32(at: 12)
+        guard flags & ~hasLastRecordChecksum == 0 else {
+            throw StorageError(.unsupportedVersion, "snapshot header flags \(flags) are not supported (this build knows \(hasLastRecordChecksum))", offset: 12)
+        }
+        let lastRecordChecksum = flags & hasLastRecordChecksum != 0 ? bytes.readUInt32(at: 32) : nil
+        return (LSN(bytes.readUInt64(at: 16)), Epoch(bytes.readUInt64(at: 24)), lastRecordChecksum)
     }
 }
 
@@ -81,6 +91,9 @@ public struct SnapshotInfo: Sendable, Equatable {
     public var lsn: LSN
     /// The epoch of the record at `lsn`.
     public var epoch: Epoch
+    /// The CRC32C of the WAL frame of the record at `lsn`; nil in a snapshot from before
+    /// the header carried it (or at LSN 0).
+    public var lastRecordChecksum: UInt32?
     public var entryCount: Int
     public var chunkCount: Int
     public var fileBytes: Int64
@@ -108,7 +121,7 @@ extension SnapshotFormat {
                 throw StorageError(.corruptSnapshot, "file is \(size) bytes, too short for a snapshot", offset: 0)
             }
             let header = try readExactly(descriptor, count: headerBytes, at: 0, path: path)
-            let (lsn, epoch) = try header.withUnsafeBytes { try parseHeader($0) }
+            let (lsn, epoch, lastRecordChecksum) = try header.withUnsafeBytes { try parseHeader($0) }
             if let nameLSN = self.lsn(ofFileNamed: String(path.split(separator: "/").last ?? "")), nameLSN != lsn {
                 throw StorageError(.corruptSnapshot, "header says LSN \(lsn) but the file name says \(nameLSN)", offset: 16)
             }
@@ -119,7 +132,7 @@ extension SnapshotFormat {
                     throw StorageError(.corruptSnapshot, "no end marker where the trailer should start", offset: trailerOffset)
                 }
                 return SnapshotInfo(
-                    path: path, lsn: lsn, epoch: epoch,
+                    path: path, lsn: lsn, epoch: epoch, lastRecordChecksum: lastRecordChecksum,
                     entryCount: Int(raw.readUInt64(at: 4)), chunkCount: Int(raw.readUInt32(at: 12)), fileBytes: size
                 )
             }

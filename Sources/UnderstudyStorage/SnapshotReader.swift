@@ -27,7 +27,9 @@ public enum SnapshotReader {
         guard file.size >= Int64(SnapshotFormat.headerBytes + SnapshotFormat.trailerBytes) else {
             throw StorageError(.corruptSnapshot, "file is \(file.size) bytes, too short for a snapshot")
         }
-        let (lsn, epoch) = try file.read(SnapshotFormat.headerBytes).withUnsafeBytes { try SnapshotFormat.parseHeader($0) }
+        let (lsn, epoch, lastRecordChecksum) = try file.read(SnapshotFormat.headerBytes).withUnsafeBytes {
+            try SnapshotFormat.parseHeader($0)
+        }
         if let nameLSN = SnapshotFormat.lsn(ofFileNamed: String(file.path.split(separator: "/").last ?? "")), nameLSN != lsn {
             throw StorageError(.corruptSnapshot, "header says LSN \(lsn) but the file name says \(nameLSN)", offset: 16)
         }
@@ -75,7 +77,7 @@ public enum SnapshotReader {
         guard file.offset == file.size else {
             throw StorageError(.corruptSnapshot, "\(file.size - file.offset) bytes follow the trailer")
         }
-        let info = SnapshotInfo(path: file.path, lsn: lsn, epoch: epoch, entryCount: entries.count, chunkCount: chunkCount, fileBytes: file.size)
+        let info = SnapshotInfo(path: file.path, lsn: lsn, epoch: epoch, lastRecordChecksum: lastRecordChecksum, entryCount: entries.count, chunkCount: chunkCount, fileBytes: file.size)
         return (Keyspace(entries: entries), info)
     }
 }

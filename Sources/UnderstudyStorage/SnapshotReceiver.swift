@@ -128,7 +128,7 @@ public final class SnapshotReceiver {
         statistics.snapshotEntryCount = snapshot.info.entryCount
         let state = RecoveredState(
             keyspace: snapshot.keyspace, lastLSN: snapshot.info.lsn, lastEpoch: snapshot.info.epoch,
-            snapshotLSN: snapshot.info.lsn, statistics: statistics, lastRecordChecksum: nil
+            snapshotLSN: snapshot.info.lsn, statistics: statistics, lastRecordChecksum: snapshot.info.lastRecordChecksum
         )
         logger.warning(
             "Installed snapshot \(path) (LSN \(snapshot.info.lsn), epoch \(snapshot.info.epoch), \(snapshot.info.entryCount) keys); \(discardedPath.map { "the previous WAL and snapshots were moved to \($0)" } ?? "there was no previous WAL")",
@@ -159,7 +159,7 @@ public final class SnapshotReceiver {
         guard header.count < SnapshotFormat.headerBytes else { return }
         header += chunk.prefix(SnapshotFormat.headerBytes - header.count)
         guard header.count == SnapshotFormat.headerBytes else { return }
-        let (lsn, _) = try header.withUnsafeBytes { try SnapshotFormat.parseHeader($0) }
+        let (lsn, _, _) = try header.withUnsafeBytes { try SnapshotFormat.parseHeader($0) }
         guard lsn == expectedLSN else {
             throw StorageError(.snapshotTransfer, "the snapshot being received is at LSN \(lsn), expected LSN \(expectedLSN)", offset: 16)
         }

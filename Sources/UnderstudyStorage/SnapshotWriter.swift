@@ -14,19 +14,24 @@ public enum SnapshotWriter {
     ///
     /// `lsn` SHOULD be durable in the WAL already, so the WAL never ends before the
     /// newest snapshot. Only one snapshot may be written at a time per data directory.
-    public static func write(keyspace: Keyspace, lsn: LSN, epoch: Epoch, dataDirectory: String) throws -> SnapshotInfo {
+    /// `lastRecordChecksum` is the CRC32C of the WAL frame of the record at `lsn` (nil:
+    /// unknown), kept in the header.
+    public static func write(keyspace: Keyspace, lsn: LSN, epoch: Epoch, lastRecordChecksum: UInt32?,
+                             dataDirectory: String) throws -> SnapshotInfo {
         let directory = StorageLayout.snapshotDirectory(dataDirectory)
         if try FileIO.makeDirectory(directory) { try FileIO.syncDirectory(dataDirectory) }
         let path = directory + "/" + SnapshotFormat.fileName(lsn: lsn)
         var info = try FileIO.replaceDurably(path, directory: directory, temporarySuffix: SnapshotFormat.temporarySuffix) { descriptor, temporaryPath in
-            try writeContent(keyspace: keyspace, lsn: lsn, epoch: epoch, to: descriptor, path: temporaryPath)
+            try writeContent(keyspace: keyspace, lsn: lsn, epoch: epoch, lastRecordChecksum: lastRecordChecksum,
+                             to: descriptor, path: temporaryPath)
         }
         info.path = path
         try removeOldSnapshots(dataDirectory: dataDirectory)
         return info
     }
 
-    private static func writeContent(keyspace: Keyspace, lsn: LSN, epoch: Epoch, to descriptor: Int32, path: String) throws -> SnapshotInfo {
+    private static func writeContent(keyspace: Keyspace, lsn: LSN, epoch: Epoch, lastRecordChecksum: UInt32?,
+                                     to descriptor: Int32, path: String) throws -> SnapshotInfo {
         var fileChecksum = CRC32C()
         var fileBytes: Int64 = 0
         func emit(_ bytes: [UInt8]) throws {
@@ -35,7 +40,8 @@ public enum SnapshotWriter {
             fileBytes += Int64(bytes.count)
         }
 
-        try emit(SnapshotFormat.header(lsn: lsn, epoch: epoch))
+        let checksum = lsn == .zero ? nil : lastRecordChecksum
+        try emit(SnapshotFormat.header(lsn: lsn, epoch: epoch, lastRecordChecksum: checksum))
         var encoder = SnapshotChunkEncoder()
         var chunkCount = 0
         for (key, entry) in keyspace.entries {
@@ -56,7 +62,7 @@ public enum SnapshotWriter {
         trailer.appendUInt32(fileChecksum.value)
         try FileIO.writeAll(descriptor, trailer, path: path)
         fileBytes += Int64(trailer.count)
-        return SnapshotInfo(path: path, lsn: lsn, epoch: epoch, entryCount: keyspace.count, chunkCount: chunkCount, fileBytes: fileBytes)
+        return SnapshotInfo(path: path, lsn: lsn, epoch: epoch, lastRecordChecksum: checksum, entryCount: keyspace.count, chunkCount: chunkCount, fileBytes: fileBytes)
     }
 
     /// Keeps the newest `retainedSnapshots` snapshots; removes older ones and leftovers.

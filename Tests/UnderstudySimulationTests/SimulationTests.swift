@@ -111,14 +111,12 @@ import UnderstudySimulation
         _ = runClean(seed: 500_662, mode: .sync, everything)
     }
 
-    @Test("Open finding D: a witness that lost its record ranks the nodes by the epoch each knows, not by its log's last epoch, and can pick the one without the writes acknowledged alone (sync seed 500250, every flag)")
-    func witnessRecovery_ranksByKnownEpoch() {
+    @Test("Finding D: a witness that lost its record ranks the nodes by their logs' last record epoch, so the node holding the writes acknowledged alone is chosen (sync seed 500250, every flag)")
+    func witnessRecovery_ranksByTheLogsLastEpoch() {
         var options = SimulationOptions(seed: 500_250, mode: .sync)
         everything(&options)
         let result = SimulationResult.run(options)
-        withKnownIssue("Witness.recoverLostRecord ranks claims by known epoch; HELLO/VOTE do not carry the log's last epoch") {
-            #expect(result.violation == nil, "\(result.violation?.message ?? "") — replay: \(result.options.replayCommand)")
-        }
+        #expect(result.violation == nil, "\(result.violation?.message ?? "") — replay: \(result.options.replayCommand)")
     }
 
     @Test("Nodes with different --lease (500 and 800 ms): every invariant holds", arguments: [UInt64(1), 2, 3])

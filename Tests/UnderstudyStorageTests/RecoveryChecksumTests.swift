@@ -21,7 +21,7 @@ import UnderstudyCore
     @Test func stateEndingAtASnapshot_looksTheRecordUpInASkippedSegment() throws {
         let directory = try TemporaryDirectory()
         try writeRecords(1...100, in: directory, segmentMaxBytes: 256)
-        _ = try SnapshotWriter.write(keyspace: expectedKeyspace(records: 1...100), lsn: LSN(100), epoch: .initial, dataDirectory: directory.path)
+        _ = try SnapshotWriter.write(keyspace: expectedKeyspace(records: 1...100), lsn: LSN(100), epoch: .initial, lastRecordChecksum: nil, dataDirectory: directory.path)
         // An empty last segment (a crash right after creating it) makes replay skip the
         // segment holding LSN 100.
         try writeFile(directory.walDirectory + "/" + WALFormat.segmentName(firstLSN: LSN(101)), [])
@@ -33,7 +33,7 @@ import UnderstudyCore
     @Test func stateEndingAtASnapshotWithoutItsRecord_hasNoChecksum() throws {
         let directory = try TemporaryDirectory()
         try writeRecords(1...10, in: directory)
-        _ = try SnapshotWriter.write(keyspace: expectedKeyspace(records: 1...15), lsn: LSN(15), epoch: .initial, dataDirectory: directory.path)
+        _ = try SnapshotWriter.write(keyspace: expectedKeyspace(records: 1...15), lsn: LSN(15), epoch: .initial, lastRecordChecksum: nil, dataDirectory: directory.path)
         let state = try recover(directory)
         #expect(state.lastLSN == LSN(15) && state.lastRecordChecksum == nil)
     }

@@ -13,7 +13,7 @@ import UnderstudyCore
     @Test func snapshotPlusWALReplay_equalsTheFullState() throws {
         let directory = try TemporaryDirectory()
         try writeRecords(1...300, in: directory, segmentMaxBytes: 2048)
-        _ = try SnapshotWriter.write(keyspace: expectedKeyspace(records: 1...180), lsn: LSN(180), epoch: .initial, dataDirectory: directory.path)
+        _ = try SnapshotWriter.write(keyspace: expectedKeyspace(records: 1...180), lsn: LSN(180), epoch: .initial, lastRecordChecksum: nil, dataDirectory: directory.path)
         try writeRecords(301...400, in: directory, segmentMaxBytes: 2048, epoch: Epoch(2))
         let state = try recover(directory)
         #expect(state.snapshotLSN == LSN(180))
@@ -32,7 +32,7 @@ import UnderstudyCore
             try writer.writePending()
         }
         _ = try writer.makeSyncJob()?.run()
-        _ = try SnapshotWriter.write(keyspace: expectedKeyspace(records: 1...100), lsn: LSN(100), epoch: .initial, dataDirectory: directory.path)
+        _ = try SnapshotWriter.write(keyspace: expectedKeyspace(records: 1...100), lsn: LSN(100), epoch: .initial, lastRecordChecksum: nil, dataDirectory: directory.path)
         let removed = try WALSegments.prune(dataDirectory: directory.path, coveredBy: LSN(100), retainBytes: 0, activeSegmentFirstLSN: writer.activeSegmentFirstLSN)
         #expect(!removed.isEmpty)
         writer.close()
@@ -44,8 +44,8 @@ import UnderstudyCore
     @Test func corruptNewestSnapshot_fallsBackToTheOlderOne() throws {
         let directory = try TemporaryDirectory()
         try writeRecords(1...100, in: directory)
-        _ = try SnapshotWriter.write(keyspace: expectedKeyspace(records: 1...40), lsn: LSN(40), epoch: .initial, dataDirectory: directory.path)
-        let newest = try SnapshotWriter.write(keyspace: expectedKeyspace(records: 1...80), lsn: LSN(80), epoch: .initial, dataDirectory: directory.path)
+        _ = try SnapshotWriter.write(keyspace: expectedKeyspace(records: 1...40), lsn: LSN(40), epoch: .initial, lastRecordChecksum: nil, dataDirectory: directory.path)
+        let newest = try SnapshotWriter.write(keyspace: expectedKeyspace(records: 1...80), lsn: LSN(80), epoch: .initial, lastRecordChecksum: nil, dataDirectory: directory.path)
         try corrupt(newest.path, at: Int(newest.fileBytes) / 2)
         let capture = LogCapture()
         let state = try recover(directory, capture)
@@ -58,7 +58,7 @@ import UnderstudyCore
     @Test func everySnapshotCorrupt_fallsBackToTheWALAlone() throws {
         let directory = try TemporaryDirectory()
         try writeRecords(1...50, in: directory)
-        let snapshot = try SnapshotWriter.write(keyspace: expectedKeyspace(records: 1...30), lsn: LSN(30), epoch: .initial, dataDirectory: directory.path)
+        let snapshot = try SnapshotWriter.write(keyspace: expectedKeyspace(records: 1...30), lsn: LSN(30), epoch: .initial, lastRecordChecksum: nil, dataDirectory: directory.path)
         try corrupt(snapshot.path, at: 3)
         let capture = LogCapture()
         let state = try recover(directory, capture)

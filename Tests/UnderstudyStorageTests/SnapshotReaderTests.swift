@@ -6,7 +6,7 @@ import UnderstudyCore
 @Suite struct SnapshotReaderTests {
     @Test func everyFlippedByte_isDetected() throws {
         let directory = try TemporaryDirectory()
-        let info = try SnapshotWriter.write(keyspace: sampleKeyspace(count: 50), lsn: LSN(5), epoch: .initial, dataDirectory: directory.path)
+        let info = try SnapshotWriter.write(keyspace: sampleKeyspace(count: 50), lsn: LSN(5), epoch: .initial, lastRecordChecksum: nil, dataDirectory: directory.path)
         let original = try fileBytes(info.path)
         for offset in 0..<original.count {
             var damaged = original
@@ -20,7 +20,7 @@ import UnderstudyCore
 
     @Test func everyTruncation_isDetected() throws {
         let directory = try TemporaryDirectory()
-        let info = try SnapshotWriter.write(keyspace: sampleKeyspace(count: 50), lsn: LSN(5), epoch: .initial, dataDirectory: directory.path)
+        let info = try SnapshotWriter.write(keyspace: sampleKeyspace(count: 50), lsn: LSN(5), epoch: .initial, lastRecordChecksum: nil, dataDirectory: directory.path)
         let original = try fileBytes(info.path)
         for length in 0..<original.count {
             try writeFile(info.path, Array(original.prefix(length)))
@@ -32,7 +32,7 @@ import UnderstudyCore
 
     @Test func hugeChunkLength_isRefusedBeforeAllocating() throws {
         let directory = try TemporaryDirectory()
-        let info = try SnapshotWriter.write(keyspace: sampleKeyspace(count: 5), lsn: LSN(5), epoch: .initial, dataDirectory: directory.path)
+        let info = try SnapshotWriter.write(keyspace: sampleKeyspace(count: 5), lsn: LSN(5), epoch: .initial, lastRecordChecksum: nil, dataDirectory: directory.path)
         var bytes = try fileBytes(info.path)
         bytes.storeUInt32(0x7FFF_FFFF, at: SnapshotFormat.headerBytes + 4)  // compressed length
         try writeFile(info.path, bytes)

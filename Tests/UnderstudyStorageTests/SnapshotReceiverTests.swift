@@ -7,7 +7,9 @@ import UnderstudyCore
     private func primaryWithSnapshot() throws -> (directory: TemporaryDirectory, snapshot: SnapshotInfo) {
         let directory = try TemporaryDirectory()
         try writeRecords(1...300, in: directory, segmentMaxBytes: 2048)
-        let snapshot = try SnapshotWriter.write(keyspace: expectedKeyspace(records: 1...250), lsn: LSN(250), epoch: .initial, dataDirectory: directory.path)
+        let checksum: UInt32 = try #require(try WALReader(dataDirectory: directory.path).recordChecksum(at: LSN(250)))
+        let snapshot = try SnapshotWriter.write(keyspace: expectedKeyspace(records: 1...250), lsn: LSN(250), epoch: .initial,
+                                                lastRecordChecksum: checksum, dataDirectory: directory.path)
         return (directory, snapshot)
     }
 
@@ -15,7 +17,7 @@ import UnderstudyCore
     private func standbyWithHistory() throws -> TemporaryDirectory {
         let directory = try TemporaryDirectory()
         try writeRecords(1...40, in: directory, segmentMaxBytes: 1024)
-        _ = try SnapshotWriter.write(keyspace: expectedKeyspace(records: 1...30), lsn: LSN(30), epoch: .initial, dataDirectory: directory.path)
+        _ = try SnapshotWriter.write(keyspace: expectedKeyspace(records: 1...30), lsn: LSN(30), epoch: .initial, lastRecordChecksum: nil, dataDirectory: directory.path)
         return directory
     }
 
@@ -41,7 +43,9 @@ import UnderstudyCore
         let installed = try receiver.finish(expectedChecksum: try #require(sender.checksum), logger: capture.logger)
 
         #expect(installed.state.lastLSN == LSN(250) && installed.state.snapshotLSN == LSN(250))
-        #expect(installed.state.lastRecordChecksum == nil)
+        #expect(installed.state.lastRecordChecksum == primary.snapshot.lastRecordChecksum,
+                "the snapshot's header carries the checksum of its last record (issue 9, item 12)")
+        #expect(primary.snapshot.lastRecordChecksum == (try WALFormat.decodeFrames(try expectedFrames(250...250)))[0].checksum)
         #expect(installed.state.keyspace.entries == expectedKeyspace(records: 1...250).entries)
         let installedPath = standby.snapshotDirectory + "/" + SnapshotFormat.fileName(lsn: LSN(250))
         #expect(try fileBytes(installedPath) == (try fileBytes(primary.snapshot.path)))
@@ -61,6 +65,7 @@ import UnderstudyCore
         // Recovery with the snapshot and an empty wal/ agrees, and the writer continues after it.
         let recovered = try recover(standby)
         #expect(recovered.lastLSN == LSN(250) && recovered.keyspace.entries == installed.state.keyspace.entries)
+        #expect(recovered.lastRecordChecksum == primary.snapshot.lastRecordChecksum, "from the header: no WAL holds record 250 here")
         let writer = try WALWriter.open(dataDirectory: standby.path, after: installed.state)
         #expect(try writer.append(epoch: .initial, effects: testRecord(251)) == LSN(251))
         try writer.writePending()

@@ -98,7 +98,7 @@ import UnderstudyCore
         let log = try LiveLog(segmentMaxBytes: 512)
         try log.write(1...100)
         try log.sync()
-        _ = try SnapshotWriter.write(keyspace: expectedKeyspace(records: 1...100), lsn: LSN(100), epoch: .initial, dataDirectory: log.directory.path)
+        _ = try SnapshotWriter.write(keyspace: expectedKeyspace(records: 1...100), lsn: LSN(100), epoch: .initial, lastRecordChecksum: nil, dataDirectory: log.directory.path)
         let removed = try WALSegments.prune(dataDirectory: log.directory.path, coveredBy: LSN(100), retainBytes: 0, activeSegmentFirstLSN: log.writer.activeSegmentFirstLSN)
         #expect(!removed.isEmpty)
         let oldest = try #require(try WALReader.oldestRetainedLSN(dataDirectory: log.directory.path))
@@ -120,7 +120,7 @@ import UnderstudyCore
         try reader.seek(to: LSN(1))
         let first = try #require(try reader.readFrames(upTo: LSN(100), maxBytes: 60))
         #expect(first.firstLSN == LSN(1))
-        _ = try SnapshotWriter.write(keyspace: expectedKeyspace(records: 1...100), lsn: LSN(100), epoch: .initial, dataDirectory: log.directory.path)
+        _ = try SnapshotWriter.write(keyspace: expectedKeyspace(records: 1...100), lsn: LSN(100), epoch: .initial, lastRecordChecksum: nil, dataDirectory: log.directory.path)
         _ = try WALSegments.prune(dataDirectory: log.directory.path, coveredBy: LSN(100), retainBytes: 0, activeSegmentFirstLSN: log.writer.activeSegmentFirstLSN)
         var received = first.bytes
         var thrown: StorageError?

@@ -120,7 +120,7 @@ import UnderstudyCore
     @Test func forkPointAtTheLastRecord_cutsNothing_andWritesNoFile() throws {
         let directory = try TemporaryDirectory()
         try writeRecords(1...40, in: directory, segmentMaxBytes: 1024)
-        _ = try SnapshotWriter.write(keyspace: expectedKeyspace(records: 1...20), lsn: LSN(20), epoch: .initial, dataDirectory: directory.path)
+        _ = try SnapshotWriter.write(keyspace: expectedKeyspace(records: 1...20), lsn: LSN(20), epoch: .initial, lastRecordChecksum: nil, dataDirectory: directory.path)
         let before = try contents(directory.path)
 
         let report = try rewind(directory, keepThrough: 40)
@@ -134,7 +134,7 @@ import UnderstudyCore
     @Test func forkPointZero_cutsEveryRecord_andSetsEverySnapshotAside() throws {
         let directory = try TemporaryDirectory()
         try writeRecords(1...40, in: directory, segmentMaxBytes: 1024)
-        _ = try SnapshotWriter.write(keyspace: expectedKeyspace(records: 1...20), lsn: LSN(20), epoch: .initial, dataDirectory: directory.path)
+        _ = try SnapshotWriter.write(keyspace: expectedKeyspace(records: 1...20), lsn: LSN(20), epoch: .initial, lastRecordChecksum: nil, dataDirectory: directory.path)
 
         let report = try rewind(directory, keepThrough: 0)
 
@@ -157,8 +157,8 @@ import UnderstudyCore
     @Test func snapshotNewerThanTheForkPoint_isSetAside_andRecoveryUsesTheOlderOnePlusTheWAL() throws {
         let directory = try TemporaryDirectory()
         try writeRecords(1...200, in: directory, segmentMaxBytes: 2048)
-        _ = try SnapshotWriter.write(keyspace: expectedKeyspace(records: 1...60), lsn: LSN(60), epoch: .initial, dataDirectory: directory.path)
-        let divergent = try SnapshotWriter.write(keyspace: expectedKeyspace(records: 1...150), lsn: LSN(150), epoch: .initial, dataDirectory: directory.path)
+        _ = try SnapshotWriter.write(keyspace: expectedKeyspace(records: 1...60), lsn: LSN(60), epoch: .initial, lastRecordChecksum: nil, dataDirectory: directory.path)
+        let divergent = try SnapshotWriter.write(keyspace: expectedKeyspace(records: 1...150), lsn: LSN(150), epoch: .initial, lastRecordChecksum: nil, dataDirectory: directory.path)
         let divergentBytes = try fileBytes(divergent.path)
 
         let report = try rewind(directory, keepThrough: 120)
@@ -177,8 +177,8 @@ import UnderstudyCore
     /// the one at 280. Returns the first LSN of the oldest remaining segment.
     private func logPrunedBehindASnapshot(_ directory: TemporaryDirectory) throws -> UInt64 {
         try writeRecords(1...300, in: directory, segmentMaxBytes: 1024)
-        _ = try SnapshotWriter.write(keyspace: expectedKeyspace(records: 1...50), lsn: LSN(50), epoch: .initial, dataDirectory: directory.path)
-        _ = try SnapshotWriter.write(keyspace: expectedKeyspace(records: 1...280), lsn: LSN(280), epoch: .initial, dataDirectory: directory.path)
+        _ = try SnapshotWriter.write(keyspace: expectedKeyspace(records: 1...50), lsn: LSN(50), epoch: .initial, lastRecordChecksum: nil, dataDirectory: directory.path)
+        _ = try SnapshotWriter.write(keyspace: expectedKeyspace(records: 1...280), lsn: LSN(280), epoch: .initial, lastRecordChecksum: nil, dataDirectory: directory.path)
         let removed = try WALSegments.prune(dataDirectory: directory.path, coveredBy: LSN(280), retainBytes: 0, activeSegmentFirstLSN: LSN(UInt64.max))
         try #require(!removed.isEmpty)
         return try #require(try WALSegments.list(dataDirectory: directory.path).first).firstLSN.rawValue
@@ -306,7 +306,7 @@ import UnderstudyCore
     @Test func rerunAfterSuccess_cutsNothingMore() throws {
         let directory = try TemporaryDirectory()
         try writeRecords(1...100, in: directory, segmentMaxBytes: 1024)
-        _ = try SnapshotWriter.write(keyspace: expectedKeyspace(records: 1...80), lsn: LSN(80), epoch: .initial, dataDirectory: directory.path)
+        _ = try SnapshotWriter.write(keyspace: expectedKeyspace(records: 1...80), lsn: LSN(80), epoch: .initial, lastRecordChecksum: nil, dataDirectory: directory.path)
         let first = try rewind(directory, keepThrough: 50)
         #expect(first.recordCount == 50 && first.discardedPath != nil)
         let after = try contents(directory.path)
@@ -359,8 +359,8 @@ import UnderstudyCore
     @Test func crashAfterTheSegmentsWentAside_beforeTheSnapshots_stillRecovers_andTheRerunFinishes() throws {
         let directory = try TemporaryDirectory()
         try writeRecords(1...200, in: directory, segmentMaxBytes: 1024)
-        _ = try SnapshotWriter.write(keyspace: expectedKeyspace(records: 1...60), lsn: LSN(60), epoch: .initial, dataDirectory: directory.path)
-        _ = try SnapshotWriter.write(keyspace: expectedKeyspace(records: 1...150), lsn: LSN(150), epoch: .initial, dataDirectory: directory.path)
+        _ = try SnapshotWriter.write(keyspace: expectedKeyspace(records: 1...60), lsn: LSN(60), epoch: .initial, lastRecordChecksum: nil, dataDirectory: directory.path)
+        _ = try SnapshotWriter.write(keyspace: expectedKeyspace(records: 1...150), lsn: LSN(150), epoch: .initial, lastRecordChecksum: nil, dataDirectory: directory.path)
         let plan = try WALRewindPlan(dataDirectory: directory.path, keepThrough: LSN(120))
         try #require(!plan.laterSegments.isEmpty && plan.divergentSnapshots.count == 1)
         _ = try WALRewind.saveLostWrites(plan, dataDirectory: directory.path, cutByEpoch: newEpoch, nowUnixMilliseconds: now)

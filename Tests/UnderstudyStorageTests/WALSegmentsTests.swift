@@ -51,7 +51,7 @@ import UnderstudyCore
         try writer.writePending()
         _ = try writer.makeSyncJob()?.run()
         writer.close()
-        _ = try SnapshotWriter.write(keyspace: expectedKeyspace(records: 1...300), lsn: LSN(300), epoch: .initial, dataDirectory: directory.path)
+        _ = try SnapshotWriter.write(keyspace: expectedKeyspace(records: 1...300), lsn: LSN(300), epoch: .initial, lastRecordChecksum: nil, dataDirectory: directory.path)
         #expect(try recover(directory).keyspace.entries == expectedKeyspace(records: 1...301).entries)
     }
 

@@ -33,6 +33,10 @@ public struct NodeCoordinator: Sendable {
         public var lastWrittenLSN: LSN
         /// This node's last durable LSN (what a standby's vote request offers).
         public var durableLSN: LSN
+        /// The epochs the records at `lastWrittenLSN` and `durableLSN` were written in
+        /// (`Epoch(0)`: no record): a witness that lost its record compares logs by them.
+        public var lastWrittenEpoch: Epoch
+        public var durableEpoch: Epoch
         /// Primary: the standby's acknowledged durable LSN and lag in bytes, if known.
         public var standbyDurableLSN: LSN?
         public var standbyLagBytes: Int64?
@@ -43,8 +47,11 @@ public struct NodeCoordinator: Sendable {
         /// Primary: a standby is attached (a primary alone tells its peer its epoch).
         public var standbyAttached: Bool
 
-        public init(lastWrittenLSN: LSN, durableLSN: LSN, standbyDurableLSN: LSN? = nil, standbyLagBytes: Int64? = nil,
+        public init(lastWrittenLSN: LSN, durableLSN: LSN, lastWrittenEpoch: Epoch = Epoch(0), durableEpoch: Epoch = Epoch(0),
+                    standbyDurableLSN: LSN? = nil, standbyLagBytes: Int64? = nil,
                     standbyHoldsEveryReleasedWrite: Bool = false, commitLSN: LSN = .zero, standbyAttached: Bool = false) {
+            self.lastWrittenEpoch = lastWrittenEpoch
+            self.durableEpoch = durableEpoch
             self.commitLSN = commitLSN
             self.standbyAttached = standbyAttached
             self.lastWrittenLSN = lastWrittenLSN
@@ -213,12 +220,14 @@ public struct NodeCoordinator: Sendable {
                 voteInFlight = true
                 lastVoteAt = now
                 return [.askWitness(.vote(node: node, epoch: Epoch(resuming.rawValue + 1), durableLSN: facts.durableLSN,
-                                          maxLagBytes: settings.maxLagOnFailoverBytes, clusterID: clusterID))]
+                                          maxLagBytes: settings.maxLagOnFailoverBytes, clusterID: clusterID,
+                                          durableRecordEpoch: facts.durableEpoch))]
             }
             guard !helloInFlight, lastHelloAt.map({ now - $0 >= settings.heartbeatIntervalMilliseconds }) ?? true else { return [] }
             helloInFlight = true
             lastHelloAt = now
-            return [.askWitness(.hello(node: node, hint: hint, epoch: epoch, lastLSN: facts.lastWrittenLSN, clusterID: clusterID))]
+            return [.askWitness(.hello(node: node, hint: hint, epoch: epoch, lastLSN: facts.lastWrittenLSN, clusterID: clusterID,
+                                       lastRecordEpoch: facts.lastWrittenEpoch))]
         case .primary:
             return primaryTick(now: now, facts: facts)
         case .standby:
@@ -283,7 +292,8 @@ public struct NodeCoordinator: Sendable {
         voteInFlight = true
         lastVoteAt = now
         return [.askWitness(.vote(node: node, epoch: Epoch(epoch.rawValue + 1), durableLSN: facts.durableLSN,
-                                  maxLagBytes: settings.maxLagOnFailoverBytes, clusterID: clusterID))]
+                                  maxLagBytes: settings.maxLagOnFailoverBytes, clusterID: clusterID,
+                                  durableRecordEpoch: facts.durableEpoch))]
     }
 
     // MARK: The witness
@@ -335,7 +345,7 @@ public struct NodeCoordinator: Sendable {
                     return []
                 }
                 return becomeStandby(epoch: max(epoch, record.epoch), primary: primary, now: now)
-            case .vote(_, let asked, _, _, _):
+            case .vote(_, let asked, _, _, _, _):
                 guard role != .primary, record.epoch == asked, record.primary == node else {
                     if role == .undecided, resumingEpoch != nil {
                         resumingEpoch = nil  // someone else holds it now: start over with HELLO
@@ -367,7 +377,7 @@ public struct NodeCoordinator: Sendable {
     /// answer naming it primary is therefore a grant.
     private static func grants(_ request: WitnessRequest, epoch: Epoch) -> Bool {
         switch request {
-        case .vote(_, let asked, _, _, _), .force(_, let asked): return asked == epoch
+        case .vote(_, let asked, _, _, _, _), .force(_, let asked): return asked == epoch
         case .hello, .heartbeat, .standbySync, .handover, .status: return false
         }
     }
@@ -463,14 +473,16 @@ public struct NodeCoordinator: Sendable {
 
     /// Standby: the primary hands over the next epoch (planned switchover; the witness has
     /// recorded it). Ask the witness to confirm it (a vote for that epoch) and take it.
-    public mutating func handoverOffered(epoch offered: Epoch, durableLSN: LSN, nowMilliseconds now: Int64) -> [CoordinatorAction] {
+    public mutating func handoverOffered(epoch offered: Epoch, durableLSN: LSN, durableEpoch: Epoch,
+                                         nowMilliseconds now: Int64) -> [CoordinatorAction] {
         guard role == .standby, offered > epoch, !voteInFlight else { return [] }
         // The primary this node promised to has handed over: it no longer holds a lease
         // (it holds every write), so the promise made to it is released by its beneficiary.
         promisedUntil = min(promisedUntil, now)
         voteInFlight = true
         lastVoteAt = now
-        return [.askWitness(.vote(node: node, epoch: offered, durableLSN: durableLSN, maxLagBytes: 0, clusterID: clusterID))]
+        return [.askWitness(.vote(node: node, epoch: offered, durableLSN: durableLSN, maxLagBytes: 0, clusterID: clusterID,
+                                  durableRecordEpoch: durableEpoch))]
     }
 
     /// Standby: an operator forces promotion. The node makes no more promises; once the last

@@ -21,7 +21,7 @@ public struct Witness: Sendable {
     /// The newest `SYNC` sequence seen from the current primary (memory only).
     private var lastSyncSequence: (epoch: Epoch, sequence: UInt64)?
     /// New cluster: what each node said in its `HELLO`.
-    private var hellos: [String: (epoch: Epoch, lastLSN: LSN, hint: ReplicationRole?, clusterID: String?)] = [:]
+    private var hellos: [String: (epoch: Epoch, logEpoch: Epoch, lastLSN: LSN, hint: ReplicationRole?, clusterID: String?)] = [:]
     /// When this witness started: one without a record backs no lease until any lease it
     /// may have backed before it lost its disk has run out.
     private let startedAtMilliseconds: Int64
@@ -37,7 +37,10 @@ public struct Witness: Sendable {
 
     /// What a node said to a witness that lost its record.
     private struct LostRecordClaim {
+        /// The highest epoch the node knows of (the grant goes above it).
         var epoch: Epoch
+        /// The epoch of the node's record at `lastLSN`: logs are ranked by (this, `lastLSN`).
+        var logEpoch: Epoch
         var lastLSN: LSN
         var leaseMilliseconds: Int64
         /// nil: a node with an emptied (or new) data directory — never chosen over a member.
@@ -78,14 +81,14 @@ public struct Witness: Sendable {
         case .status:
             guard let record else { return deny("no primary has been chosen yet: waiting for the nodes' first HELLO") }
             return Response(reply: .state(record))
-        case .hello(let node, let hint, let epoch, let lastLSN, let clusterID):
+        case .hello(let node, let hint, let epoch, let lastLSN, let clusterID, let lastRecordEpoch):
             guard let name = member(node) else { return unknown(node) }
             if record == nil, clusterID != nil || !lostRecordClaims.isEmpty {
                 return recoverLostRecord(from: name, LostRecordClaim(
-                    epoch: epoch, lastLSN: lastLSN, leaseMilliseconds: 0, clusterID: clusterID, actsAsPrimary: false), now: now)
+                    epoch: epoch, logEpoch: lastRecordEpoch ?? epoch, lastLSN: lastLSN, leaseMilliseconds: 0, clusterID: clusterID, actsAsPrimary: false), now: now)
             }
             noteIfThePrimaryLostItsDisk(name, clusterID: clusterID)
-            return hello(name, hint: hint, epoch: epoch, lastLSN: lastLSN, clusterID: clusterID)
+            return hello(name, hint: hint, epoch: epoch, logEpoch: lastRecordEpoch ?? epoch, lastLSN: lastLSN, clusterID: clusterID)
         case .heartbeat(var beat):
             guard let name = member(beat.node) else { return unknown(beat.node) }
             beat.node = name
@@ -95,11 +98,12 @@ public struct Witness: Sendable {
                 if beat.standbyAttached, lostRecordClaims[standby] == nil {
                     // Its standby streams from it in this epoch: it speaks for the standby.
                     lostRecordClaims[standby] = LostRecordClaim(
-                        epoch: beat.epoch, lastLSN: beat.standbyDurableLSN ?? .zero, leaseMilliseconds: beat.leaseMilliseconds,
+                        epoch: beat.epoch, logEpoch: beat.epoch, lastLSN: beat.standbyDurableLSN ?? .zero, leaseMilliseconds: beat.leaseMilliseconds,
                         clusterID: beat.clusterID, actsAsPrimary: false)
                 }
+                // The primary of `beat.epoch` writes in it: no log is newer than its own.
                 var response = recoverLostRecord(from: name, LostRecordClaim(
-                    epoch: beat.epoch, lastLSN: beat.lastWrittenLSN, leaseMilliseconds: beat.leaseMilliseconds,
+                    epoch: beat.epoch, logEpoch: beat.epoch, lastLSN: beat.lastWrittenLSN, leaseMilliseconds: beat.leaseMilliseconds,
                     clusterID: beat.clusterID, actsAsPrimary: true), now: now)
                 if response.persist != nil {
                     // The answer backs this primary's lease: the promise and report of any heartbeat.
@@ -110,11 +114,12 @@ public struct Witness: Sendable {
                 return response
             }
             return heartbeat(beat, now: now)
-        case .vote(let node, let epoch, let durableLSN, let maxLagBytes, let clusterID):
+        case .vote(let node, let epoch, let durableLSN, let maxLagBytes, let clusterID, let durableRecordEpoch):
             guard let name = member(node) else { return unknown(node) }
             if record == nil, clusterID != nil || !lostRecordClaims.isEmpty {
+                let known = Epoch(max(1, epoch.rawValue) - 1)
                 return recoverLostRecord(from: name, LostRecordClaim(
-                    epoch: Epoch(max(1, epoch.rawValue) - 1), lastLSN: durableLSN, leaseMilliseconds: 0, clusterID: clusterID,
+                    epoch: known, logEpoch: durableRecordEpoch ?? known, lastLSN: durableLSN, leaseMilliseconds: 0, clusterID: clusterID,
                     actsAsPrimary: false), askedEpoch: epoch, now: now)
             }
             noteIfThePrimaryLostItsDisk(name, clusterID: clusterID)
@@ -185,7 +190,8 @@ public struct Witness: Sendable {
 
     // MARK: Requests
 
-    private mutating func hello(_ node: String, hint: ReplicationRole?, epoch: Epoch, lastLSN: LSN, clusterID: String?) -> Response {
+    private mutating func hello(_ node: String, hint: ReplicationRole?, epoch: Epoch, logEpoch: Epoch, lastLSN: LSN,
+                                clusterID: String?) -> Response {
         if var record {
             if let clusterID, let mine = record.clusterID, clusterID != mine {
                 return deny("\(node) belongs to cluster \(clusterID), this witness serves cluster \(mine)")
@@ -196,7 +202,7 @@ public struct Witness: Sendable {
             }
             return Response(reply: .state(record))
         }
-        hellos[node] = (epoch, lastLSN, hint, clusterID)
+        hellos[node] = (epoch, logEpoch, lastLSN, hint, clusterID)
         let chosen: String
         if hint == .primary {
             chosen = node
@@ -218,8 +224,8 @@ public struct Witness: Sendable {
     /// The witness lost its record (a member speaks to it and it has none). It names no
     /// primary and backs no lease until it has heard from both nodes — a primary that
     /// heartbeats first may be a stale one — and until any lease it may have backed before
-    /// has run out. Then only the member with the most of the log (the highest epoch it
-    /// knows, a primary before a standby, then the longest log) gets a record, and only on
+    /// has run out. Then only the member with the most of the log (its last record's epoch,
+    /// then the longest log, a primary before a standby on a tie) gets a record, and only on
     /// its own word: its heartbeat as primary of that highest epoch (the record continues
     /// it), or its vote for the epoch above every epoch either node knows (a grant) — so no
     /// epoch is ever granted to two nodes. Its standby is recorded not in sync (nothing is
@@ -228,7 +234,8 @@ public struct Witness: Sendable {
                                             now: Int64) -> Response {
         lostRecordClaims[node] = claim
         for (other, hello) in hellos where lostRecordClaims[other] == nil {  // said before a member spoke
-            lostRecordClaims[other] = LostRecordClaim(epoch: hello.epoch, lastLSN: hello.lastLSN, leaseMilliseconds: 0,
+            lostRecordClaims[other] = LostRecordClaim(epoch: hello.epoch, logEpoch: hello.logEpoch, lastLSN: hello.lastLSN,
+                                                      leaseMilliseconds: 0,
                                                       clusterID: hello.clusterID, actsAsPrimary: false)
         }
         guard let first = lostRecordClaims[nodes[0]], let second = lostRecordClaims[nodes[1]] else {
@@ -245,7 +252,9 @@ public struct Witness: Sendable {
             return deny("this witness has no record: it backs no lease for another \(waitUntil - now) ms")
         }
         func rank(_ claim: LostRecordClaim) -> [UInt64] {
-            [claim.clusterID == nil ? 0 : 1, claim.epoch.rawValue, claim.actsAsPrimary ? 1 : 0, claim.lastLSN.rawValue]
+            // As logs are compared (finding D of the simulator): the epoch a node has heard
+            // of says nothing of which writes it holds.
+            [claim.clusterID == nil ? 0 : 1, claim.logEpoch.rawValue, claim.lastLSN.rawValue, claim.actsAsPrimary ? 1 : 0]
         }
         let chosen = rank(second).lexicographicallyPrecedes(rank(first)) || rank(second) == rank(first) ? nodes[0] : nodes[1]
         let highest = max(first.epoch, second.epoch)

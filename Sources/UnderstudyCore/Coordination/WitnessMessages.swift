@@ -2,26 +2,33 @@
 /// `WITNESS <VERB> ...` (so `redis-cli -p <witness> WITNESS STATUS` works too):
 ///
 /// ```
-/// WITNESS HELLO     <node> <hint primary|standby|-> <epoch> <last-lsn> [<cluster|->]
+/// WITNESS HELLO     <node> <hint primary|standby|-> <epoch> <last-lsn> [<cluster|-> [<last-record-epoch>]]
 /// WITNESS HEARTBEAT <node> <epoch> <mode> <lease-ms> <last-written-lsn> <standby-durable-lsn|-> <standby-lag-bytes|->
 ///                   [<commit-lsn> <cluster|-> [<standby-attached 1|0>]]
-/// WITNESS VOTE      <node> <new-epoch> <durable-lsn> <max-lag-bytes> [<cluster|->]
+/// WITNESS VOTE      <node> <new-epoch> <durable-lsn> <max-lag-bytes> [<cluster|-> [<durable-record-epoch>]]
 /// WITNESS SYNC      <node> <epoch> <0|1> <sequence>
 /// WITNESS HANDOVER  <node> <epoch> <to> <staying 1|leaving 0> [<last-lsn>]
 /// WITNESS FORCE     <node> <new-epoch>
 /// WITNESS STATUS
 /// ```
-/// Nodes are named by their client address (`--listen`).
+/// Nodes are named by their client address (`--listen`). A record epoch is the epoch the
+/// log's record at that LSN was written in (0: no record); a witness that lost its record
+/// ranks the nodes' logs by (record epoch, LSN), as a log is compared, not by the epoch each
+/// node has heard of.
 public enum WitnessRequest: Hashable, Sendable {
     /// A node starting up asks who is primary (and, for a new cluster, offers its hint).
-    case hello(node: String, hint: ReplicationRole?, epoch: Epoch, lastLSN: LSN, clusterID: String? = nil)
+    /// `lastRecordEpoch` is the epoch of the record at `lastLSN` (nil: not sent, an older node).
+    case hello(node: String, hint: ReplicationRole?, epoch: Epoch, lastLSN: LSN, clusterID: String? = nil,
+               lastRecordEpoch: Epoch? = nil)
     /// The primary's heartbeat: an answer renews its lease.
     case heartbeat(WitnessHeartbeat)
     /// A standby that lost its primary asks to become primary of `epoch`; in async mode it
     /// is eligible only if it lags by at most `maxLagBytes` (its `--max-lag-on-failover`).
     /// `clusterID` is the candidate's persisted identity: one without it (an emptied data
     /// directory) holds nothing of the cluster and gets no vote.
-    case vote(node: String, epoch: Epoch, durableLSN: LSN, maxLagBytes: Int64, clusterID: String? = nil)
+    /// `durableRecordEpoch` is the epoch of the record at `durableLSN` (nil: not sent).
+    case vote(node: String, epoch: Epoch, durableLSN: LSN, maxLagBytes: Int64, clusterID: String? = nil,
+              durableRecordEpoch: Epoch? = nil)
     /// The primary records whether its standby holds every acknowledged write. `sequence`
     /// grows with each such request of the primary's, so a late one changes nothing.
     case standbySync(node: String, epoch: Epoch, inSync: Bool, sequence: UInt64)
@@ -43,15 +50,17 @@ public enum WitnessRequest: Hashable, Sendable {
     public var arguments: [[UInt8]] {
         let words: [String]
         switch self {
-        case .hello(let node, let hint, let epoch, let lastLSN, let clusterID):
+        case .hello(let node, let hint, let epoch, let lastLSN, let clusterID, let lastRecordEpoch):
             words = ["HELLO", node, hint?.rawValue ?? "-", "\(epoch)", "\(lastLSN)", clusterID ?? "-"]
+                + (lastRecordEpoch.map { ["\($0)"] } ?? [])
         case .heartbeat(let beat):
             words = ["HEARTBEAT", beat.node, "\(beat.epoch)", beat.mode.rawValue, "\(beat.leaseMilliseconds)",
                      "\(beat.lastWrittenLSN)", beat.standbyDurableLSN.map { "\($0)" } ?? "-",
                      beat.standbyLagBytes.map { "\($0)" } ?? "-", "\(beat.commitLSN)", beat.clusterID ?? "-",
                      beat.standbyAttached ? "1" : "0"]
-        case .vote(let node, let epoch, let durableLSN, let maxLagBytes, let clusterID):
+        case .vote(let node, let epoch, let durableLSN, let maxLagBytes, let clusterID, let durableRecordEpoch):
             words = ["VOTE", node, "\(epoch)", "\(durableLSN)", "\(maxLagBytes)", clusterID ?? "-"]
+                + (durableRecordEpoch.map { ["\($0)"] } ?? [])
         case .standbySync(let node, let epoch, let inSync, let sequence):
             words = ["SYNC", node, "\(epoch)", inSync ? "1" : "0", "\(sequence)"]
         case .handover(let node, let epoch, let to, let leaving, let lastLSN):
@@ -70,14 +79,14 @@ public enum WitnessRequest: Hashable, Sendable {
         guard arguments.count >= 2 else { throw Self.malformed("missing verb") }
         let verb = String(decoding: arguments[1], as: UTF8.self).uppercased()
         let fields = Array(arguments.dropFirst(2))
-        func expect(_ count: Int, orWithOptional extra: Int = 0) throws {
-            guard fields.count == count || fields.count == count + extra else {
-                throw Self.malformed("WITNESS \(verb) takes \(count + extra) arguments, got \(fields.count)")
+        func expect(_ count: Int, orWithOptional extras: Int...) throws {
+            guard fields.count == count || extras.contains(fields.count - count) else {
+                throw Self.malformed("WITNESS \(verb) takes \(count + (extras.max() ?? 0)) arguments, got \(fields.count)")
             }
         }
         switch verb {
         case "HELLO":
-            try expect(4, orWithOptional: 1)
+            try expect(4, orWithOptional: 1, 2)
             let hintText = String(decoding: fields[1], as: UTF8.self)
             let hint: ReplicationRole?
             if hintText == "-" { hint = nil } else {
@@ -86,7 +95,8 @@ public enum WitnessRequest: Hashable, Sendable {
             }
             self = .hello(node: try Self.node(fields[0]), hint: hint, epoch: Epoch(try Self.number(fields[2], "epoch")),
                           lastLSN: LSN(try Self.number(fields[3], "last LSN")),
-                          clusterID: fields.count > 4 ? try Self.clusterID(fields[4]) : nil)
+                          clusterID: fields.count > 4 ? try Self.clusterID(fields[4]) : nil,
+                          lastRecordEpoch: fields.count > 5 ? Epoch(try Self.number(fields[5], "last record epoch")) : nil)
         case "HEARTBEAT":
             guard fields.count == 7 || fields.count == 9 || fields.count == 10 else {
                 throw Self.malformed("WITNESS HEARTBEAT takes 10 arguments, got \(fields.count)")
@@ -108,12 +118,13 @@ public enum WitnessRequest: Hashable, Sendable {
                 clusterID: fields.count > 8 ? try Self.clusterID(fields[8]) : nil,
                 standbyAttached: fields.count > 9 && fields[9] == Array("1".utf8)))
         case "VOTE":
-            try expect(4, orWithOptional: 1)
+            try expect(4, orWithOptional: 1, 2)
             let maxLag = try Self.number(fields[3], "max lag")
             guard maxLag <= UInt64(Int64.max) else { throw Self.malformed("max lag out of range") }
             self = .vote(node: try Self.node(fields[0]), epoch: Epoch(try Self.number(fields[1], "epoch")),
                          durableLSN: LSN(try Self.number(fields[2], "durable LSN")), maxLagBytes: Int64(maxLag),
-                         clusterID: fields.count > 4 ? try Self.clusterID(fields[4]) : nil)
+                         clusterID: fields.count > 4 ? try Self.clusterID(fields[4]) : nil,
+                         durableRecordEpoch: fields.count > 5 ? Epoch(try Self.number(fields[5], "durable record epoch")) : nil)
         case "SYNC":
             try expect(4)
             let flag = String(decoding: fields[2], as: UTF8.self)

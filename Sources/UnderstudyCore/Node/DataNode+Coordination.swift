@@ -33,6 +33,11 @@ extension DataNode {
         return actions
     }
 
+    /// The epoch the log's record at `lsn` was written in (`Epoch(0)`: no record).
+    func recordEpoch(at lsn: LSN) -> Epoch {
+        history.epoch(at: lsn) ?? Epoch(0)
+    }
+
     /// The coordinator's tick, with the facts of the log and the link.
     mutating func coordinationTick(now: Int64) -> [NodeAction] {
         guard coordinator != nil else { return [] }
@@ -41,6 +46,7 @@ extension DataNode {
         let attached = primary?.standbyLink != nil
         let facts = NodeCoordinator.LogFacts(
             lastWrittenLSN: log.written, durableLSN: log.durable,
+            lastWrittenEpoch: recordEpoch(at: log.written), durableEpoch: recordEpoch(at: log.durable),
             standbyDurableLSN: replication?.standbyDurableLSN,
             // Unknown lag (never acknowledged, or behind the record history) is not zero.
             standbyLagBytes: replication?.knownLagBytes(nowMilliseconds: now),

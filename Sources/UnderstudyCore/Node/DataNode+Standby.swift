@@ -164,18 +164,23 @@ extension DataNode {
     /// `HANDOVER <newEpoch>` on link `id`: the primary hands over (a planned switchover).
     public mutating func handoverOffered(epoch newEpoch: Epoch, link id: UInt64, nowMilliseconds now: Int64) -> [NodeAction] {
         guard standby?.link.id == id, coordinator != nil else { return [] }
-        let durable = log.durable
-        let decided = withCoordinator { $0.handoverOffered(epoch: newEpoch, durableLSN: durable, nowMilliseconds: now) } ?? []
+        let durable = log.durable, durableEpoch = recordEpoch(at: durable)
+        let decided = withCoordinator {
+            $0.handoverOffered(epoch: newEpoch, durableLSN: durable, durableEpoch: durableEpoch, nowMilliseconds: now)
+        } ?? []
         return [.note(NodeNote(.notice, "the primary hands over: taking the next epoch", ["epoch": "\(newEpoch)"]))]
             + coordinate(decided, now: now)
     }
 
     /// The snapshot announced on link `id` is installed: the log now ends at its LSN.
-    public mutating func snapshotInstalled(link id: UInt64, nowMilliseconds now: Int64) -> [NodeAction] {
+    /// `lastRecordChecksum`: the snapshot header's checksum of its last record (nil: an
+    /// older snapshot without it).
+    public mutating func snapshotInstalled(link id: UInt64, lastRecordChecksum: UInt32?, nowMilliseconds now: Int64) -> [NodeAction] {
         guard case .snapshot(id, let offer)? = standby?.link else { return [] }
         let installed: Result<StandbyAction, any Error> = withStandby { standby in
             Result {
-                try standby.replication.snapshotInstalled(lsn: offer.lsn, epoch: offer.snapshotEpoch, history: offer.history)
+                try standby.replication.snapshotInstalled(lsn: offer.lsn, epoch: offer.snapshotEpoch, history: offer.history,
+                                                          lastRecordChecksum: lastRecordChecksum)
                 standby.link = .streaming(id: id)
                 standby.reconnectDelayMilliseconds = Self.initialReconnectDelayMilliseconds
                 return standby.replication.streamAccepted(epoch: offer.primaryEpoch, from: offer.lsn.next)
@@ -186,7 +191,7 @@ extension DataNode {
             return primaryLinkFailed("snapshot install failed: \(error)", nowMilliseconds: now)
         case .success(let action):
             history = standby!.replication.history
-            log = LogPosition(appended: offer.lsn, written: offer.lsn, durable: offer.lsn, lastRecordChecksum: nil)
+            log = LogPosition(appended: offer.lsn, written: offer.lsn, durable: offer.lsn, lastRecordChecksum: lastRecordChecksum)
             gate.restart(at: max(gate.acknowledgedLSN, offer.lsn))
             return [.persistHistory(history),
                     .note(NodeNote(.warning, "installed the primary's snapshot", ["lsn": "\(offer.lsn)"]))]

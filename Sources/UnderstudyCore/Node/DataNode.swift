@@ -77,7 +77,8 @@ public struct DataNode: Sendable {
         public var written: LSN
         /// On disk (fdatasync returned).
         public var durable: LSN
-        /// The checksum of the last record appended (nil: none, or state from a snapshot).
+        /// The checksum of the last record appended (nil: none, or state from an older
+        /// snapshot whose header does not carry it).
         public var lastRecordChecksum: UInt32?
     }
 

@@ -16,7 +16,8 @@ extension PrimaryReplication {
         if let reason = divergence(of: handshake, facts: facts) { return .refuseDiverged(reason: reason) }
 
         let needed = handshake.lastLSN.next
-        // No checksum: LSN 0, or state from a snapshot; the agreeing history vouches for it.
+        // No checksum: LSN 0, or state from an older snapshot; the agreeing history and the
+        // cluster identity vouch for it.
         let lastRecordMatches = handshake.lastRecordChecksum == nil || facts.checksumOfRecord(handshake.lastLSN) != nil
         if lastRecordMatches, needed >= facts.oldestRetainedLSN {
             attach(address: handshake.standbyAddress, nextLSNToSend: needed)

@@ -7,7 +7,8 @@
 ///
 /// Every field is canonical decimal except the address (`host:port`, IPv6 hosts in
 /// brackets) and the history (its text form). `last-record-checksum` is `-` when the
-/// standby holds no record at `last-lsn`: at LSN 0, or right after installing a snapshot.
+/// standby does not know its record at `last-lsn`: at LSN 0, or from a snapshot whose header
+/// predates the checksum field.
 public struct StandbyHandshake: Hashable, Sendable {
     /// The protocol version this code speaks.
     public static let currentProtocolVersion: UInt32 = 2
@@ -24,7 +25,7 @@ public struct StandbyHandshake: Hashable, Sendable {
     /// The LSN of the standby's last record (0: none).
     public var lastLSN: LSN
     /// The CRC32C of the standby's record at `lastLSN`, as framed in its WAL; nil when it
-    /// holds no such record (LSN 0, or state loaded from a snapshot).
+    /// does not know it (LSN 0, or state loaded from a snapshot whose header lacks it).
     public var lastRecordChecksum: UInt32?
     public var history: EpochHistory
     /// The standby's cluster identity; nil while it has none (a new node).

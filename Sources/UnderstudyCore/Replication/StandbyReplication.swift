@@ -15,8 +15,8 @@ public struct StandbyReplication: Sendable {
     public private(set) var history: EpochHistory
     /// The last record in the local WAL (written, maybe not yet durable).
     public private(set) var lastLSN: LSN
-    /// The CRC32C of the record at `lastLSN`; nil when there is none (LSN 0, or state
-    /// from a snapshot).
+    /// The CRC32C of the record at `lastLSN`; nil when it is unknown (LSN 0, or state from
+    /// a snapshot whose header does not carry it).
     public private(set) var lastRecordChecksum: UInt32?
     public private(set) var durableLSN: LSN
     /// The epoch of the primary we stream from; nil while not streaming.
@@ -80,7 +80,8 @@ public struct StandbyReplication: Sendable {
     /// begins after `lsn`.
     /// - Throws: `ReplicationError.malformedHistory` if `history` does not put `lsn` in
     ///   `epoch` (nothing changes then).
-    public mutating func snapshotInstalled(lsn: LSN, epoch snapshotEpoch: Epoch, history primaryHistory: EpochHistory) throws {
+    public mutating func snapshotInstalled(lsn: LSN, epoch snapshotEpoch: Epoch, history primaryHistory: EpochHistory,
+                                           lastRecordChecksum checksum: UInt32? = nil) throws {
         let history = primaryHistory.truncated(after: lsn)
         guard lsn != .zero, history.epoch(at: lsn) == snapshotEpoch else {
             throw ReplicationError(.malformedHistory, "the snapshot at LSN \(lsn) is from epoch \(snapshotEpoch), but the primary's history \(primaryHistory) says otherwise")
@@ -88,7 +89,7 @@ public struct StandbyReplication: Sendable {
         self.history = history
         epoch = max(epoch, history.currentEpoch)
         lastLSN = lsn
-        lastRecordChecksum = nil
+        lastRecordChecksum = checksum
         durableLSN = lsn
         dropLagSamples(through: lsn)
     }

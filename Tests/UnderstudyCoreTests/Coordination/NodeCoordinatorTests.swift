@@ -35,14 +35,15 @@ import Testing
 
     @Test func undecided_namedPrimary_asksForTheNextEpoch_afterItsOwnPromise() {
         var node = NodeCoordinator(node: me, hint: .primary, epoch: Epoch(1), settings: settings, nowMilliseconds: 0)
-        #expect(node.tick(nowMilliseconds: 0, facts: facts) == [.askWitness(.hello(node: me, hint: .primary, epoch: Epoch(1), lastLSN: LSN(10)))])
+        #expect(node.tick(nowMilliseconds: 0, facts: facts) == [.askWitness(.hello(node: me, hint: .primary, epoch: Epoch(1), lastLSN: LSN(10), lastRecordEpoch: Epoch(0)))])
         #expect(node.tick(nowMilliseconds: 50, facts: facts) == [], "one hello at a time")
-        let request = WitnessRequest.hello(node: me, hint: .primary, epoch: Epoch(1), lastLSN: LSN(10))
+        let request = WitnessRequest.hello(node: me, hint: .primary, epoch: Epoch(1), lastLSN: LSN(10), lastRecordEpoch: Epoch(0))
         #expect(node.witnessAnswered(request, reply: .state(record(epoch: 3, primary: me)), sentAtMilliseconds: 0, nowMilliseconds: 1) == [],
                 "a restarted primary never resumes an epoch: records it lost could get successors with the same (epoch, LSN)")
         #expect(node.role == .undecided)
         #expect(node.tick(nowMilliseconds: settings.promiseMilliseconds - 1, facts: facts) == [], "its own promise may still run")
-        let vote = WitnessRequest.vote(node: me, epoch: Epoch(4), durableLSN: LSN(10), maxLagBytes: settings.maxLagOnFailoverBytes)
+        let vote = WitnessRequest.vote(node: me, epoch: Epoch(4), durableLSN: LSN(10), maxLagBytes: settings.maxLagOnFailoverBytes,
+                                       durableRecordEpoch: Epoch(0))
         #expect(node.tick(nowMilliseconds: settings.promiseMilliseconds, facts: facts) == [.askWitness(vote)])
         #expect(node.witnessAnswered(vote, reply: .state(record(epoch: 4, primary: me)), sentAtMilliseconds: 600, nowMilliseconds: 601)
                 == [.becomePrimary(epoch: Epoch(4), acknowledgeAlone: false)], "the record says the standby is in sync: wait for it")
@@ -101,7 +102,8 @@ import Testing
         #expect(echoed)
         #expect(node.tick(nowMilliseconds: 1_899, facts: facts) == [])
         let vote = node.tick(nowMilliseconds: 1_900, facts: facts)
-        #expect(vote == [.askWitness(.vote(node: me, epoch: Epoch(2), durableLSN: LSN(10), maxLagBytes: settings.maxLagOnFailoverBytes))])
+        #expect(vote == [.askWitness(.vote(node: me, epoch: Epoch(2), durableLSN: LSN(10), maxLagBytes: settings.maxLagOnFailoverBytes,
+                                                   durableRecordEpoch: Epoch(0)))])
     }
 
     @Test func standby_fastSignal_stillWaitsForItsPromise() {

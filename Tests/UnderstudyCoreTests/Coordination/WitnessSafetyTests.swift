@@ -114,6 +114,40 @@ import Testing
         #expect(granted.persist?.primary == nodes[0])
     }
 
+    @Test("Finding D: a witness that lost its record ranks the logs by their last record's epoch, not by the epoch each node has heard of")
+    func witnessThatLostItsRecord_ranksByTheLastRecordsEpoch() {
+        // The primary of epoch 3 acknowledged alone up to LSN 130 and restarted; the standby
+        // holds records of epoch 3 up to LSN 100 but heard of epoch 4 from the witness,
+        // which then lost its disk before the primary learned of it.
+        var witness = Witness(nodes: nodes, record: nil, nowMilliseconds: 0)
+        let standby = witness.handle(.hello(node: nodes[1], hint: nil, epoch: Epoch(4), lastLSN: LSN(100), clusterID: cluster,
+                                            lastRecordEpoch: Epoch(3)), nowMilliseconds: 1_000)
+        #expect(standby.persist == nil)
+        #expect(isDenied(witness.handle(.vote(node: nodes[1], epoch: Epoch(5), durableLSN: LSN(100), maxLagBytes: 0,
+                                              clusterID: cluster, durableRecordEpoch: Epoch(3)), nowMilliseconds: 1_000)),
+                "the node with less of the log gets no vote, though it knows the higher epoch")
+        let behind = witness.handle(.vote(node: nodes[0], epoch: Epoch(4), durableLSN: LSN(130), maxLagBytes: 0, clusterID: cluster,
+                                          durableRecordEpoch: Epoch(3)), nowMilliseconds: 1_000)
+        #expect(behind.reply == .staleEpoch(Epoch(4), primary: nil), "it learns the epoch to ask above")
+        let granted = witness.handle(.vote(node: nodes[0], epoch: Epoch(5), durableLSN: LSN(130), maxLagBytes: 0, clusterID: cluster,
+                                           durableRecordEpoch: Epoch(3)), nowMilliseconds: 1_000)
+        #expect(granted.persist?.primary == nodes[0])
+        #expect(granted.persist?.epoch == Epoch(5), "above every epoch either node knows")
+    }
+
+    @Test("HELLO and VOTE carry the record epoch on the wire; a request without it (an older node) still parses")
+    func recordEpoch_roundTripsAndIsOptional() throws {
+        let hello = WitnessRequest.hello(node: nodes[0], hint: nil, epoch: Epoch(4), lastLSN: LSN(9), clusterID: cluster,
+                                         lastRecordEpoch: Epoch(3))
+        let vote = WitnessRequest.vote(node: nodes[0], epoch: Epoch(5), durableLSN: LSN(9), maxLagBytes: 7, clusterID: cluster,
+                                       durableRecordEpoch: Epoch(2))
+        #expect(try WitnessRequest(arguments: hello.arguments) == hello)
+        #expect(try WitnessRequest(arguments: vote.arguments) == vote)
+        let older = try WitnessRequest(arguments: Array(hello.arguments.dropLast()))
+        #expect(older == .hello(node: nodes[0], hint: nil, epoch: Epoch(4), lastLSN: LSN(9), clusterID: cluster))
+        #expect(throws: ReplicationError.self) { try WitnessRequest(arguments: hello.arguments + [Array("1".utf8)]) }
+    }
+
     @Test func newCluster_getsTheWitnesssNewIdentity_andAForeignNodeIsRefused() {
         let fresh = ClusterIdentity.make(5, 5)
         var witness = Witness(nodes: nodes, record: nil, nowMilliseconds: 0, newClusterID: fresh)
