@@ -125,6 +125,7 @@ extension NodeEngine {
         case .notThePeer: return "ERR FENCE refused: only this node's peer can fence it, and never into primary"
         case .notPrimary(let epoch): return "ERR FENCE refused: this node is not a primary (epoch \(epoch)); FENCE only demotes"
         case .notNewer(let epoch): return "\(Self.notNewerPrefix)\(epoch), not older"
+        case .implausible(let epoch): return "ERR FENCE refused: epoch \(epoch) is beyond any a cluster reaches (\(Epoch.highestPlausible))"
         }
     }
 

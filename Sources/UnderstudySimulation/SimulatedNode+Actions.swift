@@ -83,9 +83,14 @@ extension SimulatedNode {
         case .steppedDown(let seenEpoch):
             simulation.note("\(name) steps down on seeing epoch \(seenEpoch)")
         case .switchoverEnded(let outcome):
-            if case .done = outcome { simulation.statistics.switchoversDone += 1 }
+            if case .done = outcome {
+                if termination == .handingOver { simulation.statistics.terminationHandovers += 1 } else {
+                    simulation.statistics.switchoversDone += 1
+                }
+            }
             simulation.note("\(name): switchover ended: \(outcome)")
             runWritesHeldForSwitchover()
+            if termination == .handingOver { drain() }
         case .forcedPromotionEnded(let outcome):
             simulation.note("\(name): forced promotion ended: \(outcome)")
         case .note(let note):

@@ -46,6 +46,9 @@ final class SimulatedNode {
     var heldWrites: [HeldWrite] = []
     /// Client writes that arrived during a switchover, run when it ends (`.switchoverEnded`).
     var writesHeldForSwitchover: [(value: UInt64, operation: UInt64, client: Int)] = []
+    /// SIGTERM in progress (`--sigterm`): handing over, then draining.
+    enum Termination { case handingOver, draining }
+    var termination: Termination?
     var witnessRequests: [UInt64: (request: WitnessRequest, sentAt: Int64)] = [:]
     var nextRequestID: UInt64 = 0
     /// Bumped whenever the log is synced or replaced at once: an fsync started before is stale.
@@ -127,6 +130,7 @@ final class SimulatedNode {
         // The highest epoch it knew comes from its own file, not the trimmed history (finding B).
         node.started(node: name, clusterID: persistedClusterID, knownEpoch: persistedEpoch, nowMilliseconds: now)
         heldWrites = []
+        termination = nil
         writesHeldForSwitchover = []
         witnessRequests = [:]
         logGeneration += 1
@@ -158,7 +162,15 @@ final class SimulatedNode {
         case .fence(let epoch, let primary, let clusterID):
             switch node.fenced(epoch: epoch, by: primary, clusterID: clusterID, nowMilliseconds: now) {
             case .success(let actions):
-                simulation.statistics.fencesAccepted += 1
+                if sender >= Simulation.firstClientIndex { simulation.statistics.strayFencesAccepted += 1 } else {
+                    simulation.statistics.fencesAccepted += 1
+                }
+                // FENCE only ever demotes (issue 9, item 1): whoever sent it. (A look inside the
+                // node: `--outside-checks-only` leaves it to the invariants.)
+                if simulation.options.checkAcknowledgerHoldsLease,
+                   actions.contains(where: { if case .becamePrimary = $0 { true } else { false } }) {
+                    simulation.checker.fail("a FENCE \(epoch) naming \(primary) made \(name) primary", simulation)
+                }
                 perform(actions)
             case .failure(.notNewer(let ownEpoch)):
                 simulation.sendDatagram(from: index, to: sender, .fenceRefusedNotNewer(epoch: ownEpoch))
@@ -219,6 +231,40 @@ final class SimulatedNode {
         perform(node.logFailed("simulated fdatasync failure"))
     }
 
+    /// SIGTERM (`--sigterm`), as `DataNodeService` runs it: a primary that can hand over
+    /// does (`leaving`), then the node drains — it takes nothing new, every written record
+    /// becomes durable, held replies are answered or failed — and stops.
+    func terminateRequested() {
+        guard termination == nil else { return }
+        simulation.statistics.terminations += 1
+        if node.handsOverOnShutdown,
+           case .success(let actions) = node.beginSwitchover(
+               timeoutMilliseconds: NodeLimits.standard.shutdownHandoverTimeoutMilliseconds, leaving: true, nowMilliseconds: now) {
+            simulation.note("\(name): SIGTERM: handing over first")
+            termination = .handingOver
+            perform(actions)
+            return
+        }
+        drain()
+    }
+
+    /// Also when the hand-over before stopping ended (done or not): the shutdown goes on.
+    func drain() {
+        termination = .draining
+        perform(node.shutdownBegan())
+        finishDrainIfDurable()
+    }
+
+    /// The drain ends once every record written is durable (or the log failed).
+    func finishDrainIfDurable() {
+        guard termination == .draining, logBroken || durableCount == log.count else { return }
+        termination = nil
+        perform(node.shutdownDurable(nowMilliseconds: now))
+        simulation.note("\(name): drained: stops")
+        simulation.crash(index)
+        simulation.schedule(.restart(process: index), afterMicroseconds: simulation.random.int(in: 200_000...2_000_000))
+    }
+
     func switchoverRequested() {
         switch node.beginSwitchover(timeoutMilliseconds: 2_000, leaving: false, nowMilliseconds: now) {
         case .success(let actions):
@@ -257,6 +303,7 @@ final class SimulatedNode {
             perform(node.synced(upTo: durable, nowMilliseconds: now))
         }
         scheduleFsync()
+        finishDrainIfDurable()
     }
 
     /// `.syncLog`, and after a cut: the whole log is durable at once.

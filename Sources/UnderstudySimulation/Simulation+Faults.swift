@@ -25,6 +25,9 @@ extension Simulation {
         case .switchover(let process):
             guard processUp[process] else { return }
             nodes[process].switchoverRequested()
+        case .terminate(let process):
+            guard processUp[process] else { return }
+            nodes[process].terminateRequested()
         case .unblock(let from, let to):
             partitions.unblock(from: from, to: to)
         case .weather(let newWeather):
@@ -56,6 +59,8 @@ extension Simulation {
         var kinds = Array(0..<9)
         if options.switchovers { kinds.append(9) }
         if options.logFailures { kinds.append(10) }
+        if options.terminations { kinds.append(11) }
+        if options.strayFences { kinds.append(12) }
         switch kinds[random.index(kinds.count)] {
         case 0, 1:
             let process = servers[random.index(3)]
@@ -131,6 +136,22 @@ extension Simulation {
             let after = random.int(in: 300_000...3_000_000)
             schedule(.crash(process: process), afterMicroseconds: after)
             schedule(.restart(process: process), afterMicroseconds: after + random.int(in: 50_000...500_000))
+        case 11:
+            let process = random.index(2)
+            guard processUp[process] else { return }
+            note("SIGTERM to \(processName(process))")
+            schedule(.terminate(process: process), afterMicroseconds: 0)
+        case 12:
+            // A stray client (a script, a mistyped port) sends FENCE: it may demote, never promote.
+            let target = random.index(2)
+            let names = [nodes[0].name, nodes[1].name, "10.9.9.9:7000"]
+            let named = names[random.index(names.count)]
+            let epoch = Epoch(nodes[target].node.epoch.rawValue + UInt64(random.index(3)))
+            let cluster = random.index(4) == 0 ? "another-cluster" : nodes[target].persistedClusterID ?? "-"
+            let client = Self.firstClientIndex + random.index(clients.count)
+            note("stray FENCE \(epoch) \(named) to \(processName(target))")
+            statistics.strayFences += 1
+            sendDatagram(from: client, to: target, .fence(epoch: epoch, primary: named, clusterID: cluster))
         case 9:
             // The operator asks the node that says it is primary (as `understudy switchover` finds it).
             guard let primary = nodes.first(where: { processUp[$0.index] && $0.coordinator.role == .primary }) else { return }

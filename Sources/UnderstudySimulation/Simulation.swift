@@ -328,6 +328,8 @@ enum SimulationEvent {
     case pause(process: Int, microseconds: Int64)
     /// An operator's `understudy switchover`, sent to this node (`--switchover`).
     case switchover(process: Int)
+    /// SIGTERM to this node (`--sigterm`).
+    case terminate(process: Int)
     case unblock(from: Int, to: Int)
     case weather(NetworkWeather)
     case heal

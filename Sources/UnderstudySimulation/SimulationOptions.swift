@@ -34,6 +34,14 @@ public struct SimulationOptions: Hashable, Sendable {
     /// Now and then a node's log fails (a failed fdatasync): it refuses writes and takes no
     /// further part in failover until an operator restarts it, 0.3–3 s later.
     public var logFailures = false
+    /// Now and then a node gets SIGTERM: a primary that can hand over does (`leaving`),
+    /// then the node drains (every written record durable, held replies answered or failed)
+    /// and stops; it is started again 0.2–2 s later.
+    public var terminations = false
+    /// Now and then a stray client sends `FENCE` to a node, naming either node or a stranger,
+    /// with an epoch at or above the node's and now and then another cluster's identity: it
+    /// may demote a node, never promote one (issue 9, item 1).
+    public var strayFences = false
     /// Virtual time: boot, faults, then the heal period and a quiet period without clients.
     public var bootMilliseconds: Int64 = 2_000
     public var faultMilliseconds: Int64 = 12_000
@@ -63,6 +71,8 @@ public struct SimulationOptions: Hashable, Sendable {
         if fence { words.append("--fence") }
         if reads { words.append("--reads") }
         if logFailures { words.append("--log-failure") }
+        if terminations { words.append("--sigterm") }
+        if strayFences { words.append("--stray-fence") }
         words.append("--verbose")
         return words.joined(separator: " ")
     }

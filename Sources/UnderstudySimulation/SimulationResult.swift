@@ -20,6 +20,12 @@ public struct SimulationStatistics: Hashable, Sendable {
     public var readsAttempted = 0
     public var readsChecked = 0
     public var fencesAccepted = 0
+    /// SIGTERMs (`--sigterm`), and of them those a hand-over preceded.
+    public var terminations = 0
+    public var terminationHandovers = 0
+    /// FENCEs from stray clients (`--stray-fence`), and of them those that demoted a node.
+    public var strayFences = 0
+    public var strayFencesAccepted = 0
     public var acknowledgements = 0
     public var writesAttempted = 0
     public var clientTimeouts = 0
@@ -44,6 +50,10 @@ public struct SimulationStatistics: Hashable, Sendable {
         sum.readsAttempted += rhs.readsAttempted
         sum.readsChecked += rhs.readsChecked
         sum.fencesAccepted += rhs.fencesAccepted
+        sum.terminations += rhs.terminations
+        sum.terminationHandovers += rhs.terminationHandovers
+        sum.strayFences += rhs.strayFences
+        sum.strayFencesAccepted += rhs.strayFencesAccepted
         sum.acknowledgements += rhs.acknowledgements
         sum.writesAttempted += rhs.writesAttempted
         sum.clientTimeouts += rhs.clientTimeouts

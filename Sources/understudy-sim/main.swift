@@ -43,6 +43,10 @@ struct SimulatorCommand: ParsableCommand {
     var reads = false
     @Flag(help: "Let a node's log fail now and then (a failed fdatasync); an operator restarts it later.")
     var logFailure = false
+    @Flag(name: .customLong("sigterm"), help: "Send a node SIGTERM now and then: a primary hands over first, then the node drains and stops.")
+    var sigterm = false
+    @Flag(help: "Let a stray client send FENCE to a node now and then (it may demote, never promote).")
+    var strayFence = false
 
     @Flag(help: "Stop at the first failing seed.")
     var stopOnFailure = false
@@ -84,6 +88,8 @@ struct SimulatorCommand: ParsableCommand {
                                                 checkAcknowledgerHoldsLease: !outsideChecksOnly)
                 options.diskLoss = diskLoss
                 options.switchovers = switchover
+                options.terminations = sigterm
+                options.strayFences = strayFence
                 options.mixedLeases = mixedLease
                 options.fence = fence
                 options.reads = reads
@@ -107,7 +113,7 @@ struct SimulatorCommand: ParsableCommand {
         print("""
             summary: \(runs) runs (seeds \(first)...\(lastSeed)) in \(Self.fixed(seconds)) s, \
             \(Self.fixed(Double(runs) / max(seconds, 0.001))) runs/s; clean: \(perMode); failed: \(failures)
-              steps \(total.steps), promotions \(total.promotions), switchovers \(total.switchovers) (done \(total.switchoversDone)), log failures \(total.logFailures), fences sent \(total.fencesSent) (accepted \(total.fencesAccepted)), reads \(total.readsAttempted) (checked \(total.readsChecked)), writes attempted \(total.writesAttempted), \
+              steps \(total.steps), promotions \(total.promotions), switchovers \(total.switchovers) (done \(total.switchoversDone)), log failures \(total.logFailures), fences sent \(total.fencesSent) (accepted \(total.fencesAccepted)), SIGTERMs \(total.terminations) (handed over \(total.terminationHandovers)), stray FENCEs \(total.strayFences) (accepted \(total.strayFencesAccepted)), reads \(total.readsAttempted) (checked \(total.readsChecked)), writes attempted \(total.writesAttempted), \
             acknowledged \(total.acknowledgements), client timeouts \(total.clientTimeouts)
               crashes \(total.crashes), pauses \(total.pauses), connection resets \(total.connectionsReset), \
             messages dropped \(total.messagesDropped), duplicated \(total.messagesDuplicated)

@@ -119,6 +119,29 @@ import UnderstudySimulation
         #expect(result.violation == nil, "\(result.violation?.message ?? "") — replay: \(result.options.replayCommand)")
     }
 
+    @Test("Finding E: a stray FENCE that demotes the primary with an epoch never granted no longer leaves the cluster without a primary; SIGTERM hands over and drains (sync seeds 1 and 5, --sigterm --stray-fence)",
+          arguments: [UInt64(1), 5])
+    func strayFence_demotedPrimaryAsksAboveTheEpochItHeardOf(seed: UInt64) {
+        var options = SimulationOptions(seed: seed, mode: .sync)
+        options.terminations = true
+        options.strayFences = true
+        let result = SimulationResult.run(options)
+        #expect(result.violation == nil, "\(result.violation?.message ?? "") — replay: \(result.options.replayCommand)")
+        #expect(result.statistics.strayFences > 0)
+    }
+
+    @Test("Mutation: a standby that takes a FENCE naming itself as a grant → caught (async seed 1, --stray-fence); outside checks only: sync seed 19")
+    func fencePromotesMutation_isCaught() {
+        var options = SimulationOptions(seed: 1, mode: .async, mutation: .fencePromotes)
+        options.strayFences = true
+        #expect(SimulationResult.run(options).violation?.message.contains("made n2:7002 primary") == true)
+        options.mutation = nil
+        #expect(SimulationResult.run(options).violation == nil, "the same seed runs clean without the mutation")
+        var outside = SimulationOptions(seed: 19, mode: .sync, mutation: .fencePromotes, checkAcknowledgerHoldsLease: false)
+        outside.strayFences = true
+        #expect(SimulationResult.run(outside).violation?.message.hasPrefix("zero RPO") == true)
+    }
+
     @Test("Nodes with different --lease (500 and 800 ms): every invariant holds", arguments: [UInt64(1), 2, 3])
     func mixedLeases_holdEveryInvariant(seed: UInt64) {
         for mode in [ReplicationMode.sync, .async] {

@@ -338,9 +338,10 @@ public struct NodeCoordinator: Sendable {
             }
             switch request {
             case .hello:
-                guard role == .undecided, resumingEpoch == nil, let primary = record.primary,
-                      record.epoch >= epoch || primary != node else { return [] }
+                guard role == .undecided, resumingEpoch == nil, let primary = record.primary else { return [] }
                 if primary == node {
+                    // Named primary, also of an epoch below one it heard of (a FENCE it took,
+                    // which may name an epoch never granted): it asks for the next one above both.
                     resumingEpoch = max(epoch, record.epoch)
                     return []
                 }
@@ -510,12 +511,17 @@ public struct NodeCoordinator: Sendable {
     /// `FENCE <epoch> <primary> <cluster>` from the peer: it is primary of `epoch` (a forced
     /// promotion this node missed). It can only demote: a primary of an older epoch steps
     /// down and follows the peer; anything else is refused and changes nothing.
+    /// - Parameter mutationPromotes: the simulator's `fence-promotes` mutation (false in production).
     public mutating func fenced(epoch seen: Epoch, by primary: String, clusterID claimed: String,
-                                nowMilliseconds now: Int64) -> Result<[CoordinatorAction], FenceRefusal> {
+                                nowMilliseconds now: Int64, mutationPromotes: Bool = false) -> Result<[CoordinatorAction], FenceRefusal> {
         guard let clusterID, claimed == clusterID else { return .failure(.foreignCluster) }
+        if mutationPromotes, primary == node, role == .standby, seen > epoch {
+            return .success(becomePrimary(epoch: seen, standbyInSync: false, now: now))
+        }
         guard primary != node, let peer, primary == peer else { return .failure(.notThePeer) }
         guard role == .primary else { return .failure(.notPrimary(epoch: epoch)) }
         guard seen > epoch else { return .failure(.notNewer(epoch: epoch)) }
+        guard seen <= Epoch.highestPlausible else { return .failure(.implausible(epoch: seen)) }
         return .success(learned(epoch: seen, primary: primary, now: now))
     }
 
@@ -590,6 +596,9 @@ public enum FenceRefusal: Hashable, Sendable, Error {
     case notPrimary(epoch: Epoch)
     /// Its epoch is not above this node's.
     case notNewer(epoch: Epoch)
+    /// Its epoch is beyond `Epoch.highestPlausible`: no cluster gets there by failing over,
+    /// and taking it would leave no epoch to ask for next.
+    case implausible(epoch: Epoch)
 }
 
 /// What the shell does for the coordinator, in order.

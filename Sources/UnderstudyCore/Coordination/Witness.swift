@@ -345,7 +345,9 @@ public struct Witness: Sendable {
             // before it restarted): no answer skips the checks; the node asks for the next epoch.
             return Response(reply: .staleEpoch(current.epoch, primary: current.primary))
         }
-        guard epoch == Epoch(current.epoch.rawValue + 1) else {
+        // Above the next epoch, too: a node may have heard of an epoch this witness never
+        // granted (a FENCE, a forced promotion without the witness) and asks above it.
+        guard epoch > current.epoch, epoch <= Epoch.highestPlausible else {
             return Response(reply: .staleEpoch(current.epoch, primary: current.primary))
         }
         guard now >= promisedUntilMilliseconds else {

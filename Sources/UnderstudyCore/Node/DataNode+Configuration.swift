@@ -58,5 +58,8 @@ extension DataNode {
         case releasePastTheGate = "release-past-the-gate"
         /// A switchover asks the witness without waiting for the standby to hold every record.
         case handOverEarly = "hand-over-early"
+        /// A standby takes a FENCE naming itself as a grant and becomes primary of its epoch
+        /// (issue 9, item 1, as production had it).
+        case fencePromotes = "fence-promotes"
     }
 }

@@ -229,7 +229,10 @@ extension DataNode {
     public mutating func fenced(epoch seen: Epoch, by primaryName: String, clusterID: String,
                                 nowMilliseconds now: Int64) -> Result<[NodeAction], FenceRefusal> {
         guard coordinator != nil else { return .failure(.notCoordinated) }
-        switch withCoordinator({ $0.fenced(epoch: seen, by: primaryName, clusterID: clusterID, nowMilliseconds: now) })! {
+        let promotes = configuration.mutation == .fencePromotes
+        switch withCoordinator({
+            $0.fenced(epoch: seen, by: primaryName, clusterID: clusterID, nowMilliseconds: now, mutationPromotes: promotes)
+        })! {
         case .success(let decided):
             let note = NodeAction.note(NodeNote(.critical, "fenced by the peer: it is primary of a newer epoch", [
                 "epoch": "\(seen)", "primary": primaryName,

@@ -51,6 +51,37 @@ import Testing
         #expect(first.clusterID == cluster, "the cluster's first primary takes the identity the witness made")
     }
 
+    /// Finding E of the simulator (`--stray-fence`): a stray FENCE naming the peer with an
+    /// epoch never granted demotes the primary; restarted, the witness still names it
+    /// primary of the older epoch. It must ask for the epoch above the one it heard of —
+    /// before, it waited for ever and the cluster had no primary.
+    @Test func restartedNode_namedPrimaryOfAnEpochBelowTheOneItKnows_asksAboveIt() {
+        var node = NodeCoordinator(node: me, hint: nil, epoch: Epoch(3), settings: settings, nowMilliseconds: 0, clusterID: cluster)
+        guard case .askWitness(let hello)? = node.tick(nowMilliseconds: 0, facts: facts).first else { fatalError("no hello") }
+        _ = node.witnessAnswered(hello, reply: .state(record(epoch: 2, primary: me)), sentAtMilliseconds: 0, nowMilliseconds: 0)
+        let later = settings.leaseMilliseconds + settings.driftMarginMilliseconds + 1
+        guard case .askWitness(.vote(_, let asked, _, _, _, _))? = node.tick(nowMilliseconds: later, facts: facts).first else {
+            Issue.record("no vote asked")
+            return
+        }
+        #expect(asked == Epoch(4))
+        var witness = Witness(nodes: [me, peer], record: record(epoch: 2, primary: me), nowMilliseconds: 0)
+        let granted = witness.handle(.vote(node: me, epoch: asked, durableLSN: LSN(10), maxLagBytes: 0, clusterID: cluster),
+                                     nowMilliseconds: 10_000)
+        #expect(granted.persist?.epoch == Epoch(4) && granted.persist?.primary == me, "the witness grants above the next epoch too")
+    }
+
+    @Test func fence_withAnEpochNoClusterReaches_isRefused() {
+        var node = primary()
+        let far = Epoch(Epoch.highestPlausible.rawValue + 1)
+        #expect(node.fenced(epoch: far, by: peer, clusterID: cluster, nowMilliseconds: 1_001) == .failure(.implausible(epoch: far)))
+        #expect(node.role == .primary && node.epoch == Epoch(2))
+        var witness = Witness(nodes: [me, peer], record: record(epoch: 2, primary: me), nowMilliseconds: 0)
+        let refused = witness.handle(.vote(node: peer, epoch: Epoch(UInt64.max), durableLSN: LSN(10), maxLagBytes: 0, clusterID: cluster),
+                                     nowMilliseconds: 10_000)
+        #expect(refused.persist == nil)
+    }
+
     @Test func fence_namingThisNodeItself_neverPromotesIt() {
         var node = standby()
         #expect(node.fenced(epoch: Epoch(3), by: me, clusterID: cluster, nowMilliseconds: 10) == .failure(.notThePeer))
