@@ -93,6 +93,10 @@ extension SimulatedNode {
             if termination == .handingOver { drain() }
         case .forcedPromotionEnded(let outcome):
             simulation.note("\(name): forced promotion ended: \(outcome)")
+            if case .done = outcome {
+                simulation.statistics.forcedPromotionsDone += 1
+                simulation.checker.forcedPromotionTookOver(simulation)
+            }
         case .note(let note):
             simulation.note("\(name) [\(note.level)] \(note.message)\(note.metadata.isEmpty ? "" : " \(note.metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))")")
         }

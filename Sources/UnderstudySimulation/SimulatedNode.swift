@@ -265,6 +265,17 @@ final class SimulatedNode {
         simulation.schedule(.restart(process: index), afterMicroseconds: simulation.random.int(in: 200_000...2_000_000))
     }
 
+    /// The operator's `PROMOTE FORCE` (`--force-promotion`).
+    func forcedPromotionRequested() {
+        switch node.forcePromotion(timeoutMilliseconds: NodeLimits.standard.forcedPromotionTimeoutMilliseconds, nowMilliseconds: now) {
+        case .success(let actions):
+            simulation.statistics.forcedPromotions += 1
+            perform(actions)
+        case .failure(let refusal):
+            simulation.note("\(name): forced promotion refused: \(refusal.message)")
+        }
+    }
+
     func switchoverRequested() {
         switch node.beginSwitchover(timeoutMilliseconds: 2_000, leaving: false, nowMilliseconds: now) {
         case .success(let actions):

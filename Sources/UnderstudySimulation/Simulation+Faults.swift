@@ -28,6 +28,9 @@ extension Simulation {
         case .terminate(let process):
             guard processUp[process] else { return }
             nodes[process].terminateRequested()
+        case .forcePromotion(let process):
+            guard processUp[process] else { return }
+            nodes[process].forcedPromotionRequested()
         case .unblock(let from, let to):
             partitions.unblock(from: from, to: to)
         case .weather(let newWeather):
@@ -61,6 +64,7 @@ extension Simulation {
         if options.logFailures { kinds.append(10) }
         if options.terminations { kinds.append(11) }
         if options.strayFences { kinds.append(12) }
+        if options.forcedPromotions { kinds.append(13) }
         switch kinds[random.index(kinds.count)] {
         case 0, 1:
             let process = servers[random.index(3)]
@@ -152,6 +156,16 @@ extension Simulation {
             note("stray FENCE \(epoch) \(named) to \(processName(target))")
             statistics.strayFences += 1
             sendDatagram(from: client, to: target, .fence(epoch: epoch, primary: named, clusterID: cluster))
+        case 13:
+            // The runbook's override: the primary died, and the operator forces the standby
+            // rather than wait (it may also be ineligible); the old primary comes back later.
+            guard let standby = nodes.first(where: { processUp[$0.index] && $0.coordinator.role == .standby }) else { return }
+            let primary = 1 - standby.index
+            crash(primary)
+            let forceAfter = random.int(in: 10_000...1_000_000)
+            note("operator: PROMOTE FORCE on \(standby.name) in \(forceAfter / 1_000) ms")
+            schedule(.forcePromotion(process: standby.index), afterMicroseconds: forceAfter)
+            schedule(.restart(process: primary), afterMicroseconds: forceAfter + random.int(in: 500_000...4_000_000))
         case 9:
             // The operator asks the node that says it is primary (as `understudy switchover` finds it).
             guard let primary = nodes.first(where: { processUp[$0.index] && $0.coordinator.role == .primary }) else { return }

@@ -330,6 +330,8 @@ enum SimulationEvent {
     case switchover(process: Int)
     /// SIGTERM to this node (`--sigterm`).
     case terminate(process: Int)
+    /// An operator's `PROMOTE FORCE` on this node (`--force-promotion`).
+    case forcePromotion(process: Int)
     case unblock(from: Int, to: Int)
     case weather(NetworkWeather)
     case heal

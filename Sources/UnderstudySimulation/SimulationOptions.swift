@@ -42,6 +42,12 @@ public struct SimulationOptions: Hashable, Sendable {
     /// with an epoch at or above the node's and now and then another cluster's identity: it
     /// may demote a node, never promote one (issue 9, item 1).
     public var strayFences = false
+    /// Now and then, while the primary's process is down, an operator runs `PROMOTE FORCE`
+    /// on the standby (the runbook's override for a dead primary and an ineligible
+    /// standby). Writes acknowledged before a forced promotion that took over may be lost
+    /// (in sync mode too: that is what forcing means), but never silently: the checker
+    /// holds them to the async rule.
+    public var forcedPromotions = false
     /// Virtual time: boot, faults, then the heal period and a quiet period without clients.
     public var bootMilliseconds: Int64 = 2_000
     public var faultMilliseconds: Int64 = 12_000
@@ -73,6 +79,7 @@ public struct SimulationOptions: Hashable, Sendable {
         if logFailures { words.append("--log-failure") }
         if terminations { words.append("--sigterm") }
         if strayFences { words.append("--stray-fence") }
+        if forcedPromotions { words.append("--force-promotion") }
         words.append("--verbose")
         return words.joined(separator: " ")
     }

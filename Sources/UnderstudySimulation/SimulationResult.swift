@@ -26,6 +26,9 @@ public struct SimulationStatistics: Hashable, Sendable {
     /// FENCEs from stray clients (`--stray-fence`), and of them those that demoted a node.
     public var strayFences = 0
     public var strayFencesAccepted = 0
+    /// Forced promotions asked (`--force-promotion`), and of them those that took over.
+    public var forcedPromotions = 0
+    public var forcedPromotionsDone = 0
     public var acknowledgements = 0
     public var writesAttempted = 0
     public var clientTimeouts = 0
@@ -54,6 +57,8 @@ public struct SimulationStatistics: Hashable, Sendable {
         sum.terminationHandovers += rhs.terminationHandovers
         sum.strayFences += rhs.strayFences
         sum.strayFencesAccepted += rhs.strayFencesAccepted
+        sum.forcedPromotions += rhs.forcedPromotions
+        sum.forcedPromotionsDone += rhs.forcedPromotionsDone
         sum.acknowledgements += rhs.acknowledgements
         sum.writesAttempted += rhs.writesAttempted
         sum.clientTimeouts += rhs.clientTimeouts

@@ -47,6 +47,8 @@ struct SimulatorCommand: ParsableCommand {
     var sigterm = false
     @Flag(help: "Let a stray client send FENCE to a node now and then (it may demote, never promote).")
     var strayFence = false
+    @Flag(help: "Let an operator force the standby's promotion now and then while the primary is down.")
+    var forcePromotion = false
 
     @Flag(help: "Stop at the first failing seed.")
     var stopOnFailure = false
@@ -90,6 +92,7 @@ struct SimulatorCommand: ParsableCommand {
                 options.switchovers = switchover
                 options.terminations = sigterm
                 options.strayFences = strayFence
+                options.forcedPromotions = forcePromotion
                 options.mixedLeases = mixedLease
                 options.fence = fence
                 options.reads = reads
@@ -113,7 +116,7 @@ struct SimulatorCommand: ParsableCommand {
         print("""
             summary: \(runs) runs (seeds \(first)...\(lastSeed)) in \(Self.fixed(seconds)) s, \
             \(Self.fixed(Double(runs) / max(seconds, 0.001))) runs/s; clean: \(perMode); failed: \(failures)
-              steps \(total.steps), promotions \(total.promotions), switchovers \(total.switchovers) (done \(total.switchoversDone)), log failures \(total.logFailures), fences sent \(total.fencesSent) (accepted \(total.fencesAccepted)), SIGTERMs \(total.terminations) (handed over \(total.terminationHandovers)), stray FENCEs \(total.strayFences) (accepted \(total.strayFencesAccepted)), reads \(total.readsAttempted) (checked \(total.readsChecked)), writes attempted \(total.writesAttempted), \
+              steps \(total.steps), promotions \(total.promotions), switchovers \(total.switchovers) (done \(total.switchoversDone)), log failures \(total.logFailures), fences sent \(total.fencesSent) (accepted \(total.fencesAccepted)), SIGTERMs \(total.terminations) (handed over \(total.terminationHandovers)), stray FENCEs \(total.strayFences) (accepted \(total.strayFencesAccepted)), forced promotions \(total.forcedPromotions) (done \(total.forcedPromotionsDone)), reads \(total.readsAttempted) (checked \(total.readsChecked)), writes attempted \(total.writesAttempted), \
             acknowledged \(total.acknowledgements), client timeouts \(total.clientTimeouts)
               crashes \(total.crashes), pauses \(total.pauses), connection resets \(total.connectionsReset), \
             messages dropped \(total.messagesDropped), duplicated \(total.messagesDuplicated)

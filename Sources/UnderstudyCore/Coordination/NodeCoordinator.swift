@@ -277,7 +277,10 @@ public struct NodeCoordinator: Sendable {
             if forceWitnessUnreachable {
                 // No witness to record it: the operator decided to go on without one. The
                 // promise this node made has run out (the request went out only after it).
-                let actions = becomePrimary(epoch: Epoch(epoch.rawValue + 1), standbyInSync: false, now: now)
+                // It skips ahead, so the witness — which grants the epoch above the highest a
+                // node asking it knows — does not grant the same epoch to the old primary
+                // before it hears of this one (the simulator's finding F).
+                let actions = becomePrimary(epoch: Epoch(epoch.rawValue + Self.forcedAloneEpochStride), standbyInSync: false, now: now)
                 epochUnconfirmed = true
                 return actions
             }
@@ -452,6 +455,10 @@ public struct NodeCoordinator: Sendable {
         promisedUntil = max(promisedUntil, now + lease + drift)
         return true
     }
+
+    /// How far a forced promotion taken without the witness moves the epoch: the witness
+    /// would need this many failovers before it heard of the forced primary to reach it.
+    public static let forcedAloneEpochStride: UInt64 = 1 << 16
 
     /// Primary: the peer refused this node's `FENCE` because it is itself primary of
     /// `peerEpoch`, not older. That happens only after a forced promotion without the

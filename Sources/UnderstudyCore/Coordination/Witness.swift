@@ -48,6 +48,10 @@ public struct Witness: Sendable {
         /// It heartbeats as the primary of `epoch`.
         var actsAsPrimary: Bool
     }
+    /// A primary of an epoch this witness never granted (a forced promotion made without
+    /// it) heartbeated while the lease of its record's epoch was still promised: that lease
+    /// is renewed no more (memory only).
+    private var newerPrimary: (epoch: Epoch, node: String)?
     /// The last planned switchover recorded: the new primary's vote for that epoch is
     /// confirmed if it offers at least the old primary's last record (memory only).
     private var lastHandover: (epoch: Epoch, to: String, lastLSN: LSN)?
@@ -288,6 +292,9 @@ public struct Witness: Sendable {
         var current: WitnessRecord
         if let record {
             if beat.epoch < record.epoch { return Response(reply: .staleEpoch(record.epoch, primary: record.primary)) }
+            if let newer = newerPrimary, beat.epoch == record.epoch, newer.epoch > beat.epoch, record.primary == beat.node {
+                return Response(reply: .staleEpoch(newer.epoch, primary: newer.node))
+            }
             if beat.epoch == record.epoch, record.primary != beat.node {
                 return deny("\(beat.node) is not the primary of epoch \(beat.epoch) (\(record.primary ?? "none") is)")
             }
@@ -301,8 +308,14 @@ public struct Witness: Sendable {
                 // It is newer by construction, but backing its lease now could overlap the
                 // lease this witness promised the primary it knows: the promise holds.
                 guard now >= promisedUntilMilliseconds else {
+                    // It renews that lease no more (finding F: renewed at each heartbeat, the
+                    // promise never ran out): the primary it knows is told of the newer epoch.
+                    if beat.epoch <= Epoch.highestPlausible, beat.epoch > newerPrimary?.epoch ?? .initial {
+                        newerPrimary = (beat.epoch, beat.node)
+                    }
                     return deny("epoch \(beat.epoch) was never granted here, and the lease of epoch \(record.epoch) is promised for another \(promisedUntilMilliseconds - now) ms")
                 }
+                newerPrimary = nil
                 current = WitnessRecord(epoch: beat.epoch, primary: beat.node, standby: other(than: beat.node),
                                         standbyInSync: false, mode: beat.mode, leaseMilliseconds: beat.leaseMilliseconds,
                                         clusterID: current.clusterID)
@@ -401,6 +414,7 @@ public struct Witness: Sendable {
 
     private mutating func adopt(_ new: WitnessRecord) -> Response {
         record = new
+        if let newer = newerPrimary, new.epoch >= newer.epoch { newerPrimary = nil }
         return Response(reply: .state(new), persist: new)
     }
 

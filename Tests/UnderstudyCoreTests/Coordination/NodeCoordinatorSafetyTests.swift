@@ -167,8 +167,10 @@ import Testing
         }
     }
 
-    @Test func forcedPromotionWithoutWitness_intoTheEpochThePeerHolds_takesTheNextOne() {
-        // The standby had not heard epoch 2 yet: forced without the witness, it takes 2 too.
+    @Test func forcedPromotionWithoutWitness_skipsAhead_andIntoTheEpochThePeerHolds_takesTheNextOne() {
+        // Forced without the witness, it skips ahead (finding F), so the witness does not
+        // grant that epoch to the old primary first; should the peer hold it all the same, it
+        // takes the next one.
         var node = standby()
         _ = node.forcePromotion()
         let promise = settings.promiseMilliseconds
@@ -176,13 +178,31 @@ import Testing
             Issue.record("a forcing standby asks the witness first"); return
         }
         _ = node.witnessUnreachable(force)
-        #expect(node.tick(nowMilliseconds: promise + 100, facts: facts) == [.becomePrimary(epoch: Epoch(2), acknowledgeAlone: false)])
-        // Alone, it tells its peer its epoch; the peer answers that it is primary of epoch 2 itself.
-        #expect(node.tick(nowMilliseconds: promise + 200, facts: facts).contains(.fencePeer(epoch: Epoch(2), clusterID: cluster)))
-        #expect(node.peerIsPrimary(ofEpoch: Epoch(2), nowMilliseconds: promise + 210)
-                == [.becomePrimary(epoch: Epoch(3), acknowledgeAlone: false)])
-        #expect(node.tick(nowMilliseconds: promise + 300, facts: facts).contains(.fencePeer(epoch: Epoch(3), clusterID: cluster)),
+        let forced = Epoch(1 + NodeCoordinator.forcedAloneEpochStride)
+        #expect(node.tick(nowMilliseconds: promise + 100, facts: facts) == [.becomePrimary(epoch: forced, acknowledgeAlone: false)])
+        // Alone, it tells its peer its epoch; the peer answers that it is primary of that epoch itself.
+        #expect(node.tick(nowMilliseconds: promise + 200, facts: facts).contains(.fencePeer(epoch: forced, clusterID: cluster)))
+        let next = Epoch(forced.rawValue + 1)
+        #expect(node.peerIsPrimary(ofEpoch: forced, nowMilliseconds: promise + 210)
+                == [.becomePrimary(epoch: next, acknowledgeAlone: false)])
+        #expect(node.tick(nowMilliseconds: promise + 300, facts: facts).contains(.fencePeer(epoch: next, clusterID: cluster)),
                 "the new epoch goes to the peer at once")
+    }
+
+    @Test("Finding F: a witness that hears a primary of an epoch it never granted stops renewing the lease it backs, and tells that primary of the newer epoch")
+    func witness_hearingANewerForcedPrimary_stopsRenewingTheOldLease() {
+        var witness = Witness(nodes: [me, peer], record: record(epoch: 2, primary: peer), nowMilliseconds: 0)
+        func beat(_ node: String, _ epoch: UInt64) -> WitnessRequest {
+            .heartbeat(WitnessHeartbeat(node: node, epoch: Epoch(epoch), mode: .async, leaseMilliseconds: 500, lastWrittenLSN: LSN(10),
+                                        standbyDurableLSN: nil, standbyLagBytes: nil, commitLSN: LSN(10), clusterID: cluster))
+        }
+        #expect(witness.handle(beat(peer, 2), nowMilliseconds: 1_000).reply == .state(record(epoch: 2, primary: peer)))
+        let forced = witness.handle(beat(me, 9), nowMilliseconds: 1_100)
+        #expect(forced.persist == nil, "the promise to the primary of epoch 2 holds")
+        #expect(witness.handle(beat(peer, 2), nowMilliseconds: 1_200).reply == .staleEpoch(Epoch(9), primary: me),
+                "the old primary's lease is renewed no more")
+        let adopted = witness.handle(beat(me, 9), nowMilliseconds: 1_000 + 500 + 100 + 1)
+        #expect(adopted.persist?.epoch == Epoch(9) && adopted.persist?.primary == me)
     }
 
     @Test func primaryAlone_fencesItsPeer_everyIntervalOfTheNodeLimits_andNotBetween() {
