@@ -127,6 +127,30 @@ struct InvariantChecker {
         grantedEpoch = max(grantedEpoch ?? record.epoch, record.epoch)
     }
 
+    /// Invariant 4: the witness's vote made the standby `node` primary in place of
+    /// `previous.primary` (not a hand-over, not a forced promotion, not a primary that lost
+    /// its disk). Sync: it was recorded in sync. Async: the old primary's last report had
+    /// it holding every record, or lagging at most its `--max-lag-on-failover`.
+    mutating func failedOver(to node: String, durableLSN: LSN, maxLagBytes: Int64, from previous: WitnessRecord,
+                             report: WitnessHeartbeat?, simulation: Simulation) {
+        simulation.statistics.failoversChecked += 1
+        switch previous.mode {
+        case .sync:
+            if !previous.standbyInSync || previous.standby != node {
+                fail("only an eligible standby is promoted: \(node) was made primary of the epoch after \(previous.epoch) but was not recorded in sync", simulation)
+            }
+        case .async:
+            guard let report, report.epoch == previous.epoch else {
+                fail("only an eligible standby is promoted: \(node) was made primary with no lag report from the primary of epoch \(previous.epoch)", simulation)
+                return
+            }
+            let lag = report.standbyLagBytes ?? .max
+            if durableLSN < report.lastWrittenLSN, lag > maxLagBytes {
+                fail("only an eligible standby is promoted: \(node) lagged \(lag) bytes at the last report, more than its \(maxLagBytes)", simulation)
+            }
+        }
+    }
+
     /// The witness lost its disk: from now on it is held only to what a node acted on. An
     /// epoch it granted that no node ever became primary of (the grant's answer was lost)
     /// was never used, and the record it rebuilds from the nodes may name it again.

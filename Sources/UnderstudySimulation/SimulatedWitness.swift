@@ -28,7 +28,13 @@ final class SimulatedWitness {
 
     func receive(_ message: SimulatedMessage, from sender: Int) {
         guard case .witnessRequest(let id, let request) = message else { return }
+        let before = (record: witness.record, report: witness.lastReport, lostDisk: witness.primaryLostItsDiskInEpoch)
         let response = witness.handle(request, nowMilliseconds: simulation.localNow(Simulation.witnessIndex))
+        if case .vote(let node, _, let durableLSN, let maxLag, _, _) = request, let granted = response.persist, granted.primary == node,
+           let previous = before.record, previous.primary != node, before.lostDisk != previous.epoch {
+            simulation.checker.failedOver(to: node, durableLSN: durableLSN, maxLagBytes: maxLag, from: previous,
+                                          report: before.report, simulation: simulation)
+        }
         if let record = response.persist {
             if record.epoch != persistedRecord?.epoch || record.primary != persistedRecord?.primary {
                 simulation.note("witness records epoch \(record.epoch): primary \(record.primary ?? "-"), in sync \(record.standbyInSync)")

@@ -34,9 +34,14 @@ public final class Simulation {
     /// Node `index`'s failover timing: with `--mixed-lease` the second node runs an 800 ms
     /// lease against the first's 500 ms (the failure timeout, 1 s, stays above both).
     func settings(of index: Int) -> CoordinationSettings {
-        guard options.mixedLeases, index == 1 else { return settings }
-        return CoordinationSettings(mode: options.mode, leaseMilliseconds: 800)
+        var chosen = options.mixedLeases && index == 1 ? CoordinationSettings(mode: options.mode, leaseMilliseconds: 800) : settings
+        if options.tightLag { chosen.maxLagOnFailoverBytes = Self.tightLagBytes }
+        return chosen
     }
+
+    /// `--tight-lag`: one record (the sim's clients write one at a time, so a standby that
+    /// streams is seldom further behind).
+    static let tightLagBytes = Int64(SimulatedRecord.frameBytes)
 
     /// - Parameter trace: receives a line per notable event (role changes, faults,
     ///   acknowledgements); nil for speed.

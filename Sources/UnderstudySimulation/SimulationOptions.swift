@@ -48,6 +48,9 @@ public struct SimulationOptions: Hashable, Sendable {
     /// (in sync mode too: that is what forcing means), but never silently: the checker
     /// holds them to the async rule.
     public var forcedPromotions = false
+    /// `--max-lag-on-failover` of 20 records' bytes instead of 1 MiB, so that in async mode
+    /// the witness actually refuses standbys that lag (invariant 4 is checked either way).
+    public var tightLag = false
     /// Virtual time: boot, faults, then the heal period and a quiet period without clients.
     public var bootMilliseconds: Int64 = 2_000
     public var faultMilliseconds: Int64 = 12_000
@@ -80,6 +83,7 @@ public struct SimulationOptions: Hashable, Sendable {
         if terminations { words.append("--sigterm") }
         if strayFences { words.append("--stray-fence") }
         if forcedPromotions { words.append("--force-promotion") }
+        if tightLag { words.append("--tight-lag") }
         words.append("--verbose")
         return words.joined(separator: " ")
     }

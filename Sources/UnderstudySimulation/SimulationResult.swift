@@ -29,6 +29,8 @@ public struct SimulationStatistics: Hashable, Sendable {
     /// Forced promotions asked (`--force-promotion`), and of them those that took over.
     public var forcedPromotions = 0
     public var forcedPromotionsDone = 0
+    /// Failovers the witness granted that invariant 4 was checked on.
+    public var failoversChecked = 0
     public var acknowledgements = 0
     public var writesAttempted = 0
     public var clientTimeouts = 0
@@ -59,6 +61,7 @@ public struct SimulationStatistics: Hashable, Sendable {
         sum.strayFencesAccepted += rhs.strayFencesAccepted
         sum.forcedPromotions += rhs.forcedPromotions
         sum.forcedPromotionsDone += rhs.forcedPromotionsDone
+        sum.failoversChecked += rhs.failoversChecked
         sum.acknowledgements += rhs.acknowledgements
         sum.writesAttempted += rhs.writesAttempted
         sum.clientTimeouts += rhs.clientTimeouts

@@ -49,6 +49,8 @@ struct SimulatorCommand: ParsableCommand {
     var strayFence = false
     @Flag(help: "Let an operator force the standby's promotion now and then while the primary is down.")
     var forcePromotion = false
+    @Flag(help: "Set --max-lag-on-failover to 20 records, so async failover refuses standbys that lag.")
+    var tightLag = false
 
     @Flag(help: "Stop at the first failing seed.")
     var stopOnFailure = false
@@ -93,6 +95,7 @@ struct SimulatorCommand: ParsableCommand {
                 options.terminations = sigterm
                 options.strayFences = strayFence
                 options.forcedPromotions = forcePromotion
+                options.tightLag = tightLag
                 options.mixedLeases = mixedLease
                 options.fence = fence
                 options.reads = reads
@@ -116,7 +119,7 @@ struct SimulatorCommand: ParsableCommand {
         print("""
             summary: \(runs) runs (seeds \(first)...\(lastSeed)) in \(Self.fixed(seconds)) s, \
             \(Self.fixed(Double(runs) / max(seconds, 0.001))) runs/s; clean: \(perMode); failed: \(failures)
-              steps \(total.steps), promotions \(total.promotions), switchovers \(total.switchovers) (done \(total.switchoversDone)), log failures \(total.logFailures), fences sent \(total.fencesSent) (accepted \(total.fencesAccepted)), SIGTERMs \(total.terminations) (handed over \(total.terminationHandovers)), stray FENCEs \(total.strayFences) (accepted \(total.strayFencesAccepted)), forced promotions \(total.forcedPromotions) (done \(total.forcedPromotionsDone)), reads \(total.readsAttempted) (checked \(total.readsChecked)), writes attempted \(total.writesAttempted), \
+              steps \(total.steps), promotions \(total.promotions), switchovers \(total.switchovers) (done \(total.switchoversDone)), log failures \(total.logFailures), fences sent \(total.fencesSent) (accepted \(total.fencesAccepted)), SIGTERMs \(total.terminations) (handed over \(total.terminationHandovers)), stray FENCEs \(total.strayFences) (accepted \(total.strayFencesAccepted)), forced promotions \(total.forcedPromotions) (done \(total.forcedPromotionsDone)), failovers checked for eligibility \(total.failoversChecked), reads \(total.readsAttempted) (checked \(total.readsChecked)), writes attempted \(total.writesAttempted), \
             acknowledged \(total.acknowledgements), client timeouts \(total.clientTimeouts)
               crashes \(total.crashes), pauses \(total.pauses), connection resets \(total.connectionsReset), \
             messages dropped \(total.messagesDropped), duplicated \(total.messagesDuplicated)

@@ -142,6 +142,18 @@ import UnderstudySimulation
         #expect(SimulationResult.run(outside).violation?.message.hasPrefix("zero RPO") == true)
     }
 
+    @Test("Invariant 4 with --tight-lag (a one-record --max-lag-on-failover): every failover the witness grants is of an eligible standby, and with --force-promotion writes lost to a forced promotion are reported (async and sync seeds 1–2)",
+          arguments: [UInt64(1), 2])
+    func tightLagAndForcedPromotion_holdEveryInvariant(seed: UInt64) {
+        for mode in [ReplicationMode.sync, .async] {
+            let result = runClean(seed: seed, mode: mode) {
+                $0.tightLag = true
+                $0.forcedPromotions = true
+            }
+            #expect(result.failoversChecked + result.forcedPromotionsDone > 0)
+        }
+    }
+
     @Test("Nodes with different --lease (500 and 800 ms): every invariant holds", arguments: [UInt64(1), 2, 3])
     func mixedLeases_holdEveryInvariant(seed: UInt64) {
         for mode in [ReplicationMode.sync, .async] {

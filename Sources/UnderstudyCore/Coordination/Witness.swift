@@ -59,7 +59,7 @@ public struct Witness: Sendable {
     /// directory was emptied) in this epoch: what it held is gone with its disk, so the
     /// standby — which holds everything the cluster still has — may be promoted though it is
     /// not recorded in sync (memory only; the simulator's finding C).
-    private var primaryLostItsDiskInEpoch: Epoch?
+    public private(set) var primaryLostItsDiskInEpoch: Epoch?
 
     /// The reply and, if set, the record to persist before sending it.
     public struct Response: Hashable, Sendable {
