@@ -35,6 +35,11 @@ final class SimulatedWitness {
             simulation.checker.failedOver(to: node, durableLSN: durableLSN, maxLagBytes: maxLag, from: previous,
                                           report: before.report, simulation: simulation)
         }
+        if case .force(let node, _) = request, response.persist?.primary == node {
+            // The witness recorded the forced promotion: what it may lose is lost from now
+            // on, whether or not the node hears the answer.
+            simulation.checker.forcedPromotionTookOver(simulation)
+        }
         if let record = response.persist {
             if record.epoch != persistedRecord?.epoch || record.primary != persistedRecord?.primary {
                 simulation.note("witness records epoch \(record.epoch): primary \(record.primary ?? "-"), in sync \(record.standbyInSync)")

@@ -264,6 +264,11 @@ extension DataNode {
         guard standby?.forceDeadlineMilliseconds == nil else {
             return .failure(OperatorRefusal("ERR a forced promotion is already in progress"))
         }
+        guard coordinator?.clusterID != nil else {
+            // An emptied or new data directory holds nothing of the cluster: promoting it would
+            // discard every write the cluster has, and it could never rejoin (simulator, finding G).
+            return .failure(OperatorRefusal("ERR this node has no cluster identity (a new or emptied data directory): it holds nothing to promote; let it catch up from the primary first"))
+        }
         guard standby != nil, withCoordinator({ $0.forcePromotion() }) == true else {
             return .failure(OperatorRefusal("ERR only a standby can be promoted (this node is \(coordinator?.role.rawValue ?? "?"))"))
         }

@@ -128,6 +128,29 @@ import Testing
         #expect(node.primary == nil)
     }
 
+    @Test("Finding G: PROMOTE FORCE on a standby without the cluster identity (an emptied data directory) is refused; with it, accepted")
+    func forcePromotion_ofANodeWithoutTheIdentity_isRefused() {
+        var emptied = DataNode(configuration: configuration(witness: true, role: .standby), history: EpochHistory(),
+                               lastLSN: .zero, lastRecordChecksum: nil)
+        emptied.started(node: me, clusterID: nil, nowMilliseconds: 0)
+        guard let hello = request(in: emptied.tick(nowMilliseconds: 0)) else { fatalError("no hello") }
+        _ = emptied.witnessAnswered(hello, reply: .state(record(epoch: 3, primary: peer)), sentAtMilliseconds: 0, nowMilliseconds: 0)
+        #expect(emptied.standby != nil)
+        guard case .failure(let refusal) = emptied.forcePromotion(timeoutMilliseconds: 5_000, nowMilliseconds: 10) else {
+            Issue.record("an emptied node's forced promotion was accepted"); return
+        }
+        #expect(refusal.message.contains("no cluster identity"))
+
+        var member = DataNode(configuration: configuration(witness: true, role: .standby), history: EpochHistory(),
+                              lastLSN: .zero, lastRecordChecksum: nil)
+        member.started(node: me, clusterID: cluster, nowMilliseconds: 0)
+        guard let memberHello = request(in: member.tick(nowMilliseconds: 0)) else { fatalError("no hello") }
+        _ = member.witnessAnswered(memberHello, reply: .state(record(epoch: 1, primary: peer)), sentAtMilliseconds: 0, nowMilliseconds: 0)
+        guard case .success = member.forcePromotion(timeoutMilliseconds: 5_000, nowMilliseconds: 10) else {
+            Issue.record("a member's forced promotion was refused"); return
+        }
+    }
+
     @Test func withoutAWitness_fenceIsRefused_andTheRoleIsTheFlag() {
         var node = DataNode(configuration: configuration(witness: false), history: EpochHistory(), lastLSN: .zero, lastRecordChecksum: nil)
         #expect(node.primary != nil)
