@@ -154,6 +154,20 @@ import UnderstudySimulation
         }
     }
 
+    @Test("Open finding H: a forced primary made without the witness later wins over writes the other node acknowledged with the witness (sync seed 810548, every flag and --force-promotion --tight-lag)")
+    func forcedPrimaryWithoutTheWitness_winsOverWritesAcknowledgedWithIt() {
+        var options = SimulationOptions(seed: 810_548, mode: .sync)
+        everything(&options)
+        options.terminations = true
+        options.strayFences = true
+        options.forcedPromotions = true
+        options.tightLag = true
+        let result = SimulationResult.run(options)
+        withKnownIssue("a forced primary never backed by the witness should yield to a primary the witness backs") {
+            #expect(result.violation == nil, "\(result.violation?.message ?? "") — replay: \(result.options.replayCommand)")
+        }
+    }
+
     @Test("Nodes with different --lease (500 and 800 ms): every invariant holds", arguments: [UInt64(1), 2, 3])
     func mixedLeases_holdEveryInvariant(seed: UInt64) {
         for mode in [ReplicationMode.sync, .async] {
