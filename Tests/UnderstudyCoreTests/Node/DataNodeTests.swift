@@ -116,12 +116,18 @@ import Testing
         #expect(releases(actions).contains(LSN(11)), "the mutation breaks the gate, so the simulator can catch it")
     }
 
-    @Test func fence_neverPromotesAStandby() {
+    /// A standby with an empty log, told by the witness that `peer` is primary of `epoch`.
+    private func standby(clusterID: String?, witnessEpoch epoch: UInt64 = 1) -> DataNode {
         var node = DataNode(configuration: configuration(witness: true, role: .standby), history: EpochHistory(),
                             lastLSN: .zero, lastRecordChecksum: nil)
-        node.started(node: me, clusterID: cluster, nowMilliseconds: 0)
+        node.started(node: me, clusterID: clusterID, nowMilliseconds: 0)
         guard let hello = request(in: node.tick(nowMilliseconds: 0)) else { fatalError("no hello") }
-        _ = node.witnessAnswered(hello, reply: .state(record(epoch: 1, primary: peer)), sentAtMilliseconds: 0, nowMilliseconds: 0)
+        _ = node.witnessAnswered(hello, reply: .state(record(epoch: epoch, primary: peer)), sentAtMilliseconds: 0, nowMilliseconds: 0)
+        return node
+    }
+
+    @Test func fence_neverPromotesAStandby() {
+        var node = standby(clusterID: cluster)
         #expect(node.standby != nil)
         #expect(node.fenced(epoch: Epoch(3), by: me, clusterID: cluster, nowMilliseconds: 10) == .failure(.notThePeer))
         #expect(node.fenced(epoch: Epoch(3), by: peer, clusterID: cluster, nowMilliseconds: 10) == .failure(.notPrimary(epoch: Epoch(1))))
@@ -130,22 +136,14 @@ import Testing
 
     @Test("Finding G: PROMOTE FORCE on a standby without the cluster identity (an emptied data directory) is refused; with it, accepted")
     func forcePromotion_ofANodeWithoutTheIdentity_isRefused() {
-        var emptied = DataNode(configuration: configuration(witness: true, role: .standby), history: EpochHistory(),
-                               lastLSN: .zero, lastRecordChecksum: nil)
-        emptied.started(node: me, clusterID: nil, nowMilliseconds: 0)
-        guard let hello = request(in: emptied.tick(nowMilliseconds: 0)) else { fatalError("no hello") }
-        _ = emptied.witnessAnswered(hello, reply: .state(record(epoch: 3, primary: peer)), sentAtMilliseconds: 0, nowMilliseconds: 0)
+        var emptied = standby(clusterID: nil, witnessEpoch: 3)
         #expect(emptied.standby != nil)
         guard case .failure(let refusal) = emptied.forcePromotion(timeoutMilliseconds: 5_000, nowMilliseconds: 10) else {
             Issue.record("an emptied node's forced promotion was accepted"); return
         }
         #expect(refusal.message.contains("no cluster identity"))
 
-        var member = DataNode(configuration: configuration(witness: true, role: .standby), history: EpochHistory(),
-                              lastLSN: .zero, lastRecordChecksum: nil)
-        member.started(node: me, clusterID: cluster, nowMilliseconds: 0)
-        guard let memberHello = request(in: member.tick(nowMilliseconds: 0)) else { fatalError("no hello") }
-        _ = member.witnessAnswered(memberHello, reply: .state(record(epoch: 1, primary: peer)), sentAtMilliseconds: 0, nowMilliseconds: 0)
+        var member = standby(clusterID: cluster)
         guard case .success = member.forcePromotion(timeoutMilliseconds: 5_000, nowMilliseconds: 10) else {
             Issue.record("a member's forced promotion was refused"); return
         }
