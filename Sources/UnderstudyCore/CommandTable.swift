@@ -48,7 +48,7 @@ public enum CommandTable {
         CommandSpec(name: "failover", arity: -1, handler: .connection, isWrite: false),
         CommandSpec(name: "promote", arity: -2, handler: .connection, isWrite: false),
         // A primary tells its peer of its epoch (fencing without a witness; docs/failover.md).
-        CommandSpec(name: "fence", arity: 4, handler: .server, isWrite: false),
+        CommandSpec(name: "fence", arity: -4, handler: .server, isWrite: false),
         CommandSpec(name: "config", arity: -2, handler: .server, isWrite: false),
         CommandSpec(name: "command", arity: -1, handler: .server, isWrite: false),
     ]

@@ -60,8 +60,8 @@ extension NodeEngine {
                 handOverStream(epoch: frameEpoch, newEpoch: newEpoch)
             case .closeStandbyLink(let reason):
                 closeStandbyLink(reason: reason)
-            case .fencePeer(let fenceEpoch, let clusterID):
-                fencePeer(epoch: fenceEpoch, clusterID: clusterID)
+            case .fencePeer(let fenceEpoch, let clusterID, let forcedFrom):
+                fencePeer(epoch: fenceEpoch, clusterID: clusterID, forcedFrom: forcedFrom)
             case .connectToPrimary:
                 connectToPrimary()
             case .sendHandshake(let handshake):

@@ -99,15 +99,27 @@ extension NodeEngine {
 
     // MARK: Fencing through the peer
 
-    /// `FENCE <epoch> <primary> <cluster>`: the peer is primary of `epoch`. The node decides;
-    /// FENCE can only demote, and only from the peer of this cluster.
+    /// `FENCE <epoch> <primary> <cluster> [<forced-from-epoch>]`: the peer is primary of
+    /// `epoch` (forced without the witness, knowing `forced-from-epoch`, if that is given).
+    /// The node decides; FENCE can only demote, and only from the peer of this cluster.
     func fence(_ arguments: [[UInt8]]) -> Reply {
+        guard arguments.count <= 5 else {
+            return .error("ERR wrong number of arguments for 'fence' command")
+        }
         guard let seen = UInt64(String(decoding: arguments[1], as: UTF8.self)) else {
             return .error("ERR FENCE epoch must be a number")
         }
+        var forcedFrom: Epoch?
+        if arguments.count == 5 {
+            guard let base = UInt64(String(decoding: arguments[4], as: UTF8.self)) else {
+                return .error("ERR FENCE forced-from epoch must be a number")
+            }
+            forcedFrom = Epoch(base)
+        }
         let primary = String(decoding: arguments[2], as: UTF8.self)
         let clusterID = String(decoding: arguments[3], as: UTF8.self)
-        switch node.fenced(epoch: Epoch(seen), by: primary, clusterID: clusterID, nowMilliseconds: WallClock.monotonicMilliseconds()) {
+        switch node.fenced(epoch: Epoch(seen), by: primary, clusterID: clusterID, forcedFrom: forcedFrom,
+                           nowMilliseconds: WallClock.monotonicMilliseconds()) {
         case .success(let actions):
             perform(actions)
             return .simple("OK \(node.knownEpoch)")
@@ -126,6 +138,10 @@ extension NodeEngine {
         case .notPrimary(let epoch): return "ERR FENCE refused: this node is not a primary (epoch \(epoch)); FENCE only demotes"
         case .notNewer(let epoch): return "\(Self.notNewerPrefix)\(epoch), not older"
         case .implausible(let epoch): return "ERR FENCE refused: epoch \(epoch) is beyond any a cluster reaches (\(Epoch.highestPlausible))"
+        case .holdsLease(let epoch):
+            return "ERR FENCE refused: this node is primary of epoch \(epoch) and holds its lease, so no newer epoch was granted; the witness decides"
+        case .madeAfterTheForcedEpoch(let epoch, let forcedFrom):
+            return "ERR FENCE refused: this node was made primary of epoch \(epoch) after the epoch \(forcedFrom) the sender was forced from; the witness decides"
         }
     }
 
@@ -133,9 +149,10 @@ extension NodeEngine {
 
     /// Sends the peer `FENCE`; a refusal saying the peer is primary of an epoch not older
     /// goes back to the node.
-    func fencePeer(epoch fenceEpoch: Epoch, clusterID: String) {
+    func fencePeer(epoch fenceEpoch: Epoch, clusterID: String, forcedFrom: Epoch?) {
         guard let peer = replication.configuration?.peer else { return }
-        let command = Command("FENCE", "\(fenceEpoch)", nodeName, clusterID)
+        let words = ["FENCE", "\(fenceEpoch)", nodeName, clusterID] + (forcedFrom.map { ["\($0)"] } ?? [])
+        let command = Command(arguments: words.map { Array($0.utf8) })
         let logger = self.logger
         let loop = eventLoop
         Task {

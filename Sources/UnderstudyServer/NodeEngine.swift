@@ -152,8 +152,14 @@ final class NodeEngine: @unchecked Sendable {
         case .always:
             considerSync()
         case .everysec, .no:
-            perform(node.locallyDurable(upTo: written, nowMilliseconds: WallClock.monotonicMilliseconds()))
-            if pendingSnapshot != nil || node.syncsEveryWrite { startSyncIfNeeded() }
+            // A standby, and a sync-mode primary waiting for its standby, count a write only
+            // once it is synced (`DataNode.syncsEveryWrite`); the rest count it once written.
+            if node.syncsEveryWrite {
+                startSyncIfNeeded()
+            } else {
+                perform(node.locallyDurable(upTo: written, nowMilliseconds: WallClock.monotonicMilliseconds()))
+                if pendingSnapshot != nil { startSyncIfNeeded() }
+            }
         }
         considerSnapshot()
     }
@@ -177,7 +183,7 @@ final class NodeEngine: @unchecked Sendable {
                 self.statistics.fsyncCount += 1
                 self.durableLSN = max(self.durableLSN, lsn)
                 let now = WallClock.monotonicMilliseconds()
-                if self.configuration.fsyncPolicy == .always {
+                if self.configuration.fsyncPolicy == .always || self.node.syncsEveryWrite {
                     let released = self.perform(self.node.locallyDurable(upTo: lsn, nowMilliseconds: now))
                     self.groupCommit.syncCompleted(releasedConnections: released)
                 }
@@ -186,7 +192,7 @@ final class NodeEngine: @unchecked Sendable {
                 self.finishDrainIfDurable()
                 if self.isShuttingDown || self.pendingSnapshot != nil {
                     self.startSyncIfNeeded()
-                } else if self.configuration.fsyncPolicy == .always {
+                } else if self.configuration.fsyncPolicy == .always || self.node.syncsEveryWrite {
                     self.considerSync()
                 }
             case .failure(let error):

@@ -23,6 +23,9 @@ enum SimulatedMessage {
     /// The core's answer, as production's RESP line carries it.
     case handshakeAnswer(HandshakeAnswer)
     case records([SimulatedRecord])
+    /// The primary's snapshot, after a `+SNAPSHOT` answer (`--snapshots`): the state as of
+    /// its last LSN, which the sim carries as the records up to it.
+    case snapshot([SimulatedRecord])
     /// `leaseMilliseconds`: the lease the primary counts from this heartbeat (the standby's
     /// promise lasts at least that long).
     case heartbeat(epoch: Epoch, lastWrittenLSN: LSN, sentAtMilliseconds: Int64, leaseMilliseconds: Int64?)
@@ -32,7 +35,7 @@ enum SimulatedMessage {
     case acknowledge(durable: LSN?, epoch: Epoch, echoedSentAtMilliseconds: Int64?)
     case closed
     // FENCE between the data nodes (`--fence`; datagrams: lost, duplicated, delayed).
-    case fence(epoch: Epoch, primary: String, clusterID: String)
+    case fence(epoch: Epoch, primary: String, clusterID: String, forcedFrom: Epoch? = nil)
     /// The peer refused the FENCE because it is primary of `epoch`, not older.
     case fenceRefusedNotNewer(epoch: Epoch)
     // Clients (datagrams).

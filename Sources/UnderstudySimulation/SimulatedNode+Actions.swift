@@ -53,18 +53,19 @@ extension SimulatedNode {
             closeStandbyConnection()
         case .closeStandbyLink:
             closeStandbyConnection()
-        case .fencePeer(let epoch, let clusterID):
+        case .fencePeer(let epoch, let clusterID, let forcedFrom):
             // Production sends it over the peer's client port; the sim as a datagram (`--fence`).
             if simulation.options.fence {
                 simulation.statistics.fencesSent += 1
-                simulation.sendDatagram(from: index, to: peerIndex, .fence(epoch: epoch, primary: name, clusterID: clusterID))
+                simulation.sendDatagram(from: index, to: peerIndex, .fence(epoch: epoch, primary: name, clusterID: clusterID, forcedFrom: forcedFrom))
             }
         case .connectToPrimary:
             connectToPrimary()
         case .sendHandshake(let handshake):
             sendToPrimary(.handshake(handshake))
         case .receiveSnapshot(let lsn, _):
-            simulation.checker.fail("\(name) was told to receive a snapshot at LSN \(lsn), but the sim's primary retains its whole log and never sends one", simulation)
+            // It follows the answer on the ordered connection (`installSnapshot`).
+            simulation.note("\(name) receives the primary's snapshot at LSN \(lsn)")
         case .sendAcknowledgement(let durable, let epoch):
             sendToPrimary(.acknowledge(durable: durable, epoch: epoch, echoedSentAtMilliseconds: nil))
         case .echoHeartbeat(let epoch, let sentAt):
@@ -110,12 +111,14 @@ extension SimulatedNode {
         guard !released.isEmpty else { return }
         let holdsLease = coordinator.hasLease(nowMilliseconds: now)
         let epoch = node.primary?.replication.epoch ?? node.epoch
+        let ownDiskOnly = simulation.options.mode == .async || node.primary?.replication.acknowledgesAlone != false
         for write in released {
             if write.isRead {
                 answerRead(write)
                 continue
             }
-            simulation.checker.acknowledged(write, epoch: epoch, by: self, holdsLease: holdsLease, simulation: simulation)
+            simulation.checker.acknowledged(write, epoch: epoch, by: self, holdsLease: holdsLease, ownDiskOnly: ownDiskOnly,
+                                            simulation: simulation)
             answer(write, .acknowledged(lsn: write.lsn))
         }
         heldWrites.removeFirst(released.count)
@@ -148,6 +151,10 @@ extension SimulatedNode {
 
     /// Whole records from `from`, at most `maxBytes` of them (the first whatever its size).
     private func sendRecords(from: LSN, maxBytes: Int) {
+        guard from >= retainedFromLSN else {
+            simulation.checker.fail("\(name) was told to send records from LSN \(from), but its WAL starts at \(retainedFromLSN) (snapshot at \(snapshotLSN.map { "\($0)" } ?? "none"))", simulation)
+            return
+        }
         guard from >= LSN(1), from <= lastLSN else {
             simulation.checker.fail("Internal inconsistency: \(name) was told to send records from LSN \(from), but its log ends at \(lastLSN)", simulation)
             return
@@ -186,6 +193,7 @@ extension SimulatedNode {
         }
         let lost = Array(log[Int(after.rawValue)...])
         log.removeLast(lost.count)
+        snapshotsAfterCut(keepingThrough: after)
         syncLogNow()
         let report = LostWritesReport(node: name, trueMilliseconds: simulation.now / 1_000, records: lost)
         simulation.checker.reported(report)

@@ -26,6 +26,7 @@ extension SimulatedNode {
         heldWrites.append(HeldWrite(lsn: record.lsn, value: value, operation: operation, client: client))
         // The sim has no separate write(2): the record is in the "WAL files" at once.
         perform(node.written(upTo: record.lsn, bytes: Int64(SimulatedRecord.frameBytes), nowMilliseconds: now))
+        writtenUnderPolicy(upTo: record.lsn)
     }
 
     /// A read of the register: refused as the node refuses any read (no lease, no role),
@@ -74,15 +75,10 @@ extension SimulatedNode {
         for write in held { clientWrote(value: write.value, operation: write.operation, client: write.client) }
     }
 
-    /// A standby's `REPLICATE` on connection `id`. The sim's primary retains its whole log
-    /// and has no snapshot.
+    /// A standby's `REPLICATE` on connection `id`. Without `--snapshots` the sim's primary
+    /// retains its whole log and has no snapshot.
     func receivedHandshake(_ handshake: StandbyHandshake, on id: Int) {
-        let log = self.log
-        let facts = PrimaryLogFacts(lastWrittenLSN: lastLSN, oldestRetainedLSN: LSN(1), newestSnapshotLSN: nil,
-                                    checksumOfRecord: { lsn in
-                                        lsn >= LSN(1) && lsn.rawValue <= UInt64(log.count) ? log[Int(lsn.rawValue) - 1].checksum : nil
-                                    })
-        let (outcome, actions) = node.standbyHandshake(handshake, link: UInt64(id), facts: facts, nowMilliseconds: now)
+        let (outcome, actions) = node.standbyHandshake(handshake, link: UInt64(id), facts: primaryLogFacts, nowMilliseconds: now)
         perform(actions)
         switch outcome {
         case .stream(let answer):
@@ -94,7 +90,7 @@ extension SimulatedNode {
             simulation.send(.handshakeAnswer(answer), on: id, from: index)
             simulation.close(connection: id, by: index)
         case .snapshot(let lsn):
-            simulation.checker.fail("\(name) chose a snapshot at LSN \(lsn) though it retains its whole log", simulation)
+            sendSnapshot(at: lsn, on: id)
         }
     }
 }

@@ -19,5 +19,6 @@ extension SimulatedNode {
         // The loop-end write: what was appended is in the "WAL files" (no write(2) of its own).
         let bytes = Int64(lastLSN.rawValue - before.rawValue) * Int64(SimulatedRecord.frameBytes)
         perform(node.written(upTo: lastLSN, bytes: bytes, nowMilliseconds: now))
+        if lastLSN > before { writtenUnderPolicy(upTo: lastLSN) }
     }
 }

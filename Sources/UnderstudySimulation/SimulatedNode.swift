@@ -38,6 +38,13 @@ final class SimulatedNode {
     /// The cluster identity on this node's disk (learned from the witness as primary, or
     /// from the primary's stream as standby).
     var persistedClusterID: String?
+    /// `--snapshots`: the newest snapshot's LSN and the one before it (production keeps the
+    /// WAL from the older kept snapshot on, so falling back to it still finds its WAL), and
+    /// the oldest LSN still in the WAL files: records below it live only in a snapshot (the
+    /// sim keeps them in `log` as the keyspace they built).
+    var snapshotLSN: LSN?
+    var olderSnapshotLSN: LSN?
+    var retainedFromLSN = LSN(1)
 
     // Volatile: rebuilt on restart.
     /// The node's whole protocol.
@@ -62,6 +69,8 @@ final class SimulatedNode {
     var primaryConnection: Int?
     /// Counts dials, so that a stale `connectFailed` fails no later attempt.
     var dialAttempt = 0
+    /// `--fsync everysec`: when the next once-a-second sync is due (local clock).
+    var nextPeriodicSyncAt: Int64 = 0
 
     init(index: Int, name: String, peerName: String, simulation: Simulation) {
         self.index = index
@@ -109,6 +118,9 @@ final class SimulatedNode {
         durableCount = 0
         persistedHistory = EpochHistory()
         persistedEpoch = .initial
+        snapshotLSN = nil
+        olderSnapshotLSN = nil
+        retainedFromLSN = LSN(1)
         // The mutation: an emptied node still counts as a member (as when nodes took the
         // identity from the witness's HELLO answer).
         if simulation.options.mutation != .reseededStaysInSync { persistedClusterID = nil }
@@ -144,6 +156,11 @@ final class SimulatedNode {
 
     func tick() {
         perform(node.tick(nowMilliseconds: now))
+        if simulation.options.snapshots { considerSnapshot() }
+        if simulation.options.fsyncPolicy == .everysec, now >= nextPeriodicSyncAt {
+            nextPeriodicSyncAt = now + 1_000
+            scheduleFsync(force: true)
+        }
     }
 
     func receiveDatagram(_ message: SimulatedMessage, from sender: Int) {
@@ -159,8 +176,8 @@ final class SimulatedNode {
             clientWrote(value: value, operation: operation, client: sender)
         case .clientRead(let operation):
             clientRead(operation: operation, client: sender)
-        case .fence(let epoch, let primary, let clusterID):
-            switch node.fenced(epoch: epoch, by: primary, clusterID: clusterID, nowMilliseconds: now) {
+        case .fence(let epoch, let primary, let clusterID, let forcedFrom):
+            switch node.fenced(epoch: epoch, by: primary, clusterID: clusterID, forcedFrom: forcedFrom, nowMilliseconds: now) {
             case .success(let actions):
                 if sender >= Simulation.firstClientIndex { simulation.statistics.strayFencesAccepted += 1 } else {
                     simulation.statistics.fencesAccepted += 1
@@ -212,6 +229,8 @@ final class SimulatedNode {
             if standbyConnection == id { standbyConnection = nil }
             perform(node.primaryLinkClosed(link: link, nowMilliseconds: now))
             perform(node.standbyLinkClosed(link: link, nowMilliseconds: now))
+        case .snapshot(let records):
+            installSnapshot(records, link: link)
         case .witnessRequest, .witnessReply, .witnessRefused, .clientWrite, .clientRead, .clientAnswer, .fence, .fenceRefusedNotNewer:
             break  // datagrams, never on a connection
         }
@@ -252,6 +271,7 @@ final class SimulatedNode {
     func drain() {
         termination = .draining
         perform(node.shutdownBegan())
+        scheduleFsync(force: true)
         finishDrainIfDurable()
     }
 
@@ -297,24 +317,38 @@ final class SimulatedNode {
         scheduleFsync()
     }
 
-    func scheduleFsync() {
+    /// Starts an fdatasync of what is written, unless one is running. Under `--fsync
+    /// everysec|no` only a standby (which acknowledges only what is synced), a drain, or the
+    /// once-a-second timer (`force`) syncs.
+    func scheduleFsync(force: Bool = false) {
         guard !fsyncInFlight, !logBroken, durableCount < log.count else { return }
+        guard force || simulation.options.fsyncPolicy == .always || node.syncsEveryWrite || termination == .draining else { return }
         fsyncInFlight = true
         simulation.schedule(.fsyncDone(node: index, incarnation: simulation.incarnations[index], generation: logGeneration, upTo: log.count),
                             afterMicroseconds: simulation.random.int(in: 300...4_000))
     }
 
-    /// fdatasync returned (the sim models the fsync policy `always`).
+    /// fdatasync returned. Under `always` it is what makes a write durable here; under
+    /// `everysec` and `no` the write already counted (`writtenUnderPolicy`).
     func fsyncDone(generation: Int, upTo: Int) {
         fsyncInFlight = false
         if generation == logGeneration, !logBroken, upTo > durableCount {
             durableCount = min(upTo, log.count)
             let durable = LSN(UInt64(durableCount))
-            perform(node.locallyDurable(upTo: durable, nowMilliseconds: now))
+            if simulation.options.fsyncPolicy == .always || node.syncsEveryWrite {
+                perform(node.locallyDurable(upTo: durable, nowMilliseconds: now))
+            }
             perform(node.synced(upTo: durable, nowMilliseconds: now))
         }
         scheduleFsync()
         finishDrainIfDurable()
+    }
+
+    /// Under `--fsync everysec|no` a write counts as durable here once written (production's
+    /// flush reports `locallyDurable` at once); the sync comes later.
+    func writtenUnderPolicy(upTo lsn: LSN) {
+        guard simulation.options.fsyncPolicy != .always, !node.syncsEveryWrite, lsn > .zero else { return }
+        perform(node.locallyDurable(upTo: lsn, nowMilliseconds: now))
     }
 
     /// `.syncLog`, and after a cut: the whole log is durable at once.

@@ -194,6 +194,7 @@ extension Simulation {
     func crash(_ process: Int) {
         guard processUp[process] else { return }
         note("\(processName(process)) crashes")
+        if process != Self.witnessIndex { checker.nodeCrashed(nodes[process]) }
         statistics.crashes += 1
         processUp[process] = false
         incarnations[process] += 1

@@ -51,6 +51,17 @@ public struct SimulationOptions: Hashable, Sendable {
     /// `--max-lag-on-failover` of 20 records' bytes instead of 1 MiB, so that in async mode
     /// the witness actually refuses standbys that lag (invariant 4 is checked either way).
     public var tightLag = false
+    /// Each node takes a snapshot of its durable log now and then and keeps its WAL only
+    /// from its older kept snapshot on (as production prunes), so a standby that fell behind
+    /// catches up from the primary's snapshot, then its WAL.
+    public var snapshots = false
+    /// The nodes' `--fsync` (Redis's `appendfsync`): under `everysec` and `no` a write counts
+    /// as durable here once written, the WAL is synced about once a second (`everysec`) or
+    /// only when something needs it (`no`), and a standby still syncs before it acknowledges.
+    /// A crash is a machine crash: what a node acknowledged on its own disk alone and had not
+    /// synced may be lost with nothing to report — the policy's documented window — and the
+    /// checker excuses exactly those writes, nothing else.
+    public var fsyncPolicy: SimulatedFsyncPolicy = .always
     /// Virtual time: boot, faults, then the heal period and a quiet period without clients.
     public var bootMilliseconds: Int64 = 2_000
     public var faultMilliseconds: Int64 = 12_000
@@ -84,7 +95,14 @@ public struct SimulationOptions: Hashable, Sendable {
         if strayFences { words.append("--stray-fence") }
         if forcedPromotions { words.append("--force-promotion") }
         if tightLag { words.append("--tight-lag") }
+        if snapshots { words.append("--snapshots") }
+        if fsyncPolicy != .always { words.append("--fsync \(fsyncPolicy.rawValue)") }
         words.append("--verbose")
         return words.joined(separator: " ")
     }
+}
+
+/// The `--fsync` policy the simulated nodes run with.
+public enum SimulatedFsyncPolicy: String, Hashable, Sendable, CaseIterable {
+    case always, everysec, no
 }

@@ -29,6 +29,14 @@ public struct SimulationStatistics: Hashable, Sendable {
     /// Forced promotions asked (`--force-promotion`), and of them those that took over.
     public var forcedPromotions = 0
     public var forcedPromotionsDone = 0
+    /// Snapshots taken by the nodes (`--snapshots`), sent by a primary to a standby behind
+    /// its WAL, and installed by a standby.
+    public var snapshotsTaken = 0
+    /// `--fsync everysec|no`: acknowledged writes not on the final primary because a machine
+    /// crash took them unsynced from the node that acknowledged them on its own disk alone.
+    public var acknowledgedWritesLostToFsyncPolicy = 0
+    public var snapshotsSent = 0
+    public var snapshotsInstalled = 0
     /// Failovers the witness granted that invariant 4 was checked on.
     public var failoversChecked = 0
     public var acknowledgements = 0
@@ -61,6 +69,10 @@ public struct SimulationStatistics: Hashable, Sendable {
         sum.strayFencesAccepted += rhs.strayFencesAccepted
         sum.forcedPromotions += rhs.forcedPromotions
         sum.forcedPromotionsDone += rhs.forcedPromotionsDone
+        sum.snapshotsTaken += rhs.snapshotsTaken
+        sum.acknowledgedWritesLostToFsyncPolicy += rhs.acknowledgedWritesLostToFsyncPolicy
+        sum.snapshotsSent += rhs.snapshotsSent
+        sum.snapshotsInstalled += rhs.snapshotsInstalled
         sum.failoversChecked += rhs.failoversChecked
         sum.acknowledgements += rhs.acknowledgements
         sum.writesAttempted += rhs.writesAttempted

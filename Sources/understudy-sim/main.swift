@@ -51,6 +51,10 @@ struct SimulatorCommand: ParsableCommand {
     var forcePromotion = false
     @Flag(help: "Set --max-lag-on-failover to 20 records, so async failover refuses standbys that lag.")
     var tightLag = false
+    @Flag(help: "Let each node snapshot its log now and then and prune its WAL, so a standby behind catches up from a snapshot.")
+    var snapshots = false
+    @Option(help: "The nodes' --fsync: always, everysec or no (acknowledged writes a machine crash may take under the last two are excused, and counted).")
+    var fsync = "always"
 
     @Flag(help: "Stop at the first failing seed.")
     var stopOnFailure = false
@@ -72,6 +76,9 @@ struct SimulatorCommand: ParsableCommand {
                 throw ValidationError("unknown --mutation \(mutation) (\(SimulationMutation.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
             injected = parsed
+        }
+        guard let policy = SimulatedFsyncPolicy(rawValue: fsync) else {
+            throw ValidationError("--fsync must be always, everysec or no")
         }
         let limit = try timeLimit.map(Self.parseDuration)
         let first = seed ?? firstSeed
@@ -96,6 +103,8 @@ struct SimulatorCommand: ParsableCommand {
                 options.strayFences = strayFence
                 options.forcedPromotions = forcePromotion
                 options.tightLag = tightLag
+                options.snapshots = snapshots
+                options.fsyncPolicy = policy
                 options.mixedLeases = mixedLease
                 options.fence = fence
                 options.reads = reads
@@ -119,11 +128,12 @@ struct SimulatorCommand: ParsableCommand {
         print("""
             summary: \(runs) runs (seeds \(first)...\(lastSeed)) in \(Self.fixed(seconds)) s, \
             \(Self.fixed(Double(runs) / max(seconds, 0.001))) runs/s; clean: \(perMode); failed: \(failures)
-              steps \(total.steps), promotions \(total.promotions), switchovers \(total.switchovers) (done \(total.switchoversDone)), log failures \(total.logFailures), fences sent \(total.fencesSent) (accepted \(total.fencesAccepted)), SIGTERMs \(total.terminations) (handed over \(total.terminationHandovers)), stray FENCEs \(total.strayFences) (accepted \(total.strayFencesAccepted)), forced promotions \(total.forcedPromotions) (done \(total.forcedPromotionsDone)), failovers checked for eligibility \(total.failoversChecked), reads \(total.readsAttempted) (checked \(total.readsChecked)), writes attempted \(total.writesAttempted), \
+              steps \(total.steps), promotions \(total.promotions), switchovers \(total.switchovers) (done \(total.switchoversDone)), log failures \(total.logFailures), fences sent \(total.fencesSent) (accepted \(total.fencesAccepted)), SIGTERMs \(total.terminations) (handed over \(total.terminationHandovers)), stray FENCEs \(total.strayFences) (accepted \(total.strayFencesAccepted)), forced promotions \(total.forcedPromotions) (done \(total.forcedPromotionsDone)), snapshots taken \(total.snapshotsTaken) (sent \(total.snapshotsSent), installed \(total.snapshotsInstalled)), failovers checked for eligibility \(total.failoversChecked), reads \(total.readsAttempted) (checked \(total.readsChecked)), writes attempted \(total.writesAttempted), \
             acknowledged \(total.acknowledgements), client timeouts \(total.clientTimeouts)
               crashes \(total.crashes), pauses \(total.pauses), connection resets \(total.connectionsReset), \
             messages dropped \(total.messagesDropped), duplicated \(total.messagesDuplicated)
-              writes cut on rejoin and reported \(total.lostWritesReported), of them acknowledged (async) \(total.acknowledgedWritesLostAndReported)
+              writes cut on rejoin and reported \(total.lostWritesReported), of them acknowledged (async) \(total.acknowledgedWritesLostAndReported); \
+            acknowledged writes a machine crash took under --fsync \(fsync) \(total.acknowledgedWritesLostToFsyncPolicy)
             """)
         if failures > 0 { throw ExitCode(1) }
     }

@@ -154,17 +154,42 @@ import UnderstudySimulation
         }
     }
 
-    @Test("Open finding H: a forced primary made without the witness later wins over writes the other node acknowledged with the witness (sync seed 810548, every flag and --force-promotion --tight-lag)")
-    func forcedPrimaryWithoutTheWitness_winsOverWritesAcknowledgedWithIt() {
-        var options = SimulationOptions(seed: 810_548, mode: .sync)
+    @Test("Finding H: a primary forced without the witness yields to the primary the witness made since, which keeps the writes it acknowledged (every flag, --force-promotion --tight-lag; 811566: also after the witness lost its disk)",
+          arguments: [(UInt64(810_548), ReplicationMode.sync), (810_829, .sync), (811_566, .sync), (810_036, .async)])
+    func forcedPrimaryWithoutTheWitness_yieldsToThePrimaryTheWitnessMadeSince(seed: UInt64, mode: ReplicationMode) {
+        var options = SimulationOptions(seed: seed, mode: mode)
         everything(&options)
         options.terminations = true
         options.strayFences = true
         options.forcedPromotions = true
         options.tightLag = true
         let result = SimulationResult.run(options)
-        withKnownIssue("a forced primary never backed by the witness should yield to a primary the witness backs") {
-            #expect(result.violation == nil, "\(result.violation?.message ?? "") — replay: \(result.options.replayCommand)")
+        #expect(result.violation == nil, "\(result.violation?.message ?? "") — replay: \(result.options.replayCommand)")
+        #expect(result.statistics.forcedPromotionsDone > 0)
+    }
+
+    @Test("Snapshots: nodes snapshot and prune their WAL, a standby behind catches up from the primary's snapshot, every invariant holds (--snapshots, with disk loss)",
+          arguments: [UInt64(1), 2, 3])
+    func snapshots_holdEveryInvariant(seed: UInt64) {
+        var installed = 0
+        for mode in [ReplicationMode.sync, .async] {
+            installed += runClean(seed: seed, mode: mode) {
+                $0.snapshots = true
+                $0.diskLoss = true
+            }.snapshotsInstalled
+        }
+        #expect(installed > 0, "some standby caught up from a snapshot")
+    }
+
+    @Test("--fsync everysec and no (findings I and J: sync seeds 4 and 6 everysec, 1 and 2 no): writes count once written (a standby, and a sync primary waiting for it, once synced); only what a machine crash took unsynced from the node that acknowledged it on its own disk alone is lost, and it is counted",
+          arguments: [(SimulatedFsyncPolicy.everysec, UInt64(4)), (.everysec, 6), (.no, 1), (.no, 2)])
+    func fsyncPolicies_holdEveryInvariant(policy: SimulatedFsyncPolicy, seed: UInt64) {
+        for mode in [ReplicationMode.sync, .async] {
+            _ = runClean(seed: seed, mode: mode) { $0.fsyncPolicy = policy }
+        }
+        _ = runClean(seed: seed, mode: .sync) {
+            $0.fsyncPolicy = policy
+            $0.snapshots = true
         }
     }
 

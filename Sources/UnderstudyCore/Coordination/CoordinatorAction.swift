@@ -13,6 +13,12 @@ public enum FenceRefusal: Hashable, Sendable, Error {
     /// Its epoch is beyond `Epoch.highestPlausible`: no cluster gets there by failing over,
     /// and taking it would leave no epoch to ask for next.
     case implausible(epoch: Epoch)
+    /// This primary holds its lease: no newer epoch can have been granted, so the sender took
+    /// its own without the witness; the witness decides between them.
+    case holdsLease(epoch: Epoch)
+    /// The sender was forced without the witness from `forcedFrom`, and this node was made
+    /// primary of a later epoch since: it may hold writes the sender lacks.
+    case madeAfterTheForcedEpoch(epoch: Epoch, forcedFrom: Epoch)
 }
 
 /// What the shell does for the coordinator, in order.
@@ -31,10 +37,11 @@ public enum CoordinatorAction: Hashable, Sendable {
     /// Sync mode: whether a write may be acknowledged without the standby. `false` MUST take
     /// effect before the request that follows it is sent.
     case acknowledgeAlone(Bool)
-    /// Send the peer `FENCE <epoch> <this node> <clusterID>` (a primary with no standby
-    /// attached, so that a peer still acting in an older epoch steps down). Report a refusal
-    /// that says the peer is primary of an epoch not older with `peerIsPrimary(ofEpoch:)`.
-    case fencePeer(epoch: Epoch, clusterID: String)
+    /// Send the peer `FENCE <epoch> <this node> <clusterID> [<forcedFrom>]` (a primary with no
+    /// standby attached, so that a peer still acting in an older epoch steps down;
+    /// `forcedFrom` only from a primary forced without the witness). Report a refusal that
+    /// says the peer is primary of an epoch not older with `peerIsPrimary(ofEpoch:)`.
+    case fencePeer(epoch: Epoch, clusterID: String, forcedFrom: Epoch?)
     /// The lease was regained: replies held for it may go out.
     case leaseAcquired
 }

@@ -122,6 +122,11 @@ public struct NodeCoordinator: Sendable {
     /// this node's own knowledge, which may be behind (it may never have heard the current
     /// primary). Cleared when the witness backs it.
     private var epochUnconfirmed = false
+    /// Primary by a forced promotion taken without the witness: the highest epoch this node
+    /// knew of when it took its own. Its heartbeats and `FENCE`s carry it, so that neither
+    /// the witness nor the peer lets it supersede a primary made after that epoch (one that
+    /// may hold writes it acknowledged meanwhile: the simulator's finding H).
+    private var forcedFromEpoch: Epoch?
     /// Primary alone: when it last told its peer its epoch (`FENCE`).
     private var lastFenceNoticeAt: Int64?
     /// The other data node's name, as the witness's records name it (for `FENCE`).
@@ -240,7 +245,7 @@ public struct NodeCoordinator: Sendable {
         if !facts.standbyAttached, let clusterID,
            lastFenceNoticeAt.map({ now - $0 >= NodeLimits.standard.fenceNoticeIntervalHeartbeats * settings.heartbeatIntervalMilliseconds }) ?? true {
             lastFenceNoticeAt = now
-            actions.append(.fencePeer(epoch: epoch, clusterID: clusterID))
+            actions.append(.fencePeer(epoch: epoch, clusterID: clusterID, forcedFrom: epochUnconfirmed ? forcedFromEpoch : nil))
         }
         if lastHeartbeatAt.map({ now - $0 >= settings.heartbeatIntervalMilliseconds }) ?? true {
             lastHeartbeatAt = now
@@ -251,7 +256,7 @@ public struct NodeCoordinator: Sendable {
                     node: node, epoch: epoch, mode: settings.mode, leaseMilliseconds: settings.leaseMilliseconds,
                     lastWrittenLSN: facts.lastWrittenLSN, standbyDurableLSN: facts.standbyDurableLSN,
                     standbyLagBytes: facts.standbyLagBytes, commitLSN: facts.commitLSN, clusterID: clusterID,
-                    standbyAttached: facts.standbyAttached))))
+                    standbyAttached: facts.standbyAttached, forcedFromEpoch: epochUnconfirmed ? forcedFromEpoch : nil))))
             }
         }
         guard settings.mode == .sync, !syncRequestInFlight else { return actions }
@@ -280,8 +285,10 @@ public struct NodeCoordinator: Sendable {
                 // It skips ahead, so the witness — which grants the epoch above the highest a
                 // node asking it knows — does not grant the same epoch to the old primary
                 // before it hears of this one (the simulator's finding F).
+                let base = epoch
                 let actions = becomePrimary(epoch: Epoch(epoch.rawValue + Self.forcedAloneEpochStride), standbyInSync: false, now: now)
                 epochUnconfirmed = true
+                forcedFromEpoch = base
                 return actions
             }
             guard lastVoteAt.map({ now - $0 >= settings.heartbeatIntervalMilliseconds }) ?? true else { return [] }
@@ -323,6 +330,14 @@ public struct NodeCoordinator: Sendable {
                 return []
             }
             if let other = [record.primary, record.standby].compactMap({ $0 }).first(where: { $0 != node }) { peer = other }
+            if case .heartbeat(let beat) = request, role == .primary, beat.epoch == epoch, record.primary == node,
+               record.epoch > epoch {
+                // The witness backs this primary over a forced epoch it never granted, and
+                // grants it the epoch above that one in answer to its own heartbeat: it moves
+                // there and goes on (the forced primary follows it).
+                let actions = becomePrimary(epoch: record.epoch, standbyInSync: record.standbyInSync, now: now)
+                return actions + renewLease(sentAt: sentAt, now: now)
+            }
             if record.epoch > epoch || (record.epoch == epoch && record.primary != node && role == .primary) {
                 if record.primary == node, role != .primary {
                     if Self.grants(request, epoch: record.epoch) {
@@ -467,11 +482,18 @@ public struct NodeCoordinator: Sendable {
     /// above the peer's; it held no lease meanwhile, so nothing was acknowledged in the old one.
     public mutating func peerIsPrimary(ofEpoch peerEpoch: Epoch, nowMilliseconds now: Int64) -> [CoordinatorAction] {
         guard role == .primary, epochUnconfirmed, peerEpoch >= epoch, !hasLease(nowMilliseconds: now) else { return [] }
+        let base = forcedFromEpoch
         let actions = becomePrimary(epoch: Epoch(peerEpoch.rawValue + 1), standbyInSync: false, now: now)
         epochUnconfirmed = true
+        forcedFromEpoch = base
         lastFenceNoticeAt = nil  // tell the peer the new epoch at the next tick
         return actions
     }
+
+    /// Primary by a forced promotion the witness has not backed yet: the highest epoch this
+    /// node knew of when it took its own (nil otherwise). Epochs above it were made without
+    /// this node's knowledge, and whoever holds them may hold writes acknowledged since.
+    public var unconfirmedForcedFromEpoch: Epoch? { role == .primary && epochUnconfirmed ? forcedFromEpoch : nil }
 
     /// Standby: the primary's address refused a connection — its process is gone. A faster
     /// signal than the failure timeout; the promise and the witness still decide.
@@ -519,7 +541,12 @@ public struct NodeCoordinator: Sendable {
     /// promotion this node missed). It can only demote: a primary of an older epoch steps
     /// down and follows the peer; anything else is refused and changes nothing.
     /// - Parameter mutationPromotes: the simulator's `fence-promotes` mutation (false in production).
-    public mutating func fenced(epoch seen: Epoch, by primary: String, clusterID claimed: String,
+    ///
+    /// A primary that holds its lease refuses it: by the lease argument no voter can have
+    /// backed a newer epoch meanwhile, so the sender was forced without the witness and holds
+    /// no lease; the witness settles which of the two goes on. So does a primary made after
+    /// the epoch a forced sender was forced from (`forcedFrom`, the simulator's finding H).
+    public mutating func fenced(epoch seen: Epoch, by primary: String, clusterID claimed: String, forcedFrom: Epoch? = nil,
                                 nowMilliseconds now: Int64, mutationPromotes: Bool = false) -> Result<[CoordinatorAction], FenceRefusal> {
         guard let clusterID, claimed == clusterID else { return .failure(.foreignCluster) }
         if mutationPromotes, primary == node, role == .standby, seen > epoch {
@@ -529,6 +556,8 @@ public struct NodeCoordinator: Sendable {
         guard role == .primary else { return .failure(.notPrimary(epoch: epoch)) }
         guard seen > epoch else { return .failure(.notNewer(epoch: epoch)) }
         guard seen <= Epoch.highestPlausible else { return .failure(.implausible(epoch: seen)) }
+        guard !hasLease(nowMilliseconds: now) else { return .failure(.holdsLease(epoch: epoch)) }
+        if let forcedFrom, forcedFrom < epoch { return .failure(.madeAfterTheForcedEpoch(epoch: epoch, forcedFrom: forcedFrom)) }
         return .success(learned(epoch: seen, primary: primary, now: now))
     }
 
@@ -559,6 +588,7 @@ public struct NodeCoordinator: Sendable {
         syncRequestInFlight = false
         standbyAttachedBehind = false
         epochUnconfirmed = false
+        forcedFromEpoch = nil
         lastFenceNoticeAt = nil
         lastStandbyContactAt = now
         lastDenial = nil

@@ -49,8 +49,9 @@ public struct Witness: Sendable {
         var actsAsPrimary: Bool
     }
     /// A primary of an epoch this witness never granted (a forced promotion made without
-    /// it) heartbeated while the lease of its record's epoch was still promised: that lease
-    /// is renewed no more (memory only).
+    /// it) heartbeated while its record's primary may still act (its lease promised, or it
+    /// was made after the forced epoch's base): that primary, at its next heartbeat, is
+    /// granted the epoch above this one (memory only).
     private var newerPrimary: (epoch: Epoch, node: String)?
     /// The last planned switchover recorded: the new primary's vote for that epoch is
     /// confirmed if it offers at least the old primary's last record (memory only).
@@ -105,9 +106,12 @@ public struct Witness: Sendable {
                         epoch: beat.epoch, logEpoch: beat.epoch, lastLSN: beat.standbyDurableLSN ?? .zero, leaseMilliseconds: beat.leaseMilliseconds,
                         clusterID: beat.clusterID, actsAsPrimary: false)
                 }
-                // The primary of `beat.epoch` writes in it: no log is newer than its own.
+                // The primary of `beat.epoch` writes in it: no log is newer than its own — unless
+                // it was forced without the witness: holding no lease, it wrote nothing in its
+                // epoch, and its log is no newer than the epoch it was forced from (the
+                // simulator's finding H, with the witness's disk lost).
                 var response = recoverLostRecord(from: name, LostRecordClaim(
-                    epoch: beat.epoch, logEpoch: beat.epoch, lastLSN: beat.lastWrittenLSN, leaseMilliseconds: beat.leaseMilliseconds,
+                    epoch: beat.epoch, logEpoch: beat.forcedFromEpoch ?? beat.epoch, lastLSN: beat.lastWrittenLSN, leaseMilliseconds: beat.leaseMilliseconds,
                     clusterID: beat.clusterID, actsAsPrimary: true), now: now)
                 if response.persist != nil {
                     // The answer backs this primary's lease: the promise and report of any heartbeat.
@@ -292,8 +296,14 @@ public struct Witness: Sendable {
         var current: WitnessRecord
         if let record {
             if beat.epoch < record.epoch { return Response(reply: .staleEpoch(record.epoch, primary: record.primary)) }
-            if let newer = newerPrimary, beat.epoch == record.epoch, newer.epoch > beat.epoch, record.primary == beat.node {
-                return Response(reply: .staleEpoch(newer.epoch, primary: newer.node))
+            var jumpedOver: Epoch?
+            if let newer = newerPrimary, beat.epoch == record.epoch, newer.epoch > beat.epoch, record.primary == beat.node,
+               newer.node != beat.node {
+                // A primary this witness never backed (an operator forced it without the
+                // witness) yields to the one it backs, which is alive: that one moves above the
+                // forced epoch at once — it may hold writes it acknowledged that the forced one
+                // lacks (the simulator's finding H) — and the forced one then follows it.
+                jumpedOver = newer.epoch
             }
             if beat.epoch == record.epoch, record.primary != beat.node {
                 return deny("\(beat.node) is not the primary of epoch \(beat.epoch) (\(record.primary ?? "none") is)")
@@ -303,15 +313,24 @@ public struct Witness: Sendable {
             }
             current = record
             if current.clusterID == nil { current.clusterID = beat.clusterID }
+            if let forced = jumpedOver {
+                current.epoch = Epoch(forced.rawValue + 1)
+            }
             if beat.epoch > record.epoch {
-                // A primary of an epoch this witness never granted: an operator forced it.
-                // It is newer by construction, but backing its lease now could overlap the
-                // lease this witness promised the primary it knows: the promise holds.
-                guard now >= promisedUntilMilliseconds else {
-                    // It renews that lease no more (finding F: renewed at each heartbeat, the
-                    // promise never ran out): the primary it knows is told of the newer epoch.
-                    if beat.epoch <= Epoch.highestPlausible, beat.epoch > newerPrimary?.epoch ?? .initial {
+                // A primary of an epoch this witness never granted: an operator forced it
+                // without the witness. Its epoch is higher, but it never supersedes a primary
+                // this witness made after the epoch it was forced from (that one may hold writes
+                // acknowledged meanwhile: finding H), nor one whose lease is still promised;
+                // that primary moves above it at its next heartbeat. Only once the primary this
+                // witness knows has gone silent (the promise ran out) is the forced one adopted.
+                // (A record naming the forced node itself supersedes no other primary.)
+                let madeSince = record.primary != beat.node && (beat.forcedFromEpoch.map { $0 < record.epoch } ?? false)
+                guard !madeSince, now >= promisedUntilMilliseconds else {
+                    if beat.epoch < Epoch.highestPlausible, beat.epoch > newerPrimary?.epoch ?? .initial {
                         newerPrimary = (beat.epoch, beat.node)
+                    }
+                    if madeSince {
+                        return deny("epoch \(beat.epoch) was forced without this witness from epoch \(beat.forcedFromEpoch!), and this witness has since made \(record.primary ?? "another node") primary of epoch \(record.epoch), which may hold writes acknowledged meanwhile: \(beat.node) yields to it (to promote \(beat.node) all the same, restart it and force it through this witness)")
                     }
                     return deny("epoch \(beat.epoch) was never granted here, and the lease of epoch \(record.epoch) is promised for another \(promisedUntilMilliseconds - now) ms")
                 }
@@ -328,6 +347,7 @@ public struct Witness: Sendable {
         let drift = CoordinationSettings.defaultDriftMargin(leaseMilliseconds: beat.leaseMilliseconds)
         promisedUntilMilliseconds = max(promisedUntilMilliseconds, now + beat.leaseMilliseconds + drift)
         lastReport = beat
+        lastReport?.epoch = current.epoch
         return current == record ? Response(reply: .state(current)) : adopt(current)
     }
 

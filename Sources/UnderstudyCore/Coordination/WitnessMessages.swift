@@ -4,7 +4,7 @@
 /// ```
 /// WITNESS HELLO     <node> <hint primary|standby|-> <epoch> <last-lsn> [<cluster|-> [<last-record-epoch>]]
 /// WITNESS HEARTBEAT <node> <epoch> <mode> <lease-ms> <last-written-lsn> <standby-durable-lsn|-> <standby-lag-bytes|->
-///                   [<commit-lsn> <cluster|-> [<standby-attached 1|0>]]
+///                   [<commit-lsn> <cluster|-> [<standby-attached 1|0> [<forced-from-epoch>]]]
 /// WITNESS VOTE      <node> <new-epoch> <durable-lsn> <max-lag-bytes> [<cluster|-> [<durable-record-epoch>]]
 /// WITNESS SYNC      <node> <epoch> <0|1> <sequence>
 /// WITNESS HANDOVER  <node> <epoch> <to> <staying 1|leaving 0> [<last-lsn>]
@@ -57,7 +57,7 @@ public enum WitnessRequest: Hashable, Sendable {
             words = ["HEARTBEAT", beat.node, "\(beat.epoch)", beat.mode.rawValue, "\(beat.leaseMilliseconds)",
                      "\(beat.lastWrittenLSN)", beat.standbyDurableLSN.map { "\($0)" } ?? "-",
                      beat.standbyLagBytes.map { "\($0)" } ?? "-", "\(beat.commitLSN)", beat.clusterID ?? "-",
-                     beat.standbyAttached ? "1" : "0"]
+                     beat.standbyAttached ? "1" : "0"] + (beat.forcedFromEpoch.map { ["\($0)"] } ?? [])
         case .vote(let node, let epoch, let durableLSN, let maxLagBytes, let clusterID, let durableRecordEpoch):
             words = ["VOTE", node, "\(epoch)", "\(durableLSN)", "\(maxLagBytes)", clusterID ?? "-"]
                 + (durableRecordEpoch.map { ["\($0)"] } ?? [])
@@ -98,10 +98,10 @@ public enum WitnessRequest: Hashable, Sendable {
                           clusterID: fields.count > 4 ? try Self.clusterID(fields[4]) : nil,
                           lastRecordEpoch: fields.count > 5 ? Epoch(try Self.number(fields[5], "last record epoch")) : nil)
         case "HEARTBEAT":
-            guard fields.count == 7 || fields.count == 9 || fields.count == 10 else {
-                throw Self.malformed("WITNESS HEARTBEAT takes 10 arguments, got \(fields.count)")
+            guard [7, 9, 10, 11].contains(fields.count) else {
+                throw Self.malformed("WITNESS HEARTBEAT takes 10 or 11 arguments, got \(fields.count)")
             }
-            if fields.count == 10, fields[9] != Array("0".utf8), fields[9] != Array("1".utf8) {
+            if fields.count >= 10, fields[9] != Array("0".utf8), fields[9] != Array("1".utf8) {
                 throw Self.malformed("bad standby-attached flag")
             }
             let modeText = String(decoding: fields[2], as: UTF8.self)
@@ -116,7 +116,8 @@ public enum WitnessRequest: Hashable, Sendable {
                 standbyLagBytes: lag.map { Int64($0) },
                 commitLSN: fields.count > 7 ? LSN(try Self.number(fields[7], "commit LSN")) : .zero,
                 clusterID: fields.count > 8 ? try Self.clusterID(fields[8]) : nil,
-                standbyAttached: fields.count > 9 && fields[9] == Array("1".utf8)))
+                standbyAttached: fields.count > 9 && fields[9] == Array("1".utf8),
+                forcedFromEpoch: fields.count > 10 ? Epoch(try Self.number(fields[10], "forced-from epoch")) : nil))
         case "VOTE":
             try expect(4, orWithOptional: 1, 2)
             let maxLag = try Self.number(fields[3], "max lag")
@@ -200,11 +201,17 @@ public struct WitnessHeartbeat: Hashable, Sendable {
     /// A standby is attached and streaming in this epoch: it follows this primary (so no
     /// newer primary exists) — what a witness that lost its record needs to hear of it.
     public var standbyAttached: Bool
+    /// A primary by a forced promotion the witness never recorded: the highest epoch it
+    /// knew of when it took its own (nil: its epoch was granted). A witness that has since
+    /// granted a higher epoch than this never lets it supersede that epoch's primary, which
+    /// may hold writes it acknowledged meanwhile (the simulator's finding H).
+    public var forcedFromEpoch: Epoch?
 
     public init(node: String, epoch: Epoch, mode: ReplicationMode, leaseMilliseconds: Int64, lastWrittenLSN: LSN,
                 standbyDurableLSN: LSN?, standbyLagBytes: Int64?, commitLSN: LSN = .zero, clusterID: String? = nil,
-                standbyAttached: Bool = false) {
+                standbyAttached: Bool = false, forcedFromEpoch: Epoch? = nil) {
         self.standbyAttached = standbyAttached
+        self.forcedFromEpoch = forcedFromEpoch
         self.commitLSN = commitLSN
         self.clusterID = clusterID
         self.node = node

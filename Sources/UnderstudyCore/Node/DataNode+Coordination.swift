@@ -51,7 +51,10 @@ extension DataNode {
             // Unknown lag (never acknowledged, or behind the record history) is not zero.
             standbyLagBytes: replication?.knownLagBytes(nowMilliseconds: now),
             standbyHoldsEveryReleasedWrite: replication.map { attached && ($0.standbyDurableLSN ?? .zero) >= $0.commitLSN } ?? false,
-            commitLSN: primary == nil || configuration.mutation == .reseededStaysInSync ? .zero : gate.acknowledgedLSN,
+            // What was acknowledged and is on a disk: a write acknowledged before it was synced
+            // (`--fsync everysec|no`, alone or async) may be taken by a machine crash, and a
+            // primary restarted without it must still be able to resume.
+            commitLSN: primary == nil || configuration.mutation == .reseededStaysInSync ? .zero : min(gate.acknowledgedLSN, max(log.durable, replication?.standbyDurableLSN ?? .zero)),
             standbyAttached: attached)
         let actions = withCoordinator { $0.tick(nowMilliseconds: now, facts: facts) } ?? []
         return coordinate(actions, now: now)
@@ -123,8 +126,8 @@ extension DataNode {
                 actions += perform(withPrimary { $0.replication.setAcknowledgesAlone(alone) } ?? [], now: now)
             case .leaseAcquired:
                 actions += releaseIfAllowed(now: now)
-            case .fencePeer(let fenceEpoch, let clusterID):
-                actions.append(.fencePeer(epoch: fenceEpoch, clusterID: clusterID))
+            case .fencePeer(let fenceEpoch, let clusterID, let forcedFrom):
+                actions.append(.fencePeer(epoch: fenceEpoch, clusterID: clusterID, forcedFrom: forcedFrom))
             }
         }
         return actions
@@ -139,12 +142,20 @@ extension DataNode {
     }
 
     /// Becomes primary of `newEpoch` (persisting it first if it is new): stop following,
-    /// sync the log (the primary's machine counts it durable), take writes.
+    /// sync the log (the primary's machine counts it durable), take writes. A primary moves
+    /// to a newer epoch in place (the witness's grant over a forced epoch, or a forced
+    /// primary taking the epoch above its peer's): its standby re-attaches in the new epoch,
+    /// and replies it holds go out only under the new lease — or fail as of unknown outcome
+    /// if they waited for that standby.
     mutating func promote(to newEpoch: Epoch, acknowledgeAlone: Bool, now: Int64) -> [NodeAction] {
         guard let pair = configuration.pair else { return [] }
         var actions: [NodeAction] = []
         let former = standby
+        let formerPrimary = primary
         if former?.link.id != nil { actions.append(.closePrimaryLink(reason: "this node becomes primary")) }
+        if let formerPrimary {
+            actions += leaveEpochInPlace(formerPrimary, for: newEpoch, acknowledgeAlone: acknowledgeAlone, mode: pair.mode)
+        }
         actions.append(.syncLog(reason: "becoming primary"))
         logSynced(through: log.appended)
         if newEpoch > history.currentEpoch {
@@ -153,14 +164,40 @@ extension DataNode {
         }
         role = .primary(PrimaryRole(replication: Self.primaryReplication(pair, epoch: newEpoch, history: history, lastWrittenLSN: log.written)))
         actions += perform(withPrimary { $0.replication.setAcknowledgesAlone(acknowledgeAlone) } ?? [], now: now)
-        // Reads that waited for records applied as a standby need nothing more.
-        actions += release(upTo: log.written, mayAcknowledge: true)
+        if formerPrimary != nil {
+            // The whole log is durable here now; the new lease decides when it goes out.
+            actions += release(upTo: log.written, mayAcknowledge: mayAcknowledge(nowMilliseconds: now))
+        } else {
+            // Reads that waited for records applied as a standby need nothing more.
+            actions += release(upTo: log.written, mayAcknowledge: true)
+        }
         actions.append(.becamePrimary(epoch: newEpoch, acknowledgesAlone: acknowledgeAlone, wasStandby: former != nil))
         actions.append(.note(NodeNote(.warning, "this node is now the primary", [
             "epoch": "\(newEpoch)", "last_lsn": "\(log.written)", "acknowledges_alone": "\(acknowledgeAlone)",
         ])))
         if former?.forceDeadlineMilliseconds != nil {
             actions.append(.forcedPromotionEnded(.done(primary: node)))
+        }
+        return actions
+    }
+
+    /// A primary about to move to `newEpoch` in place: its standby link closes (the standby
+    /// re-attaches and learns the new history), a switchover in progress ends, and in sync
+    /// mode replies that waited for the standby fail as of unknown outcome (the new
+    /// epoch's machine does not know what the standby acknowledged).
+    private func leaveEpochInPlace(_ former: PrimaryRole, for newEpoch: Epoch, acknowledgeAlone: Bool,
+                                   mode: ReplicationMode) -> [NodeAction] {
+        var actions: [NodeAction] = [.note(NodeNote(.warning, "this primary moves to a newer epoch", [
+            "epoch": "\(epoch)", "new_epoch": "\(newEpoch)", "last_lsn": "\(log.written)"]))]
+        if former.standbyLink != nil {
+            actions.append(.closeStandbyLink(reason: "this primary moves to epoch \(newEpoch)"))
+        }
+        if mode == .sync, !acknowledgeAlone {
+            actions.append(fail(after: gate.acknowledgedLSN, through: LSN(UInt64.max), message: UncertainOutcome.message(
+                "this primary moved to epoch \(newEpoch) before its standby acknowledged the write")))
+        }
+        if former.handover != nil {
+            actions.append(.switchoverEnded(.failed("ERR switchover abandoned: this primary moved to epoch \(newEpoch)")))
         }
         return actions
     }
@@ -226,12 +263,13 @@ extension DataNode {
 
     /// `FENCE <epoch> <primary> <cluster>` from a client connection: the peer says it is
     /// primary of `epoch`. It can only demote this node, and only from this cluster's peer.
-    public mutating func fenced(epoch seen: Epoch, by primaryName: String, clusterID: String,
+    public mutating func fenced(epoch seen: Epoch, by primaryName: String, clusterID: String, forcedFrom: Epoch? = nil,
                                 nowMilliseconds now: Int64) -> Result<[NodeAction], FenceRefusal> {
         guard coordinator != nil else { return .failure(.notCoordinated) }
         let promotes = configuration.mutation == .fencePromotes
         switch withCoordinator({
-            $0.fenced(epoch: seen, by: primaryName, clusterID: clusterID, nowMilliseconds: now, mutationPromotes: promotes)
+            $0.fenced(epoch: seen, by: primaryName, clusterID: clusterID, forcedFrom: forcedFrom, nowMilliseconds: now,
+                      mutationPromotes: promotes)
         })! {
         case .success(let decided):
             let note = NodeAction.note(NodeNote(.critical, "fenced by the peer: it is primary of a newer epoch", [

@@ -84,6 +84,16 @@ extension DataNode {
                 "standby": handshake.standbyAddress, "reason": refusal,
             ]))])
         }
+        if let base = coordinator?.unconfirmedForcedFromEpoch,
+           let newer = handshake.history.entries.map(\.epoch).first(where: { $0 > base && $0 < epoch }) {
+            // Forced without the witness, this node yields to an epoch made since (finding H):
+            // it must not make this standby cut records that epoch's primary may have
+            // acknowledged. The witness decides which of the two goes on.
+            let reason = "TRYAGAIN this primary was forced without the witness from epoch \(base); the standby holds epoch \(newer), made since: the witness decides which goes on"
+            return (.refuse(.refused(reason)), [.note(NodeNote(.warning, "refused a standby holding an epoch made after this forced promotion", [
+                "standby": handshake.standbyAddress, "forced_from_epoch": "\(base)", "standby_epoch": "\(newer)",
+            ]))])
+        }
         let decision = withPrimary { $0.replication.standbyHandshake(handshake, facts: facts) }!
         var actions: [NodeAction] = []
         switch decision {

@@ -194,9 +194,18 @@ public struct DataNode: Sendable {
         }
     }
 
-    /// A standby (or undecided node) acknowledges only what is on its disk: it syncs each
-    /// write at once, whatever the fsync policy.
-    public var syncsEveryWrite: Bool { pairRole == .standby }
+    /// Whether each write counts as durable here only once synced, whatever the fsync
+    /// policy: a standby (or undecided node) acknowledges only what is on its disk, and a
+    /// sync-mode primary that waits for its standby acknowledges a write only once it is on
+    /// both disks — so a primary whose machine crashed never comes back with less than it
+    /// acknowledged with its standby (a witness that restarted since would let it resume;
+    /// the simulator's `--fsync everysec`). Otherwise `everysec` and `no` count a write once
+    /// it is written, as Redis's `appendfsync` does.
+    public var syncsEveryWrite: Bool {
+        if pairRole == .standby { return true }
+        guard let primary, configuration.pair?.mode == .sync else { return false }
+        return !primary.replication.acknowledgesAlone
+    }
 
     /// A switchover holds new requests.
     public var isHandingOver: Bool { primary?.handover != nil }

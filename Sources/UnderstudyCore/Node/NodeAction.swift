@@ -59,9 +59,10 @@ public enum NodeAction: Hashable, Sendable {
     case sendHandover(epoch: Epoch, newEpoch: Epoch)
     /// Primary: close the standby's link.
     case closeStandbyLink(reason: String)
-    /// Primary: tell the peer `FENCE <epoch> <this node> <clusterID>`; report a refusal that
-    /// says it is primary of an epoch not older with `peerIsPrimary(ofEpoch:)`.
-    case fencePeer(epoch: Epoch, clusterID: String)
+    /// Primary: tell the peer `FENCE <epoch> <this node> <clusterID> [<forcedFrom>]`
+    /// (`forcedFrom`: this node was forced without the witness, knowing that epoch); report a
+    /// refusal that says it is primary of an epoch not older with `peerIsPrimary(ofEpoch:)`.
+    case fencePeer(epoch: Epoch, clusterID: String, forcedFrom: Epoch?)
     /// Standby: dial the primary; report `primaryLinkOpened` or `primaryLinkFailed`.
     case connectToPrimary
     /// Standby: send this handshake on the new link.

@@ -102,11 +102,47 @@ import Testing
         #expect(node.role == .primary)
     }
 
-    @Test func fence_fromThePeer_demotesAPrimaryOfAnOlderEpoch() {
+    @Test func fence_fromThePeer_demotesAPrimaryOfAnOlderEpoch_whoseLeaseHasRunOut() {
         var node = primary()
-        #expect(node.fenced(epoch: Epoch(3), by: peer, clusterID: cluster, nowMilliseconds: 1_001)
+        let lapsed: Int64 = 1_000 + settings.leaseMilliseconds
+        #expect(node.fenced(epoch: Epoch(3), by: peer, clusterID: cluster, nowMilliseconds: lapsed)
                 == .success([.becomeStandby(epoch: Epoch(3), primary: peer)]))
-        #expect(!node.hasLease(nowMilliseconds: 1_001))
+        #expect(node.role == .standby)
+    }
+
+    @Test("A primary holding its lease refuses FENCE: no voter can have backed a newer epoch meanwhile, so the sender took its own without the witness")
+    func fence_ofAPrimaryHoldingItsLease_isRefused() {
+        var node = primary()
+        #expect(node.fenced(epoch: Epoch(3), by: peer, clusterID: cluster, nowMilliseconds: 1_001) == .failure(.holdsLease(epoch: Epoch(2))))
+        #expect(node.role == .primary && node.epoch == Epoch(2) && node.hasLease(nowMilliseconds: 1_001))
+    }
+
+    @Test("Finding H: a primary made after the epoch a forced sender was forced from refuses its FENCE, lease or not")
+    func fence_fromAPrimaryForcedBeforeThisEpoch_isRefused() {
+        var node = primary()
+        let lapsed: Int64 = 1_000 + settings.leaseMilliseconds
+        #expect(node.fenced(epoch: Epoch(65_537), by: peer, clusterID: cluster, forcedFrom: Epoch(1), nowMilliseconds: lapsed)
+                == .failure(.madeAfterTheForcedEpoch(epoch: Epoch(2), forcedFrom: Epoch(1))))
+        #expect(node.role == .primary)
+        #expect(node.fenced(epoch: Epoch(65_538), by: peer, clusterID: cluster, forcedFrom: Epoch(2), nowMilliseconds: lapsed)
+                == .success([.becomeStandby(epoch: Epoch(65_538), primary: peer)]),
+                "forced knowing this epoch: the operator's override stands")
+    }
+
+    @Test("Finding H: the witness's answer to a primary's own heartbeat that moves it above a forced epoch keeps it primary, in the new epoch, with the lease")
+    func heartbeatAnswer_movingThisPrimaryAboveAForcedEpoch_keepsItPrimary() {
+        var node = primary()
+        let beat = WitnessHeartbeat(node: me, epoch: Epoch(2), mode: .async, leaseMilliseconds: 500, lastWrittenLSN: LSN(10),
+                                    standbyDurableLSN: nil, standbyLagBytes: nil, commitLSN: LSN(10), clusterID: cluster)
+        let actions = node.witnessAnswered(.heartbeat(beat), reply: .state(record(epoch: 65_538, primary: me)),
+                                           sentAtMilliseconds: 1_100, nowMilliseconds: 1_101)
+        #expect(actions == [.becomePrimary(epoch: Epoch(65_538), acknowledgeAlone: false), .leaseAcquired])
+        #expect(node.role == .primary && node.epoch == Epoch(65_538) && node.hasLease(nowMilliseconds: 1_101))
+        // A standby named primary in an answer to anything but its own vote is still no grant.
+        var follower = standby()
+        _ = follower.witnessAnswered(.heartbeat(beat), reply: .state(record(epoch: 65_538, primary: me)),
+                                     sentAtMilliseconds: 10, nowMilliseconds: 10)
+        #expect(follower.role == .standby)
     }
 
     @Test func observedEpoch_namingThisNode_makesAStandbyNoPrimary() {
@@ -181,16 +217,16 @@ import Testing
         let forced = Epoch(1 + NodeCoordinator.forcedAloneEpochStride)
         #expect(node.tick(nowMilliseconds: promise + 100, facts: facts) == [.becomePrimary(epoch: forced, acknowledgeAlone: false)])
         // Alone, it tells its peer its epoch; the peer answers that it is primary of that epoch itself.
-        #expect(node.tick(nowMilliseconds: promise + 200, facts: facts).contains(.fencePeer(epoch: forced, clusterID: cluster)))
+        #expect(node.tick(nowMilliseconds: promise + 200, facts: facts).contains(.fencePeer(epoch: forced, clusterID: cluster, forcedFrom: Epoch(1))))
         let next = Epoch(forced.rawValue + 1)
         #expect(node.peerIsPrimary(ofEpoch: forced, nowMilliseconds: promise + 210)
                 == [.becomePrimary(epoch: next, acknowledgeAlone: false)])
-        #expect(node.tick(nowMilliseconds: promise + 300, facts: facts).contains(.fencePeer(epoch: next, clusterID: cluster)),
+        #expect(node.tick(nowMilliseconds: promise + 300, facts: facts).contains(.fencePeer(epoch: next, clusterID: cluster, forcedFrom: Epoch(1))),
                 "the new epoch goes to the peer at once")
     }
 
-    @Test("Finding F: a witness that hears a primary of an epoch it never granted stops renewing the lease it backs, and tells that primary of the newer epoch")
-    func witness_hearingANewerForcedPrimary_stopsRenewingTheOldLease() {
+    @Test("Findings F and H: a witness that hears a primary of an epoch it never granted, while the primary it backs is alive, moves that primary above it; once that primary is silent, it adopts the forced one")
+    func witness_hearingANewerForcedPrimary_movesItsLivePrimaryAbove_orAdoptsItOnceSilent() {
         var witness = Witness(nodes: [me, peer], record: record(epoch: 2, primary: peer), nowMilliseconds: 0)
         func beat(_ node: String, _ epoch: UInt64) -> WitnessRequest {
             .heartbeat(WitnessHeartbeat(node: node, epoch: Epoch(epoch), mode: .async, leaseMilliseconds: 500, lastWrittenLSN: LSN(10),
@@ -199,10 +235,60 @@ import Testing
         #expect(witness.handle(beat(peer, 2), nowMilliseconds: 1_000).reply == .state(record(epoch: 2, primary: peer)))
         let forced = witness.handle(beat(me, 9), nowMilliseconds: 1_100)
         #expect(forced.persist == nil, "the promise to the primary of epoch 2 holds")
-        #expect(witness.handle(beat(peer, 2), nowMilliseconds: 1_200).reply == .staleEpoch(Epoch(9), primary: me),
-                "the old primary's lease is renewed no more")
-        let adopted = witness.handle(beat(me, 9), nowMilliseconds: 1_000 + 500 + 100 + 1)
+        let moved = witness.handle(beat(peer, 2), nowMilliseconds: 1_200)
+        #expect(moved.persist?.epoch == Epoch(10) && moved.persist?.primary == peer,
+                "the primary it backs is granted the epoch above the forced one, in answer to its own heartbeat")
+        #expect(witness.handle(beat(me, 9), nowMilliseconds: 1_300).reply == .staleEpoch(Epoch(10), primary: peer),
+                "the forced primary is told to follow")
+
+        // The primary it backs goes silent: once the promise has run out, the forced one is adopted.
+        var silent = Witness(nodes: [me, peer], record: record(epoch: 2, primary: peer), nowMilliseconds: 0)
+        _ = silent.handle(beat(peer, 2), nowMilliseconds: 1_000)
+        #expect(silent.handle(beat(me, 9), nowMilliseconds: 1_100).persist == nil, "the promise to the primary of epoch 2 holds")
+        let adopted = silent.handle(beat(me, 9), nowMilliseconds: 1_000 + 500 + 100 + 1)
         #expect(adopted.persist?.epoch == Epoch(9) && adopted.persist?.primary == me)
+    }
+
+    @Test("Finding H: a primary forced without the witness from an epoch below the witness's record is never adopted, however long the record's primary is silent")
+    func witness_neverAdoptsAPrimaryForcedBeforeAnEpochItGrantedSince() {
+        var witness = Witness(nodes: [me, peer], record: record(epoch: 3, primary: peer), nowMilliseconds: 0)
+        let forced = heartbeat(of: me, epoch: 65_538, lastLSN: 291, forcedFrom: Epoch(2))
+        for now in stride(from: Int64(10_000), through: 60_000, by: 10_000) {
+            guard case .denied(let reason) = witness.handle(forced, nowMilliseconds: now).reply else {
+                Issue.record("the forced primary was adopted at \(now) ms"); return
+            }
+            #expect(reason.contains("yields"))
+        }
+        #expect(witness.record?.epoch == Epoch(3) && witness.record?.primary == peer)
+        // The record's primary comes back and heartbeats: it moves above the forced epoch.
+        let back = heartbeat(of: peer, epoch: 3, lastLSN: 453)
+        #expect(witness.handle(back, nowMilliseconds: 61_000).persist?.epoch == Epoch(65_539))
+    }
+
+    /// A primary's heartbeat to the witness (`forcedFrom`: forced without the witness, knowing that epoch).
+    private func heartbeat(of node: String, epoch: UInt64, lastLSN: UInt64, forcedFrom: Epoch? = nil) -> WitnessRequest {
+        .heartbeat(WitnessHeartbeat(node: node, epoch: Epoch(epoch), mode: .sync, leaseMilliseconds: 500, lastWrittenLSN: LSN(lastLSN),
+                                    standbyDurableLSN: nil, standbyLagBytes: nil, commitLSN: LSN(lastLSN), clusterID: cluster,
+                                    forcedFromEpoch: forcedFrom))
+    }
+
+    @Test("A forced node whose own later grant the witness recorded (its answer lost) is adopted once the promise has run out: it supersedes no other primary")
+    func witness_adoptsAForcedEpochOfItsOwnRecordsPrimary() {
+        var witness = Witness(nodes: [me, peer], record: record(epoch: 4, primary: me), nowMilliseconds: 0)
+        let adopted = witness.handle(heartbeat(of: me, epoch: 65_538, lastLSN: 291, forcedFrom: Epoch(2)), nowMilliseconds: 10_000)
+        #expect(adopted.persist?.epoch == Epoch(65_538) && adopted.persist?.primary == me)
+    }
+
+    @Test func heartbeat_carriesTheForcedFromEpoch_andParsesWithoutIt() throws {
+        let beat = WitnessHeartbeat(node: me, epoch: Epoch(65_538), mode: .sync, leaseMilliseconds: 500, lastWrittenLSN: LSN(7),
+                                    standbyDurableLSN: nil, standbyLagBytes: nil, commitLSN: LSN(7), clusterID: cluster,
+                                    forcedFromEpoch: Epoch(2))
+        let request = WitnessRequest.heartbeat(beat)
+        #expect(try WitnessRequest(arguments: request.arguments) == request)
+        var granted = beat
+        granted.forcedFromEpoch = nil
+        #expect(WitnessRequest.heartbeat(granted).arguments.count == request.arguments.count - 1, "a granted primary sends no such field")
+        #expect(try WitnessRequest(arguments: WitnessRequest.heartbeat(granted).arguments) == .heartbeat(granted))
     }
 
     @Test func primaryAlone_fencesItsPeer_everyIntervalOfTheNodeLimits_andNotBetween() {

@@ -76,6 +76,39 @@ import Testing
         #expect(restarted.coordinator?.epoch == Epoch(2), "but the node reports the epoch it knew")
     }
 
+    @Test("--fsync everysec|no: a sync-mode primary waiting for its standby counts a write only once synced (so a machine crash never takes what it acknowledged with the standby); alone, or async, once written")
+    func syncsEveryWrite_onlyWhereAnAcknowledgementReliesOnMoreThanThisDisk() {
+        func pair(_ mode: ReplicationMode, role: ReplicationRole) -> DataNode {
+            DataNode(configuration: DataNode.Configuration(pair: .init(
+                peer: peer, mode: mode, role: role, hint: role, coordination: nil,
+                maxWaitingRecords: 100, syncTimeoutMilliseconds: 1_000, windowBytes: 1 << 20)),
+                history: EpochHistory(), lastLSN: LSN(10), lastRecordChecksum: 7)
+        }
+        #expect(pair(.sync, role: .primary).syncsEveryWrite)
+        #expect(!pair(.async, role: .primary).syncsEveryWrite)
+        #expect(pair(.async, role: .standby).syncsEveryWrite && pair(.sync, role: .standby).syncsEveryWrite)
+        #expect(!DataNode(configuration: DataNode.Configuration(pair: nil), history: EpochHistory(), lastLSN: .zero,
+                          lastRecordChecksum: nil).syncsEveryWrite, "a standalone node follows --fsync")
+    }
+
+    @Test("The commit LSN a primary reports to the witness is only what is on a disk: one written but unsynced under --fsync everysec may be taken by a crash")
+    func heartbeat_reportsAsCommittedOnlyWhatIsOnADisk() {
+        var (node, _) = promoted()
+        attached(&node, lastLSN: LSN(10))
+        _ = node.standbyEchoed(sentAtMilliseconds: 1_001, epoch: Epoch(2), link: 1, nowMilliseconds: 1_001)
+        // Written and counted durable (everysec), acknowledged, never synced.
+        let lsn = node.log.appended.next
+        node.appended(upTo: lsn, checksum: 1)
+        let released = releases(node.written(upTo: lsn, bytes: 100, nowMilliseconds: 1_010) + node.locallyDurable(upTo: lsn, nowMilliseconds: 1_010))
+        #expect(released == [lsn], "async: acknowledged once written")
+        var reported: LSN?
+        for case .askWitness(.heartbeat(let beat)) in node.tick(nowMilliseconds: 1_100) { reported = beat.commitLSN }
+        #expect(reported == LSN(10), "not the unsynced LSN \(lsn)")
+        _ = node.synced(upTo: lsn, nowMilliseconds: 1_150)
+        for case .askWitness(.heartbeat(let beat)) in node.tick(nowMilliseconds: 1_250) { reported = beat.commitLSN }
+        #expect(reported == lsn)
+    }
+
     @Test func primaryWithoutItsLease_holdsDurableReplies_untilTheStandbyEchoes() {
         var (node, _) = promoted()
         #expect(!node.mayAcknowledge(nowMilliseconds: 1_001))
