@@ -104,6 +104,7 @@ let package = Package(
             name: "UnderstudyWireTests",
             dependencies: [
                 "UnderstudyWire",
+                "UnderstudyCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),

@@ -2,12 +2,12 @@
 /// of an epoch history: ASCII digits only, no sign, no leading zero (except "0" itself), no
 /// whitespace, no overflow. One spelling per number keeps peers' logs comparable and
 /// leaves hostile input nothing to play with.
-enum DecimalText {
+public enum DecimalText {
     /// The longest canonical `UInt64` ("18446744073709551615").
     static let maximumDigits = 20
 
     /// Parses `digits` as a canonical decimal `UInt64`; nil when it is anything else.
-    static func parse(_ digits: some Collection<UInt8>) -> UInt64? {
+    public static func parse(_ digits: some Collection<UInt8>) -> UInt64? {
         guard !digits.isEmpty, digits.count <= maximumDigits else { return nil }
         if digits.count > 1, digits.first == UInt8(ascii: "0") { return nil }
         var value: UInt64 = 0
@@ -22,7 +22,7 @@ enum DecimalText {
     }
 
     /// The canonical text of `value`, as bytes.
-    static func bytes(_ value: UInt64) -> [UInt8] {
+    public static func bytes(_ value: UInt64) -> [UInt8] {
         Array(String(value).utf8)
     }
 }

@@ -1,5 +1,6 @@
 import Testing
 @testable import UnderstudyCore
+import UnderstudyWire
 
 @Suite struct HandshakeAnswerTests {
     let cluster = ClusterIdentity.make(1, 2)
