@@ -152,9 +152,12 @@ struct InvariantChecker {
     /// `previous.primary` (not a hand-over, not a forced promotion, not a primary that lost
     /// its disk). Sync: it was recorded in sync. Async: the old primary's last report had
     /// it holding every record, or lagging at most its `--max-lag-on-failover`.
+    /// `holdsAllThatIsLeft`: the old primary came back with less than the candidate holds, so
+    /// the candidate has every record that still exists — eligible whatever its lag or sync state.
     mutating func failedOver(to node: String, durableLSN: LSN, maxLagBytes: Int64, from previous: WitnessRecord,
-                             report: WitnessHeartbeat?, simulation: Simulation) {
+                             report: WitnessHeartbeat?, holdsAllThatIsLeft: Bool, simulation: Simulation) {
         simulation.statistics.failoversChecked += 1
+        guard !holdsAllThatIsLeft else { return }
         switch previous.mode {
         case .sync:
             if !previous.standbyInSync || previous.standby != node {

@@ -26,6 +26,16 @@ final class SimulatedWitness {
                           newClusterID: Self.clusterID(seed: simulation.options.seed))
     }
 
+    /// Seen from outside: the candidate holds every record still on the old primary's disk
+    /// (it came back short: a machine crash took what it had not synced), so promoting it
+    /// loses nothing that still exists anywhere.
+    private func holdsAllThatIsLeft(_ candidate: String, durableLSN: LSN, of previous: WitnessRecord) -> Bool {
+        guard let old = simulation.nodes.first(where: { $0.name == previous.primary }),
+              let new = simulation.nodes.first(where: { $0.name == candidate }),
+              old.durableCount <= Int(durableLSN.rawValue), old.durableCount <= new.log.count else { return false }
+        return old.log.prefix(old.durableCount).elementsEqual(new.log.prefix(old.durableCount))
+    }
+
     func receive(_ message: SimulatedMessage, from sender: Int) {
         guard case .witnessRequest(let id, let request) = message else { return }
         let before = (record: witness.record, report: witness.lastReport, lostDisk: witness.primaryLostItsDiskInEpoch)
@@ -33,7 +43,8 @@ final class SimulatedWitness {
         if case .vote(let node, _, let durableLSN, let maxLag, _, _) = request, let granted = response.persist, granted.primary == node,
            let previous = before.record, previous.primary != node, before.lostDisk != previous.epoch {
             simulation.checker.failedOver(to: node, durableLSN: durableLSN, maxLagBytes: maxLag, from: previous,
-                                          report: before.report, simulation: simulation)
+                                          report: before.report, holdsAllThatIsLeft: holdsAllThatIsLeft(node, durableLSN: durableLSN, of: previous),
+                                          simulation: simulation)
         }
         if case .force(let node, _) = request, response.persist?.primary == node {
             // The witness recorded the forced promotion: what it may lose is lost from now

@@ -193,6 +193,21 @@ import UnderstudySimulation
         }
     }
 
+    @Test("Findings K and L: a primary whose machine crash took what it had not synced comes back with less than its standby held; the standby is promoted (or, its disk lost, the primary resumes) — every flag, --snapshots, --fsync everysec|no",
+          arguments: [(UInt64(830_010), ReplicationMode.async, SimulatedFsyncPolicy.everysec), (830_067, .async, .everysec),
+                      (840_026, .sync, .no)])
+    func primaryBackShort_theClusterGoesOn(seed: UInt64, mode: ReplicationMode, policy: SimulatedFsyncPolicy) {
+        _ = runClean(seed: seed, mode: mode) {
+            everything(&$0)
+            $0.terminations = true
+            $0.strayFences = true
+            $0.forcedPromotions = true
+            $0.tightLag = true
+            $0.snapshots = true
+            $0.fsyncPolicy = policy
+        }
+    }
+
     @Test("Nodes with different --lease (500 and 800 ms): every invariant holds", arguments: [UInt64(1), 2, 3])
     func mixedLeases_holdEveryInvariant(seed: UInt64) {
         for mode in [ReplicationMode.sync, .async] {

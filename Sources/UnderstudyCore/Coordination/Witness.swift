@@ -61,6 +61,15 @@ public struct Witness: Sendable {
     /// standby — which holds everything the cluster still has — may be promoted though it is
     /// not recorded in sync (memory only; the simulator's finding C).
     public private(set) var primaryLostItsDiskInEpoch: Epoch?
+    /// The record's primary came back (a restart, a machine crash under `--fsync everysec`)
+    /// and offered less than its standby held at its last report, in this epoch: whatever it
+    /// lacks is gone from every disk but the standby's, so that standby — holding at least
+    /// `standbyDurable` — is the one to promote, in sync or not, lagging or not (memory only;
+    /// without it neither node could go on).
+    private var primaryCameBackShort: (epoch: Epoch, standbyDurable: LSN)?
+    /// The record's standby came back without the cluster identity in this epoch: what it
+    /// held (and the primary may lack) is gone (memory only).
+    private var standbyLostItsDiskInEpoch: Epoch?
 
     /// The reply and, if set, the record to persist before sending it.
     public struct Response: Hashable, Sendable {
@@ -92,7 +101,7 @@ public struct Witness: Sendable {
                 return recoverLostRecord(from: name, LostRecordClaim(
                     epoch: epoch, logEpoch: lastRecordEpoch ?? epoch, lastLSN: lastLSN, leaseMilliseconds: 0, clusterID: clusterID, actsAsPrimary: false), now: now)
             }
-            noteIfThePrimaryLostItsDisk(name, clusterID: clusterID)
+            noteIfANodeLostItsDisk(name, clusterID: clusterID)
             return hello(name, hint: hint, epoch: epoch, logEpoch: lastRecordEpoch ?? epoch, lastLSN: lastLSN, clusterID: clusterID)
         case .heartbeat(var beat):
             guard let name = member(beat.node) else { return unknown(beat.node) }
@@ -130,7 +139,7 @@ public struct Witness: Sendable {
                     epoch: known, logEpoch: durableRecordEpoch ?? known, lastLSN: durableLSN, leaseMilliseconds: 0, clusterID: clusterID,
                     actsAsPrimary: false), askedEpoch: epoch, now: now)
             }
-            noteIfThePrimaryLostItsDisk(name, clusterID: clusterID)
+            noteIfANodeLostItsDisk(name, clusterID: clusterID)
             if let mine = record?.clusterID, clusterID != mine {
                 // An emptied (or foreign) data directory: it holds nothing this cluster wrote.
                 return deny(clusterID == nil
@@ -325,6 +334,7 @@ public struct Witness: Sendable {
                 // witness knows has gone silent (the promise ran out) is the forced one adopted.
                 // (A record naming the forced node itself supersedes no other primary.)
                 let madeSince = record.primary != beat.node && (beat.forcedFromEpoch.map { $0 < record.epoch } ?? false)
+                    && !holdsAllThatIsLeft(beat.lastWrittenLSN, in: record.epoch)
                 guard !madeSince, now >= promisedUntilMilliseconds else {
                     if beat.epoch < Epoch.highestPlausible, beat.epoch > newerPrimary?.epoch ?? .initial {
                         newerPrimary = (beat.epoch, beat.node)
@@ -351,12 +361,14 @@ public struct Witness: Sendable {
         return current == record ? Response(reply: .state(current)) : adopt(current)
     }
 
-    /// The record's primary (of an epoch after the bootstrap) speaks without the cluster
-    /// identity: its disk was lost after it was made primary.
-    private mutating func noteIfThePrimaryLostItsDisk(_ node: String, clusterID: String?) {
-        guard clusterID == nil, let current = record, current.clusterID != nil, current.primary == node,
-              current.epoch > .initial else { return }
-        primaryLostItsDiskInEpoch = current.epoch
+    /// A node the record names (in an epoch after the bootstrap) speaks without the cluster
+    /// identity: its disk was lost. The primary's: the standby may be promoted though not
+    /// recorded in sync. The standby's: a primary that came back short may resume with what
+    /// it has, since what only the standby held is gone.
+    private mutating func noteIfANodeLostItsDisk(_ node: String, clusterID: String?) {
+        guard clusterID == nil, let current = record, current.clusterID != nil, current.epoch > .initial else { return }
+        if current.primary == node { primaryLostItsDiskInEpoch = current.epoch }
+        if current.standby == node { standbyLostItsDiskInEpoch = current.epoch }
     }
 
     private mutating func vote(_ node: String, epoch: Epoch, durableLSN: LSN, maxLagBytes: Int64, now: Int64) -> Response {
@@ -388,11 +400,17 @@ public struct Witness: Sendable {
         }
         if let report = lastReport, report.epoch == current.epoch {
             // No node is promoted with less than the primary acknowledged (sync) or than the
-            // standby is known to hold: its log would be cut on rejoin.
+            // standby is known to hold: its log would be cut on rejoin. A primary that came
+            // back with less than its standby held leaves the standby the one to promote.
+            let standbyHeldMore = current.primary == node && standbyLostItsDiskInEpoch != current.epoch
+                && report.standbyDurableLSN.map { durableLSN < $0 } == true
+            if standbyHeldMore, let standbyDurable = report.standbyDurableLSN {
+                primaryCameBackShort = (current.epoch, standbyDurable)
+            }
             if current.mode == .sync, durableLSN < report.commitLSN {
                 return deny("\(node) offers LSN \(durableLSN), less than the \(report.commitLSN) the primary had acknowledged")
             }
-            if current.primary == node, let standbyDurable = report.standbyDurableLSN, durableLSN < standbyDurable {
+            if standbyHeldMore, let standbyDurable = report.standbyDurableLSN {
                 return deny("\(node) offers LSN \(durableLSN), less than its standby's \(standbyDurable): the standby should be promoted")
             }
         }
@@ -406,7 +424,7 @@ public struct Witness: Sendable {
                 epoch: epoch, primary: node, standby: current.standby, standbyInSync: current.standbyInSync,
                 mode: current.mode, leaseMilliseconds: current.leaseMilliseconds, clusterID: current.clusterID))
         }
-        let primaryLostItsDisk = primaryLostItsDiskInEpoch == current.epoch
+        let primaryLostItsDisk = primaryLostItsDiskInEpoch == current.epoch || holdsAllThatIsLeft(durableLSN, in: current.epoch)
         switch current.mode {
         case .sync where primaryLostItsDisk, .async where primaryLostItsDisk:
             break  // what the primary held is gone; the standby holds all that is left
@@ -428,6 +446,13 @@ public struct Witness: Sendable {
         return adopt(WitnessRecord(
             epoch: epoch, primary: node, standby: current.primary, standbyInSync: false, mode: current.mode,
             leaseMilliseconds: current.leaseMilliseconds, clusterID: current.clusterID))
+    }
+
+    /// The record's primary of `epoch` came back short, and a node offering `lsn` holds at
+    /// least what its standby held: everything of the log that still exists.
+    private func holdsAllThatIsLeft(_ lsn: LSN, in epoch: Epoch) -> Bool {
+        guard let short = primaryCameBackShort, short.epoch == epoch else { return false }
+        return lsn >= short.standbyDurable
     }
 
     // MARK: Replies

@@ -45,6 +45,32 @@ import Testing
         #expect(witness.handle(vote, nowMilliseconds: 20).persist?.primary == nodes[1])
     }
 
+    /// The simulator's `--fsync everysec|no` (async seeds 830010, 830063; sync 840026): the
+    /// primary's machine crashed and took what it had not synced; it comes back with less
+    /// than its standby held. The standby, lagging or not in sync, is then the one to promote
+    /// — it holds all of the log that still exists — where before neither node could go on.
+    @Test(arguments: [ReplicationMode.sync, .async])
+    func primaryBackWithLessThanItsStandby_letsTheStandbyBePromoted(mode: ReplicationMode) {
+        var witness = Witness(nodes: nodes, record: record(epoch: 2, inSync: false, mode: mode), nowMilliseconds: -10_000)
+        _ = witness.handle(beat(epoch: 2, mode: mode, written: 413, standbyDurable: 351, lag: 3_000, commit: 351), nowMilliseconds: 0)
+        let standbyVote = WitnessRequest.vote(node: nodes[1], epoch: Epoch(3), durableLSN: LSN(351), maxLagBytes: 48, clusterID: cluster)
+        #expect(isDenied(witness.handle(standbyVote, nowMilliseconds: 2_000)), "not in sync / lagging: the primary may come back with more")
+        let primaryVote = WitnessRequest.vote(node: nodes[0], epoch: Epoch(3), durableLSN: LSN(230), maxLagBytes: 48, clusterID: cluster)
+        #expect(isDenied(witness.handle(primaryVote, nowMilliseconds: 2_100)), "it came back with less than its standby held")
+        #expect(witness.handle(standbyVote, nowMilliseconds: 2_200).persist?.primary == nodes[1])
+    }
+
+    /// ... and if the standby lost its disk meanwhile, what only it held is gone: the primary
+    /// resumes with what it has (async seed 830067 with `--disk-loss --fsync everysec`).
+    @Test func primaryBackWithLess_resumes_whenItsStandbyLostItsDisk() {
+        var witness = Witness(nodes: nodes, record: record(epoch: 2, inSync: false, mode: .async), nowMilliseconds: -10_000)
+        _ = witness.handle(beat(epoch: 2, mode: .async, written: 146, standbyDurable: 146, lag: 0, commit: 51), nowMilliseconds: 0)
+        let primaryVote = WitnessRequest.vote(node: nodes[0], epoch: Epoch(3), durableLSN: LSN(51), maxLagBytes: 48, clusterID: cluster)
+        #expect(isDenied(witness.handle(primaryVote, nowMilliseconds: 2_000)))
+        _ = witness.handle(.hello(node: nodes[1], hint: nil, epoch: Epoch(1), lastLSN: .zero, clusterID: nil), nowMilliseconds: 2_050)
+        #expect(witness.handle(primaryVote, nowMilliseconds: 2_100).persist?.primary == nodes[0])
+    }
+
     @Test func bootstrapPrimaryWithoutTheIdentity_isNoDiskLoss() {
         var witness = Witness(nodes: nodes, record: record(epoch: 1, inSync: false), nowMilliseconds: -10_000)
         _ = witness.handle(.hello(node: nodes[0], hint: nil, epoch: Epoch(1), lastLSN: .zero, clusterID: nil), nowMilliseconds: 10)
