@@ -195,7 +195,7 @@ import UnderstudySimulation
 
     @Test("Findings K and L: a primary whose machine crash took what it had not synced comes back with less than its standby held; the standby is promoted (or, its disk lost, the primary resumes) — every flag, --snapshots, --fsync everysec|no",
           arguments: [(UInt64(830_010), ReplicationMode.async, SimulatedFsyncPolicy.everysec), (830_067, .async, .everysec),
-                      (840_026, .sync, .no)])
+                      (840_026, .sync, .no), (840_362, .sync, .no)])
     func primaryBackShort_theClusterGoesOn(seed: UInt64, mode: ReplicationMode, policy: SimulatedFsyncPolicy) {
         _ = runClean(seed: seed, mode: mode) {
             everything(&$0)

@@ -407,7 +407,10 @@ public struct Witness: Sendable {
             if standbyHeldMore, let standbyDurable = report.standbyDurableLSN {
                 primaryCameBackShort = (current.epoch, standbyDurable)
             }
-            if current.mode == .sync, durableLSN < report.commitLSN {
+            // (Unless it is the primary and its standby lost its disk: what only that disk held
+            // is gone — acknowledged alone, under `--fsync everysec|no` — and the primary goes on.)
+            let standbyDiskGone = current.primary == node && standbyLostItsDiskInEpoch == current.epoch
+            if current.mode == .sync, durableLSN < report.commitLSN, !standbyDiskGone {
                 return deny("\(node) offers LSN \(durableLSN), less than the \(report.commitLSN) the primary had acknowledged")
             }
             if standbyHeldMore, let standbyDurable = report.standbyDurableLSN {

@@ -69,6 +69,14 @@ import Testing
         #expect(isDenied(witness.handle(primaryVote, nowMilliseconds: 2_000)))
         _ = witness.handle(.hello(node: nodes[1], hint: nil, epoch: Epoch(1), lastLSN: .zero, clusterID: nil), nowMilliseconds: 2_050)
         #expect(witness.handle(primaryVote, nowMilliseconds: 2_100).persist?.primary == nodes[0])
+
+        // Sync mode: the commit LSN it reported rested on the standby's disk, now gone.
+        var sync = Witness(nodes: nodes, record: record(epoch: 3, inSync: false, mode: .sync), nowMilliseconds: -10_000)
+        _ = sync.handle(beat(epoch: 3, written: 242, standbyDurable: 242, lag: 0, commit: 242), nowMilliseconds: 0)
+        let resume = WitnessRequest.vote(node: nodes[0], epoch: Epoch(4), durableLSN: LSN(116), maxLagBytes: 0, clusterID: cluster)
+        #expect(isDenied(sync.handle(resume, nowMilliseconds: 2_000)))
+        _ = sync.handle(.hello(node: nodes[1], hint: nil, epoch: Epoch(1), lastLSN: .zero, clusterID: nil), nowMilliseconds: 2_050)
+        #expect(sync.handle(resume, nowMilliseconds: 2_100).persist?.primary == nodes[0])
     }
 
     @Test func bootstrapPrimaryWithoutTheIdentity_isNoDiskLoss() {
