@@ -24,6 +24,8 @@ public enum CommandTable {
         keyspace("expireat", -3, write: true), keyspace("pexpireat", -3, write: true),
         keyspace("ttl", 2), keyspace("pttl", 2), keyspace("expiretime", 2), keyspace("pexpiretime", 2),
         keyspace("persist", 2, write: true),
+        // Understudy's own: exactly-once writes (docs/protocol.md).
+        keyspace("idempotent", -3, write: true),
     ]
 
     private static let connectionCommands: [CommandSpec] = [

@@ -19,6 +19,11 @@
 /// | 7   | flushAll                       | —                                    |
 /// | 8   | append                         | key, suffix                          |
 /// | 9   | setRange                       | key, varint offset, bytes            |
+/// | 10  | remember (IDEMPOTENT)          | key, u64 fingerprint, i64 atMilliseconds, reply |
+///
+/// A reply is a u8 kind, then: 1 simple (bytes), 2 error (bytes), 3 integer (i64), 4 bulk
+/// (bytes), 5 null bulk, 6 array (varint count, replies), 7 null array — nested at most
+/// `EffectEncoding.maxReplyDepth` deep.
 ///
 /// A byte string (key, value, from, to) is a varint length followed by the bytes.
 ///
@@ -111,6 +116,12 @@ extension Effect {
             EffectEncoding.appendBytes(key, to: &buffer)
             EffectEncoding.appendVarint(UInt64(offset), to: &buffer)
             EffectEncoding.appendBytes(bytes, to: &buffer)
+        case .remember(let key, let fingerprint, let reply, let atMilliseconds):
+            buffer.append(EffectEncoding.Tag.remember)
+            EffectEncoding.appendBytes(key, to: &buffer)
+            EffectEncoding.appendInt64(Int64(bitPattern: fingerprint), to: &buffer)
+            EffectEncoding.appendInt64(atMilliseconds, to: &buffer)
+            EffectEncoding.appendReply(reply, to: &buffer)
         }
     }
 }
@@ -163,6 +174,35 @@ private enum EffectEncoding {
         static let flushAll: UInt8 = 7
         static let append: UInt8 = 8
         static let setRange: UInt8 = 9
+        static let remember: UInt8 = 10
+    }
+
+    /// Keyspace replies nest two deep at most (SCAN); a little room, and no more.
+    static let maxReplyDepth = 4
+
+    static func appendReply(_ reply: Reply, to buffer: inout [UInt8]) {
+        switch reply {
+        case .simple(let text):
+            buffer.append(1)
+            appendBytes(Array(text.utf8), to: &buffer)
+        case .error(let text):
+            buffer.append(2)
+            appendBytes(Array(text.utf8), to: &buffer)
+        case .integer(let value):
+            buffer.append(3)
+            appendInt64(value, to: &buffer)
+        case .bulk(let bytes?):
+            buffer.append(4)
+            appendBytes(bytes, to: &buffer)
+        case .bulk(nil):
+            buffer.append(5)
+        case .array(let elements?):
+            buffer.append(6)
+            appendVarint(UInt64(elements.count), to: &buffer)
+            for element in elements { appendReply(element, to: &buffer) }
+        case .array(nil):
+            buffer.append(7)
+        }
     }
 
     static func appendVarint(_ value: UInt64, to buffer: inout [UInt8]) {
@@ -268,8 +308,38 @@ private struct EffectDecoding {
                 throw EffectCodecError(.invalidValue, at: offsetStart, "setRange offset \(rangeOffset) exceeds 512 MB")
             }
             return .setRange(key: key, offset: Int(rangeOffset), bytes: try readBytes())
+        case EffectEncoding.Tag.remember:
+            let key = try readBytes()
+            let fingerprint = UInt64(bitPattern: try readInt64())
+            let atMilliseconds = try readInt64()
+            return .remember(key: key, fingerprint: fingerprint, reply: try readReply(depth: 0), atMilliseconds: atMilliseconds)
         case let tag:
             throw EffectCodecError(.unknownTag, at: start, "unknown effect tag \(tag)")
+        }
+    }
+
+    mutating func readReply(depth: Int) throws -> Reply {
+        let start = offset
+        switch try readByte() {
+        case 1: return .simple(String(decoding: try readBytes(), as: UTF8.self))
+        case 2: return .error(String(decoding: try readBytes(), as: UTF8.self))
+        case 3: return .integer(try readInt64())
+        case 4: return .bulk(try readBytes())
+        case 5: return .bulk(nil)
+        case 6:
+            guard depth < EffectEncoding.maxReplyDepth else {
+                throw EffectCodecError(.invalidValue, at: start, "reply nested deeper than \(EffectEncoding.maxReplyDepth)")
+            }
+            let count = try readVarint()
+            guard count <= UInt64(remaining) else {
+                throw EffectCodecError(.truncated, at: start, "array of \(count) replies exceeds the \(remaining) bytes that remain")
+            }
+            var elements: [Reply] = []
+            elements.reserveCapacity(Int(count))
+            for _ in 0..<count { elements.append(try readReply(depth: depth + 1)) }
+            return .array(elements)
+        case 7: return .array(nil)
+        case let kind: throw EffectCodecError(.invalidValue, at: start, "unknown reply kind \(kind)")
         }
     }
 }

@@ -23,4 +23,8 @@ public enum Effect: Equatable, Sendable {
     /// Overwrites the value of `key` from byte `offset` with `bytes`, zero-padding a shorter
     /// value (keeping its expiry), or creates `key` that way with no expiry. Logged by SETRANGE.
     case setRange(key: [UInt8], offset: Int, bytes: [UInt8])
+    /// `IDEMPOTENT <key> …` ran a command (`fingerprint`) that answered `reply`, at log time
+    /// `atMilliseconds` (the primary's clock). Logged in the same record as that command's
+    /// effects, so both survive a restart or a failover — or both are lost — together.
+    case remember(key: [UInt8], fingerprint: UInt64, reply: Reply, atMilliseconds: Int64)
 }

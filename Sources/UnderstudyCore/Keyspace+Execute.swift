@@ -24,7 +24,7 @@ extension Keyspace {
         return Execution(reply: reply, effects: context.effects)
     }
 
-    private mutating func dispatch(
+    mutating func dispatch(
         _ name: String,
         _ context: inout ExecutionContext,
         random: inout some RandomNumberGenerator
@@ -79,6 +79,7 @@ extension Keyspace {
         case "expiretime": return expireTime(&context, unit: .seconds)
         case "pexpiretime": return expireTime(&context, unit: .milliseconds)
         case "persist": return persist(&context)
+        case "idempotent": return try idempotent(&context, random: &random)
         default:
             // The shell routes only `.keyspace` commands here: anything else is a bug.
             fatalError("Internal inconsistency: '\(name)' is not a keyspace command")

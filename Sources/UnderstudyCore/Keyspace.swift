@@ -21,6 +21,9 @@ public struct Keyspace: Sendable {
     /// primary's logged `.delete`, so its clock never changes its data.
     public var deletesExpiredKeys: Bool = true
 
+    /// `IDEMPOTENT` keys and the replies they got (from logged `.remember` effects).
+    public internal(set) var idempotency = IdempotencyTable()
+
     var keyOrder = KeyOrder()
     var expiryQueue = ExpiryQueue()
 
@@ -63,6 +66,9 @@ public struct Keyspace: Sendable {
                 Self.overwrite(&value, at: offset, with: bytes)
                 store(Entry(value: value), forKey: key)
             }
+        case .remember(let key, let fingerprint, let reply, let atMilliseconds):
+            // Not a key: FLUSHALL leaves it, and a retry after one still runs once.
+            idempotency.remember(key, fingerprint: fingerprint, reply: reply, atMilliseconds: atMilliseconds)
         case .flushAll:
             entries.removeAll()
             keyOrder.removeAll()

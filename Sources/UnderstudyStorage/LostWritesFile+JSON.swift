@@ -62,6 +62,12 @@ extension LostWritesFile {
             line.appendText(",\"offset\":\(offset),\"bytes\":")
             appendByteString(bytes, to: &line)
             line.appendText("}")
+        case .remember(let key, let fingerprint, _, let atMilliseconds):
+            // The IDEMPOTENT key that ran the record's other effects (the reply is left out:
+            // it repeats what they did).
+            line.appendText("{\"op\":\"idempotent\",\"key\":")
+            appendByteString(key, to: &line)
+            line.appendText(",\"fingerprint\":\(fingerprint),\"atMilliseconds\":\(atMilliseconds)}")
         }
     }
 

@@ -60,8 +60,15 @@ public enum SnapshotChunk {
         return Header(rawBytes: rawBytes, compressedBytes: compressedBytes, checksum: bytes.readUInt32(at: 8))
     }
 
+    /// What one chunk holds: keys with their entries, and `IDEMPOTENT` keys remembered
+    /// (`.remember` effects, in the order they were remembered).
+    public struct Contents {
+        public var entries: [(key: [UInt8], entry: Entry)] = []
+        public var remembered: [Effect] = []
+    }
+
     /// Checks, decompresses and decodes one chunk's entries.
-    public static func decode(header: Header, headerBytes headerRaw: UnsafeRawBufferPointer, compressed: UnsafeRawBufferPointer) throws -> [(key: [UInt8], entry: Entry)] {
+    public static func decode(header: Header, headerBytes headerRaw: UnsafeRawBufferPointer, compressed: UnsafeRawBufferPointer) throws -> Contents {
         precondition(compressed.count == header.compressedBytes)
         var crc = CRC32C()
         crc.update(UnsafeRawBufferPointer(rebasing: headerRaw[0..<8]))
@@ -81,15 +88,19 @@ public enum SnapshotChunk {
         } catch {
             throw StorageError(.corruptSnapshot, "chunk content does not decode: \(error)")
         }
-        var entries: [(key: [UInt8], entry: Entry)] = []
-        entries.reserveCapacity(effects.count)
+        var contents = Contents()
+        contents.entries.reserveCapacity(effects.count)
         for effect in effects {
-            guard case .set(let key, let value, let expireAtMilliseconds) = effect else {
-                throw StorageError(.corruptSnapshot, "chunk holds a non-set effect")
+            switch effect {
+            case .set(let key, let value, let expireAtMilliseconds):
+                contents.entries.append((key, Entry(value: value, expireAtMilliseconds: expireAtMilliseconds)))
+            case .remember:
+                contents.remembered.append(effect)
+            default:
+                throw StorageError(.corruptSnapshot, "chunk holds an effect that is neither a key nor an IDEMPOTENT key")
             }
-            entries.append((key, Entry(value: value, expireAtMilliseconds: expireAtMilliseconds)))
         }
-        return entries
+        return contents
     }
 }
 
@@ -104,6 +115,14 @@ public struct SnapshotChunkEncoder {
     public mutating func add(key: [UInt8], entry: Entry) -> [UInt8]? {
         effects.append(.set(key: key, value: entry.value, expireAtMilliseconds: entry.expireAtMilliseconds))
         estimatedRawBytes += key.count + entry.value.count + 24
+        return estimatedRawBytes >= SnapshotChunk.targetRawBytes ? flush() : nil
+    }
+
+    /// Adds one remembered `IDEMPOTENT` key (after every entry: replay keeps their order).
+    public mutating func add(remembered key: [UInt8], _ remembered: IdempotencyTable.Entry) -> [UInt8]? {
+        effects.append(.remember(key: key, fingerprint: remembered.fingerprint, reply: remembered.reply,
+                                 atMilliseconds: remembered.atMilliseconds))
+        estimatedRawBytes += key.count + 64
         return estimatedRawBytes >= SnapshotChunk.targetRawBytes ? flush() : nil
     }
 

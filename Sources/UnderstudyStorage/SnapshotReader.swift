@@ -34,6 +34,7 @@ public enum SnapshotReader {
             throw StorageError(.corruptSnapshot, "header says LSN \(lsn) but the file name says \(nameLSN)", offset: 16)
         }
         var entries: [[UInt8]: Entry] = [:]
+        var remembered: [Effect] = []
         var chunkCount = 0
         while true {
             let chunkStart = file.offset
@@ -43,11 +44,11 @@ public enum SnapshotReader {
             let headerBytes = marker + rest
             // The trailer must still fit after this chunk.
             let available = Int(file.size - file.offset) - (SnapshotFormat.trailerBytes)
-            let chunkEntries: [(key: [UInt8], entry: Entry)]
+            let chunkContents: SnapshotChunk.Contents
             do {
                 let header = try headerBytes.withUnsafeBytes { try SnapshotChunk.parseHeader($0, available: available) }
                 let compressed = try file.read(header.compressedBytes)
-                chunkEntries = try headerBytes.withUnsafeBytes { headerRaw in
+                chunkContents = try headerBytes.withUnsafeBytes { headerRaw in
                     try compressed.withUnsafeBytes { try SnapshotChunk.decode(header: header, headerBytes: headerRaw, compressed: $0) }
                 }
             } catch var error as StorageError {
@@ -55,7 +56,8 @@ public enum SnapshotReader {
                 error.offset = chunkStart
                 throw error
             }
-            for (key, entry) in chunkEntries {
+            remembered += chunkContents.remembered
+            for (key, entry) in chunkContents.entries {
                 guard entries.updateValue(entry, forKey: key) == nil else {
                     throw StorageError(.corruptSnapshot, "key appears twice", offset: chunkStart)
                 }
@@ -78,7 +80,9 @@ public enum SnapshotReader {
             throw StorageError(.corruptSnapshot, "\(file.size - file.offset) bytes follow the trailer")
         }
         let info = SnapshotInfo(path: file.path, lsn: lsn, epoch: epoch, lastRecordChecksum: lastRecordChecksum, entryCount: entries.count, chunkCount: chunkCount, fileBytes: file.size)
-        return (Keyspace(entries: entries), info)
+        var keyspace = Keyspace(entries: entries)
+        for effect in remembered { keyspace.apply(effect) }
+        return (keyspace, info)
     }
 }
 

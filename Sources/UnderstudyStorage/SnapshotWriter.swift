@@ -50,6 +50,12 @@ public enum SnapshotWriter {
                 chunkCount += 1
             }
         }
+        for (key, remembered) in keyspace.idempotency.entriesInOrder {
+            if let chunk = encoder.add(remembered: key, remembered) {
+                try emit(chunk)
+                chunkCount += 1
+            }
+        }
         if let chunk = encoder.finish() {
             try emit(chunk)
             chunkCount += 1

@@ -14,7 +14,7 @@ import Testing
         "wait": 3, "durability": 1,  // DURABILITY is Understudy's own
         "replicate": -7,  // Understudy's own: a standby's handshake (not in Redis); the cluster identity is optional
         "failover": -1,  // Redis's FAILOVER arity; it answers when the switchover is over
-        "promote": -2, "fence": -4,  // Understudy's own: forced promotion, fencing through the peer
+        "promote": -2, "fence": -4, "idempotent": -3,  // Understudy's own: forced promotion, fencing through the peer
     ]
 
     @Test func everyCommand_hasRedisArity() {

@@ -23,7 +23,7 @@ import UnderstudyCore
                 #expect(header.rawBytes <= SnapshotChunk.targetRawBytes + 200)
                 #expect(header.compressedBytes < header.rawBytes, "repetitive values compress")
                 let compressed = UnsafeRawBufferPointer(rebasing: raw[SnapshotChunk.headerBytes...])
-                for (key, entry) in try SnapshotChunk.decode(header: header, headerBytes: raw, compressed: compressed) {
+                for (key, entry) in try SnapshotChunk.decode(header: header, headerBytes: raw, compressed: compressed).entries {
                     decoded[key] = entry
                 }
             }
