@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "UnderstudyWire", targets: ["UnderstudyWire"]),
         .library(name: "UnderstudyStorage", targets: ["UnderstudyStorage"]),
         .executable(name: "understudy-sim", targets: ["understudy-sim"]),
+        .library(name: "UnderstudyClient", targets: ["UnderstudyClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -70,10 +71,24 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // async/await client with discovery, redirects, retries, breakers and idempotent
+        // writes. The decisions are pure values; the NIO connection and pool interpret them.
+        .target(
+            name: "UnderstudyClient",
+            dependencies: [
+                "UnderstudyCore",
+                "UnderstudyWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "understudy",
             dependencies: [
                 "CUnderstudyProcess",
+                "UnderstudyCore",
                 "UnderstudyServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -121,6 +136,20 @@ let package = Package(
                 "UnderstudyStorage",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "UnderstudyClientTests",
+            dependencies: [
+                "UnderstudyClient",
+                "UnderstudyCore",
+                "UnderstudyWire",
+                "UnderstudyServer",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,3 +1,4 @@
+import UnderstudyCore
 import ArgumentParser
 import Logging
 import ServiceLifecycle

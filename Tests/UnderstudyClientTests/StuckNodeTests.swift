@@ -1,0 +1,64 @@
+import Testing
+import UnderstudyClient
+import UnderstudyCore
+
+/// Nodes that accept connections and read requests but never answer them must not hold a
+/// caller past its deadline, and a write sent to one must never be reported as not applied.
+@Suite struct StuckNodeTests {
+    private static let deadlineMilliseconds: Int64 = 400
+    /// Scheduling slack on a loaded 2-core machine; the attempts themselves are 100 ms.
+    private static let slack: Duration = .milliseconds(400)
+
+    private func client(port: Int) throws -> UnderstudyClient {
+        var configuration = UnderstudyClient.Configuration()
+        configuration.perAttemptTimeoutMilliseconds = 100
+        configuration.probeTimeoutMilliseconds = 100
+        configuration.deadlineMilliseconds = Self.deadlineMilliseconds
+        configuration.randomSource = .seeded(3)
+        return try UnderstudyClient(seeds: ["127.0.0.1:\(port)"], configuration: configuration)
+    }
+
+    /// Runs `call` and returns its error and how long it took.
+    private func timedFailure(_ call: () async throws(UnderstudyClientError) -> Void) async -> (UnderstudyClientError?, Duration) {
+        let clock = ContinuousClock()
+        let start = clock.now
+        do {
+            try await call()
+            return (nil, clock.now - start)
+        } catch {
+            return (error, clock.now - start)
+        }
+    }
+
+    @Test func aNodeThatNeverAnswers_failsTheCallByItsDeadline() async throws {
+        let node = try await ScriptedNode.start { _ in nil }
+        let client = try client(port: node.port)
+        let (error, elapsed) = await timedFailure { () async throws(UnderstudyClientError) in _ = try await client.get("k") }
+        #expect(error != nil)
+        #expect(elapsed < .milliseconds(Self.deadlineMilliseconds) + Self.slack, "held \(elapsed)")
+        await client.shutdown()
+        try await node.stop()
+    }
+
+    @Test func aPrimaryThatStopsAnswering_makesAWriteIndeterminate_byTheDeadline() async throws {
+        let node = try await ScriptedNode.start { command in
+            switch command.name {
+            case "role": .array([.bulk("master"), .integer(0), .array([])])
+            case "info": .bulk("# Replication\r\nrole:master\r\nunderstudy_epoch:1\r\n")
+            default: nil
+            }
+        }
+        let client = try client(port: node.port)
+        let (plain, plainElapsed) = await timedFailure { () async throws(UnderstudyClientError) in try await client.set("k", "v") }
+        #expect(plain?.code == .indeterminate, "a write sent without reply may have run: \(String(describing: plain))")
+        #expect(plainElapsed < .milliseconds(Self.deadlineMilliseconds) + Self.slack)
+        let (keyed, keyedElapsed) = await timedFailure { () async throws(UnderstudyClientError) in _ = try await client.incr("n") }
+        #expect(keyed?.code == .indeterminate && keyed?.idempotencyKey?.count == 32, "\(String(describing: keyed))")
+        #expect(keyedElapsed < .milliseconds(Self.deadlineMilliseconds) + Self.slack, "held \(keyedElapsed)")
+        let (read, readElapsed) = await timedFailure { () async throws(UnderstudyClientError) in _ = try await client.get("k") }
+        #expect(read != nil && read?.code != .indeterminate)
+        #expect(readElapsed < .milliseconds(Self.deadlineMilliseconds) + Self.slack)
+        await client.shutdown()
+        try await node.stop()
+    }
+}
