@@ -64,6 +64,7 @@ let package = Package(
                 "UnderstudyCore",
                 "UnderstudyWire",
                 "UnderstudyStorage",
+                "UnderstudyClient",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -88,6 +89,7 @@ let package = Package(
             name: "understudy",
             dependencies: [
                 "CUnderstudyProcess",
+                "UnderstudyClient",
                 "UnderstudyCore",
                 "UnderstudyServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

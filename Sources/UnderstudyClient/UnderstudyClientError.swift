@@ -10,7 +10,7 @@ public struct UnderstudyClientError: Error, Sendable, CustomStringConvertible {
         private enum Value: String, Hashable, Sendable {
             case indeterminate, serverError, idempotencyKeyConflict, deadlineExceeded
             case retriesExhausted, retryBudgetExhausted, circuitOpen, bulkheadFull, invalidArgument
-            case unexpectedReply, shutDown, cancelled
+            case unexpectedReply, shutDown, cancelled, unreachable
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -43,6 +43,8 @@ public struct UnderstudyClientError: Error, Sendable, CustomStringConvertible {
         public static let cancelled = Code(.cancelled)
         /// `shutdown()` was called.
         public static let shutDown = Code(.shutDown)
+        /// `NodeRequest`: the node could not be reached (nothing was sent).
+        public static let unreachable = Code(.unreachable)
     }
 
     public var code: Code

@@ -1,4 +1,5 @@
 import Logging
+import UnderstudyClient
 import NIOCore
 import NIOPosix
 import UnderstudyCore
@@ -158,7 +159,7 @@ extension NodeEngine {
         Task {
             let replies: [Reply]
             do {
-                replies = try await RESPRequest.send([command], to: peer, timeoutMilliseconds: 500)
+                replies = try await NodeRequest.send([command], to: peer, timeoutMilliseconds: 500)
             } catch {
                 // The peer is down or unreachable: it learns the epoch when it comes back.
                 logger.debug("cannot tell the peer this node's epoch", metadata: ["peer": "\(peer)", "error": "\(error)"])

@@ -1,4 +1,5 @@
 import UnderstudyCore
+import UnderstudyClient
 import UnderstudyServer
 
 /// Waits until one node of a local cluster takes writes: it says `understudy_role:primary`
@@ -53,7 +54,7 @@ enum LocalClusterReadiness {
     private static func replicationFields(_ address: ListenAddress) async -> [String: String]? {
         let replies: [Reply]
         do {
-            replies = try await RESPRequest.send([Command("INFO", "replication")], to: address, timeoutMilliseconds: requestTimeoutMilliseconds)
+            replies = try await NodeRequest.send([Command("INFO", "replication")], to: address, timeoutMilliseconds: requestTimeoutMilliseconds)
         } catch {
             return nil
         }

@@ -1,4 +1,5 @@
 import UnderstudyCore
+import UnderstudyClient
 import UnderstudyServer
 
 /// What an operator command learns from one process: its `INFO` fields, in order.
@@ -20,7 +21,7 @@ struct NodeInfo {
     /// `INFO <section>` (or plain `INFO`) from `address`.
     static func fetch(_ address: ListenAddress, section: String?, timeoutMilliseconds: Int64) async throws -> NodeInfo {
         let command = section.map { Command("INFO", $0) } ?? Command("INFO")
-        let replies = try await RESPRequest.send([command], to: address, timeoutMilliseconds: timeoutMilliseconds)
+        let replies = try await NodeRequest.send([command], to: address, timeoutMilliseconds: timeoutMilliseconds)
         guard case .bulk(let bytes?)? = replies.first else {
             throw ExitMessage("\(address) answered INFO with \(String(describing: replies.first))")
         }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import UnderstudyClient
 import UnderstudyCore
 import UnderstudyServer
 
@@ -63,7 +64,7 @@ struct PromoteCommand: AsyncParsableCommand {
             guard readLine()?.trimmingPrefix(" ").lowercased() == "yes" else { throw ExitMessage("not promoted") }
         }
         let timeoutMilliseconds = DurationText.milliseconds(timeout) ?? 10_000
-        let replies = try await RESPRequest.send(
+        let replies = try await NodeRequest.send(
             [Command("PROMOTE", "FORCE", "TIMEOUT", "\(timeoutMilliseconds)")], to: standby.address,
             timeoutMilliseconds: timeoutMilliseconds + 5_000)
         switch replies.first {

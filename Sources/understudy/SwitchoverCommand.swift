@@ -1,4 +1,5 @@
 import ArgumentParser
+import UnderstudyClient
 import UnderstudyCore
 import UnderstudyServer
 
@@ -46,7 +47,7 @@ struct SwitchoverCommand: AsyncParsableCommand {
         if let to { command += ["TO", to.host, "\(to.port)"] }
         command += ["TIMEOUT", "\(timeoutMilliseconds)"]
         let started = ContinuousClock.now
-        let replies = try await RESPRequest.send(
+        let replies = try await NodeRequest.send(
             [Command(arguments: command.map { Array($0.utf8) })], to: primary.address,
             timeoutMilliseconds: timeoutMilliseconds + 5_000)
         let elapsed = ContinuousClock.now - started

@@ -1,4 +1,5 @@
 import ServiceLifecycle
+import UnderstudyClient
 import Testing
 import UnderstudyCore
 @testable import UnderstudyServer
@@ -17,7 +18,7 @@ import UnderstudyCore
     }
 
     private func ask(_ request: WitnessRequest, _ address: ListenAddress) async throws -> Reply {
-        let replies = try await RESPRequest.send([Command(arguments: request.arguments)], to: address)
+        let replies = try await NodeRequest.send([Command(arguments: request.arguments)], to: address)
         return replies[0]
     }
 
@@ -72,7 +73,7 @@ import UnderstudyCore
     @Test func badRequests_getAnError_andCostNothing() async throws {
         let directory = try TemporaryDirectory()
         try await runWitness(in: directory.path) { witness in
-            let replies = try await RESPRequest.send(
+            let replies = try await NodeRequest.send(
                 [Command("WITNESS", "VOTE", "x"), Command("SET", "k", "v"), Command("PING"), Command("WITNESS", "STATUS")], to: witness)
             guard case .error(let bad) = replies[0], bad.hasPrefix("ERR bad WITNESS request") else {
                 Issue.record("expected an error, got \(replies[0])"); return

@@ -521,8 +521,11 @@ public struct NodeCoordinator: Sendable {
     /// A primary that holds its lease refuses it: by the lease argument no voter can have
     /// backed a newer epoch meanwhile, so the sender was forced without the witness and holds
     /// no lease; the witness settles which of the two goes on. So does a primary made after
-    /// the epoch a forced sender was forced from (`forcedFrom`, the simulator's finding H).
+    /// the epoch a forced sender was forced from (`forcedFrom`) that has acknowledged writes in
+    /// its epoch (`acknowledgedInThisEpoch`): the sender never had them (the simulator's
+    /// finding H). One that acknowledged nothing there loses nothing by following it.
     public mutating func fenced(epoch seen: Epoch, by primary: String, clusterID claimed: String, forcedFrom: Epoch? = nil,
+                                acknowledgedInThisEpoch: Bool = false,
                                 nowMilliseconds now: Int64, mutationPromotes: Bool = false) -> Result<[CoordinatorAction], FenceRefusal> {
         guard let clusterID, claimed == clusterID else { return .failure(.foreignCluster) }
         if mutationPromotes, primary == node, role == .standby, seen > epoch {
@@ -533,7 +536,9 @@ public struct NodeCoordinator: Sendable {
         guard seen > epoch else { return .failure(.notNewer(epoch: epoch)) }
         guard seen <= Epoch.highestPlausible else { return .failure(.implausible(epoch: seen)) }
         guard !hasLease(nowMilliseconds: now) else { return .failure(.holdsLease(epoch: epoch)) }
-        if let forcedFrom, forcedFrom < epoch { return .failure(.madeAfterTheForcedEpoch(epoch: epoch, forcedFrom: forcedFrom)) }
+        if let forcedFrom, forcedFrom < epoch, acknowledgedInThisEpoch {
+            return .failure(.madeAfterTheForcedEpoch(epoch: epoch, forcedFrom: forcedFrom))
+        }
         return .success(learned(epoch: seen, primary: primary, now: now))
     }
 

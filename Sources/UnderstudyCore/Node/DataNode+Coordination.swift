@@ -267,9 +267,11 @@ extension DataNode {
                                 nowMilliseconds now: Int64) -> Result<[NodeAction], FenceRefusal> {
         guard coordinator != nil else { return .failure(.notCoordinated) }
         let promotes = configuration.mutation == .fencePromotes
+        // Replies went out for records of this primary's own epoch.
+        let acknowledgedInThisEpoch = primary != nil && gate.acknowledgedLSN >= history.lastEntry.firstLSN
         switch withCoordinator({
-            $0.fenced(epoch: seen, by: primaryName, clusterID: clusterID, forcedFrom: forcedFrom, nowMilliseconds: now,
-                      mutationPromotes: promotes)
+            $0.fenced(epoch: seen, by: primaryName, clusterID: clusterID, forcedFrom: forcedFrom,
+                      acknowledgedInThisEpoch: acknowledgedInThisEpoch, nowMilliseconds: now, mutationPromotes: promotes)
         })! {
         case .success(let decided):
             let note = NodeAction.note(NodeNote(.critical, "fenced by the peer: it is primary of a newer epoch", [

@@ -57,7 +57,11 @@ extension DataNode {
             if let refusal = followRefusal(clusterID: clusterID) {
                 return refused(refusal, now: now)
             }
+            // The epoch it streams in is one it knows from now on (a forced promotion says
+            // which epoch it knew: finding H), even before the first heartbeat comes.
+            let peer = configuration.pair?.peer
             var actions = persistIdentityIfLearned()
+            actions += coordinate(withCoordinator { $0.observed(epoch: primaryEpoch, primary: peer, nowMilliseconds: now) } ?? [], now: now)
             let action = withStandby { standby -> StandbyAction in
                 standby.link = .streaming(id: id)
                 standby.diverged = false

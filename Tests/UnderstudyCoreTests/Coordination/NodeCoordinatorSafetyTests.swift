@@ -117,16 +117,20 @@ import Testing
         #expect(node.role == .primary && node.epoch == Epoch(2) && node.hasLease(nowMilliseconds: 1_001))
     }
 
-    @Test("Finding H: a primary made after the epoch a forced sender was forced from refuses its FENCE, lease or not")
+    @Test("Finding H: a primary made after the epoch a forced sender was forced from, which acknowledged writes in its epoch, refuses its FENCE, lease or not; one that acknowledged nothing there follows")
     func fence_fromAPrimaryForcedBeforeThisEpoch_isRefused() {
         var node = primary()
         let lapsed: Int64 = 1_000 + settings.leaseMilliseconds
-        #expect(node.fenced(epoch: Epoch(65_537), by: peer, clusterID: cluster, forcedFrom: Epoch(1), nowMilliseconds: lapsed)
+        #expect(node.fenced(epoch: Epoch(65_537), by: peer, clusterID: cluster, forcedFrom: Epoch(1),
+                            acknowledgedInThisEpoch: true, nowMilliseconds: lapsed)
                 == .failure(.madeAfterTheForcedEpoch(epoch: Epoch(2), forcedFrom: Epoch(1))))
         #expect(node.role == .primary)
         #expect(node.fenced(epoch: Epoch(65_538), by: peer, clusterID: cluster, forcedFrom: Epoch(2), nowMilliseconds: lapsed)
                 == .success([.becomeStandby(epoch: Epoch(65_538), primary: peer)]),
                 "forced knowing this epoch: the operator's override stands")
+        var idle = primary()
+        #expect(idle.fenced(epoch: Epoch(65_537), by: peer, clusterID: cluster, forcedFrom: Epoch(1), nowMilliseconds: lapsed)
+                == .success([.becomeStandby(epoch: Epoch(65_537), primary: peer)]), "nothing acknowledged in epoch 2: nothing lost")
     }
 
     @Test("Finding H: the witness's answer to a primary's own heartbeat that moves it above a forced epoch keeps it primary, in the new epoch, with the lease")

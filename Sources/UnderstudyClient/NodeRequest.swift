@@ -1,0 +1,45 @@
+public import NIOCore
+public import NIOPosix
+public import UnderstudyCore
+
+/// A few commands to one node on one fresh connection, under one deadline, then closed: for
+/// the operator tools (`understudy status`, `switchover`, `promote`) and for a node telling
+/// its peer its epoch (`FENCE`). No discovery, no retries, no pooling — that is
+/// `UnderstudyClient`'s job.
+public enum NodeRequest {
+    /// The replies to `commands`, in order (an error reply is a reply, not a throw).
+    /// - Throws: `UnderstudyClientError` — `.unreachable` when nothing was sent (the connect
+    ///   failed or timed out), `.indeterminate` when a command was sent and its reply did not
+    ///   come within the deadline (it may have run).
+    public static func send(_ commands: [Command], to address: NetworkAddress, timeoutMilliseconds: Int64 = 2_000,
+                            group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws(UnderstudyClientError) -> [Reply] {
+        let clock = MonotonicClock()
+        let connection: RESPConnection
+        do {
+            connection = try await RESPConnection.connect(to: address, group: group, timeoutMilliseconds: timeoutMilliseconds,
+                                                          maxAbandonedReplies: 1).get()
+        } catch {
+            throw UnderstudyClientError(code: .unreachable, message: "cannot connect to \(address): \(error)", node: address)
+        }
+        var replies: [Reply] = []
+        do throws(TransportFailure) {
+            for command in commands {
+                let remaining = timeoutMilliseconds - clock.nowMilliseconds()
+                guard remaining > 0 else {
+                    throw TransportFailure.notSent(reason: "\(address) did not answer within \(timeoutMilliseconds) ms")
+                }
+                replies.append(try await connection.send(command.arguments, timeoutMilliseconds: remaining))
+            }
+        } catch {
+            await connection.close()
+            switch error {
+            case .notSent(let reason):
+                throw UnderstudyClientError(code: replies.isEmpty ? .unreachable : .deadlineExceeded, message: reason, node: address)
+            case .sentWithoutReply(let reason):
+                throw UnderstudyClientError(code: .indeterminate, message: "\(address): \(reason)", node: address)
+            }
+        }
+        await connection.close()
+        return replies
+    }
+}
