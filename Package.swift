@@ -99,6 +99,18 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Drives UnderstudyClient with concurrent callers under faults and prints what they saw
+        // (tests/test_client.py).
+        .executableTarget(
+            name: "understudy-client-check",
+            dependencies: [
+                "UnderstudyClient",
+                "UnderstudyCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // The deterministic simulation: the real core state machines on a virtual clock and
         // a seeded network. Pure like the core: no Foundation, no clock, no system randomness.
         .target(name: "UnderstudySimulation", dependencies: ["UnderstudyCore"], swiftSettings: strictSettings),

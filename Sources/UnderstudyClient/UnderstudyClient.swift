@@ -23,6 +23,10 @@ public actor UnderstudyClient {
     var pools: [NodeAddress: NodePool] = [:]
     var probeTask: Task<Void, Never>?
     var isShutDown = false
+    /// Attempts handed to a node (past its circuit breaker and bulkhead), retries included
+    /// and topology probes not: what the client's callers cost the nodes. For load tools and
+    /// tests until the client has metrics.
+    public private(set) var attemptsSent = 0
 
     /// A client for the nodes in `seeds` (`host:port` each). Nothing is connected until the
     /// first call.
@@ -132,6 +136,7 @@ public actor UnderstudyClient {
             return .noRoute(reason: "no primary known among \(topology.nodes.map(\.description).joined(separator: ", "))")
         }
         let outcome = await pool(for: node).attempt(arguments, timeoutMilliseconds: timeoutMilliseconds)
+        if case .rejected = outcome {} else { attemptsSent += 1 }
         if case .classified(.notExecuted(_, let redirect?)) = outcome {
             publish(topology.receive(redirect, from: node))
         }
