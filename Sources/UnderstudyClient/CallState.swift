@@ -26,7 +26,13 @@ struct CallState: Sendable {
         case fail(UnderstudyClientError)
         /// Sleep `afterMilliseconds`, probe the seeds first if `probe`, then attempt again.
         case retry(afterMilliseconds: Int64, probe: Bool)
+        /// The retry budget has no room yet: sleep `afterMilliseconds`, then ask again with
+        /// `budgetWaitEnded`. Waiting adds no load to the nodes; only granted retries do.
+        case waitForRetryBudget(afterMilliseconds: Int64, probe: Bool)
     }
+
+    /// How long a call waits between asks for a retry slot.
+    static let budgetWaitMilliseconds: Int64 = 20
 
     let traits: CommandTraits
     let idempotencyKey: String?
@@ -38,6 +44,8 @@ struct CallState: Sendable {
     /// Why a write may already have run (the first unknown outcome), or nil.
     private(set) var mayHaveRunBecause: String?
     private var holdsRetry = false
+    /// What the retry waiting for the budget is for (for the error, if it never gets a slot).
+    private var waitingReason: String?
     private var lastNode: NodeAddress?
 
     init(traits: CommandTraits, idempotencyKey: String?, maxAttempts: Int, perAttemptTimeoutMilliseconds: Int64,
@@ -88,6 +96,10 @@ struct CallState: Sendable {
             return .succeed(reply)
         case .classified(.failed(let code, let message)):
             return .fail(error(code, message))
+        case .rejected(.circuitOpen, let message):
+            // The node this call was routed to is failing: the cluster may have failed over.
+            // Probe every seed and try again (the breaker itself keeps the load off that node).
+            return retry(reason: message, probe: true, now: now, randomValue: randomValue, budget: &budget)
         case .rejected(let code, let message):
             return .fail(giveUp(code, message))
         case .noRoute(let reason):
@@ -121,11 +133,25 @@ struct CallState: Sendable {
             return .fail(giveUp(.deadlineExceeded, "the call's deadline passes before another attempt; the last: \(reason)"))
         }
         guard budget.tryStartRetry() else {
-            return .fail(giveUp(.retryBudgetExhausted,
-                                "\(budget.activeRetries) retries are in progress, the most the budget allows; the last: \(reason)"))
+            waitingReason = reason
+            return .waitForRetryBudget(afterMilliseconds: max(delay, Self.budgetWaitMilliseconds), probe: probe)
         }
         holdsRetry = true
         return .retry(afterMilliseconds: delay, probe: probe)
+    }
+
+    /// A wait for the retry budget ended: a slot now (`.retry` at once), another wait, or —
+    /// past the deadline — `retryBudgetExhausted` (`indeterminate` if the write may have run).
+    mutating func budgetWaitEnded(probe: Bool, nowMilliseconds now: Int64, budget: inout RetryBudget) -> Step {
+        let reason = waitingReason ?? "a retry"
+        guard now + Self.budgetWaitMilliseconds < deadlineMilliseconds else {
+            return .fail(giveUp(.retryBudgetExhausted,
+                                "\(budget.activeRetries) retries were in progress, the most the budget allows, until the deadline; the last: \(reason)"))
+        }
+        guard budget.tryStartRetry() else { return .waitForRetryBudget(afterMilliseconds: Self.budgetWaitMilliseconds, probe: probe) }
+        holdsRetry = true
+        waitingReason = nil
+        return .retry(afterMilliseconds: 0, probe: probe)
     }
 
     /// The error for giving up with `code`, unless an earlier attempt may have run the write:

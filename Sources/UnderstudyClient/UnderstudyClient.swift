@@ -108,8 +108,16 @@ public actor UnderstudyClient {
             }
             let node = topology.node(for: route, attemptIndex: attemptIndex)
             let outcome = await attempt(wire, on: node, timeoutMilliseconds: timeout)
-            let step = call.attemptFinished(outcome, on: node, nowMilliseconds: clock.nowMilliseconds(),
+            var step = call.attemptFinished(outcome, on: node, nowMilliseconds: clock.nowMilliseconds(),
                                             randomValue: configuration.randomSource.next(), budget: &budget)
+            while case .waitForRetryBudget(let delay, let probe) = step {
+                do {
+                    try await Task.sleep(for: .milliseconds(delay))
+                } catch {
+                    throw call.cancelled()
+                }
+                step = call.budgetWaitEnded(probe: probe, nowMilliseconds: clock.nowMilliseconds(), budget: &budget)
+            }
             switch step {
             case .succeed(let reply):
                 return reply
@@ -125,6 +133,8 @@ public actor UnderstudyClient {
                 } catch {
                     throw call.cancelled()
                 }
+            case .waitForRetryBudget:
+                fatalError("Internal inconsistency: the budget wait loop ended on another wait")
             }
             attemptIndex += 1
         }

@@ -75,17 +75,43 @@ import UnderstudyCore
         #expect(code(state.attemptFinished(.noRoute(reason: "none"), on: nil, nowMilliseconds: 95, randomValue: 9, budget: &budget)) == .deadlineExceeded)
     }
 
-    @Test func aSpentRetryBudget_failsTheCall() {
-        var budget = RetryBudget(percentOfActiveRequests: 20, minimumConcurrentRetries: 0)
-        var state = call("GET", "k")
-        state.start(budget: &budget)
-        #expect(code(state.attemptFinished(.noRoute(reason: "none"), on: nil, nowMilliseconds: 0, randomValue: 0, budget: &budget)) == .retryBudgetExhausted)
+    @Test("A spent retry budget makes the call wait for a slot (no load on the nodes), and gives up at its deadline")
+    func aSpentRetryBudget_makesTheCallWait_untilASlotFreesOrItsDeadline() {
+        var budget = RetryBudget(percentOfActiveRequests: 20, minimumConcurrentRetries: 1)
+        var holder = call("GET", "a"), waiter = call("GET", "k", deadline: 200)
+        holder.start(budget: &budget)
+        waiter.start(budget: &budget)
+        guard case .retry = holder.attemptFinished(.noRoute(reason: "none"), on: nil, nowMilliseconds: 0, randomValue: 0, budget: &budget) else {
+            Issue.record("the first retry has a slot"); return
+        }
+        guard case .waitForRetryBudget(_, let probe) = waiter.attemptFinished(.noRoute(reason: "none"), on: nil, nowMilliseconds: 0,
+                                                                              randomValue: 0, budget: &budget) else {
+            Issue.record("no slot: the call waits"); return
+        }
+        guard case .waitForRetryBudget = waiter.budgetWaitEnded(probe: probe, nowMilliseconds: 20, budget: &budget) else {
+            Issue.record("still no slot: it waits again"); return
+        }
+        // The holder's retry attempt finishes (successfully): its slot frees.
+        _ = holder.attemptFinished(.classified(.success(.ok)), on: node, nowMilliseconds: 30, randomValue: 0, budget: &budget)
+        guard case .retry(0, _) = waiter.budgetWaitEnded(probe: probe, nowMilliseconds: 40, budget: &budget) else {
+            Issue.record("a freed slot is granted at once"); return
+        }
+        var late = call("GET", "k", deadline: 100), full = RetryBudget(percentOfActiveRequests: 0, minimumConcurrentRetries: 0)
+        late.start(budget: &full)
+        _ = late.attemptFinished(.noRoute(reason: "none"), on: nil, nowMilliseconds: 0, randomValue: 0, budget: &full)
+        #expect(code(late.budgetWaitEnded(probe: true, nowMilliseconds: 90, budget: &full)) == .retryBudgetExhausted)
     }
 
-    @Test func anOpenBreaker_failsFast() {
+    @Test("An open breaker on the node a call was routed to probes the seeds and tries again: the cluster may have failed over")
+    func anOpenBreaker_probesAndRetries() {
         var state = call("GET", "k"), budget = budget()
         state.start(budget: &budget)
-        #expect(code(state.attemptFinished(.rejected(.circuitOpen, message: "open"), on: node, nowMilliseconds: 0, randomValue: 0, budget: &budget)) == .circuitOpen)
+        guard case .retry(_, true) = state.attemptFinished(.rejected(.circuitOpen, message: "open"), on: node, nowMilliseconds: 0,
+                                                           randomValue: 0, budget: &budget) else {
+            Issue.record("an open breaker should probe and retry"); return
+        }
+        #expect(code(state.attemptFinished(.rejected(.bulkheadFull, message: "full"), on: node, nowMilliseconds: 10, randomValue: 0,
+                                           budget: &budget)) == .bulkheadFull, "a full bulkhead still fails fast")
     }
 
     @Test func serverErrors_areFinal() {
