@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
     ],
     targets: [
         // Pure core: types, command model, keyspace semantics. Standard library only.
@@ -82,6 +83,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
             swiftSettings: strictSettings
         ),
@@ -160,6 +162,7 @@ let package = Package(
             name: "UnderstudyClientTests",
             dependencies: [
                 "UnderstudyClient",
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
                 "UnderstudyCore",
                 "UnderstudyWire",
                 "UnderstudyServer",

@@ -29,6 +29,15 @@ struct CircuitBreaker: Sendable, Equatable {
     let coolDownMilliseconds: Int64
     private(set) var state: State = .closed(consecutiveFailures: 0)
 
+    /// The state's name for metrics: `closed`, `open` or `half_open`.
+    var stateName: String {
+        switch state {
+        case .closed: "closed"
+        case .open: "open"
+        case .halfOpen: "half_open"
+        }
+    }
+
     init(failureThreshold: Int, coolDownMilliseconds: Int64) {
         precondition(failureThreshold > 0 && coolDownMilliseconds >= 0, "a breaker trips after at least one failure")
         self.failureThreshold = failureThreshold

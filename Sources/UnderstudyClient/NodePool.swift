@@ -22,8 +22,12 @@ actor NodePool {
     private var bulkhead: Bulkhead
     private var isShutDown = false
 
-    init(node: NodeAddress, group: any EventLoopGroup, configuration: UnderstudyClient.Configuration, clock: MonotonicClock) {
+    private let metrics: ClientMetrics
+
+    init(node: NodeAddress, group: any EventLoopGroup, configuration: UnderstudyClient.Configuration, clock: MonotonicClock,
+         metrics: ClientMetrics) {
         precondition(configuration.connectionsPerNode > 0, "a pool holds at least one connection")
+        self.metrics = metrics
         self.node = node
         self.group = group
         self.configuration = configuration
@@ -37,6 +41,8 @@ actor NodePool {
     /// One attempt of a command: admission by the breaker and the bulkhead, a connection, the
     /// request, and the breaker told what happened.
     func attempt(_ arguments: [[UInt8]], timeoutMilliseconds: Int64) async -> CallState.AttemptOutcome {
+        let before = breaker.stateName
+        defer { if breaker.stateName != before { metrics.breakerChanged(node: node, to: breaker.stateName) } }
         let admission = breaker.admit(nowMilliseconds: clock.nowMilliseconds())
         if case .rejected(let retryAfter) = admission {
             return .rejected(.circuitOpen, message: "the circuit breaker of \(node) is open after \(breaker.failureThreshold) consecutive failures; it lets a probe through in \(retryAfter) ms")

@@ -1,3 +1,4 @@
+public import CoreMetrics
 public import Logging
 public import NIOCore
 public import NIOPosix
@@ -20,6 +21,13 @@ public actor UnderstudyClient {
     let clock = MonotonicClock()
     var topology: Topology
     private var budget: RetryBudget
+    private let metrics: ClientMetrics
+    /// Since when calls have been failing or waiting (nil while they succeed), and whether the
+    /// primary changed meanwhile: the failover-recovery time.
+    private var troubleSinceMilliseconds: Int64?
+    private var failoverDuringTrouble = false
+    /// The epoch of the last primary the client followed (nil before the first).
+    private var lastPrimaryEpoch: UInt64?
     var pools: [NodeAddress: NodePool] = [:]
     var probeTask: Task<Void, Never>?
     var isShutDown = false
@@ -31,9 +39,12 @@ public actor UnderstudyClient {
     /// A client for the nodes in `seeds` (`host:port` each). Nothing is connected until the
     /// first call.
     /// - Throws: `invalidArgument` if `seeds` is empty or an entry is not `host:port`.
+    /// - Parameter metricsFactory: where the client's metrics go (docs/client.md,
+    ///   "Metrics"); by default the process's bootstrapped `MetricsSystem`.
     public init(seeds: [String], configuration: Configuration = Configuration(),
                 logger: Logger = Logger(label: "understudy.client"),
-                eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws(UnderstudyClientError) {
+                eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+                metricsFactory: any MetricsFactory = MetricsSystem.factory) throws(UnderstudyClientError) {
         var addresses: [NodeAddress] = []
         for seed in seeds {
             guard let address = NodeAddress(parsing: seed) else {
@@ -45,6 +56,7 @@ public actor UnderstudyClient {
             throw UnderstudyClientError(code: .invalidArgument, message: "a client needs at least one seed")
         }
         self.configuration = configuration
+        self.metrics = ClientMetrics(factory: metricsFactory)
         self.logger = logger
         self.group = eventLoopGroup
         self.topology = Topology(seeds: addresses, minimumProbeIntervalMilliseconds: configuration.minimumProbeIntervalMilliseconds)
@@ -98,6 +110,29 @@ public actor UnderstudyClient {
             backoff: Backoff(baseMilliseconds: configuration.backoffBaseMilliseconds, capMilliseconds: configuration.backoffCapMilliseconds))
         call.start(budget: &budget)
         defer { call.end(budget: &budget) }
+        let started = clock.nowMilliseconds()
+        do {
+            let reply = try await runAttempts(&call, wire: wire, route: route)
+            callSucceeded(startedAtMilliseconds: started)
+            return reply
+        } catch {
+            metrics.requestFinished(result: error.code.description, durationMilliseconds: clock.nowMilliseconds() - started)
+            throw error
+        }
+    }
+
+    /// A call succeeded: its duration, and — if calls had been failing across a failover —
+    /// how long the callers took to recover.
+    private func callSucceeded(startedAtMilliseconds started: Int64) {
+        let now = clock.nowMilliseconds()
+        metrics.requestFinished(result: "ok", durationMilliseconds: now - started)
+        if let since = troubleSinceMilliseconds, failoverDuringTrouble { metrics.recovered(afterMilliseconds: now - since) }
+        troubleSinceMilliseconds = nil
+        failoverDuringTrouble = false
+    }
+
+    /// The call's attempts, until one succeeds or the call gives up.
+    private func runAttempts(_ call: inout CallState, wire: [[UInt8]], route: Topology.Route) async throws(UnderstudyClientError) -> Reply {
         var attemptIndex = 0
         while true {
             guard let timeout = call.attemptTimeoutMilliseconds(nowMilliseconds: clock.nowMilliseconds()) else {
@@ -110,7 +145,9 @@ public actor UnderstudyClient {
             let outcome = await attempt(wire, on: node, timeoutMilliseconds: timeout)
             var step = call.attemptFinished(outcome, on: node, nowMilliseconds: clock.nowMilliseconds(),
                                             randomValue: configuration.randomSource.next(), budget: &budget)
+            if case .succeed = step {} else if troubleSinceMilliseconds == nil { troubleSinceMilliseconds = clock.nowMilliseconds() }
             while case .waitForRetryBudget(let delay, let probe) = step {
+                metrics.waitedForTheRetryBudget()
                 do {
                     try await Task.sleep(for: .milliseconds(delay))
                 } catch {
@@ -125,6 +162,7 @@ public actor UnderstudyClient {
                 logger.debug("call failed", metadata: ["error": "\(error)", "attempts": "\(call.finishedAttempts)"])
                 throw error
             case .retry(let delay, let probe):
+                metrics.retryStarted()
                 if probe, let remaining = call.attemptTimeoutMilliseconds(nowMilliseconds: clock.nowMilliseconds()) {
                     await refreshTopology(withinMilliseconds: remaining)
                 }
@@ -146,7 +184,10 @@ public actor UnderstudyClient {
             return .noRoute(reason: "no primary known among \(topology.nodes.map(\.description).joined(separator: ", "))")
         }
         let outcome = await pool(for: node).attempt(arguments, timeoutMilliseconds: timeoutMilliseconds)
-        if case .rejected = outcome {} else { attemptsSent += 1 }
+        if case .rejected = outcome {} else {
+            attemptsSent += 1
+            metrics.attemptSent()
+        }
         if case .classified(.notExecuted(_, let redirect?)) = outcome {
             publish(topology.receive(redirect, from: node))
         }
@@ -155,7 +196,7 @@ public actor UnderstudyClient {
 
     func pool(for node: NodeAddress) -> NodePool {
         if let pool = pools[node] { return pool }
-        let pool = NodePool(node: node, group: group, configuration: configuration, clock: clock)
+        let pool = NodePool(node: node, group: group, configuration: configuration, clock: clock, metrics: metrics)
         pools[node] = pool
         return pool
     }
@@ -165,6 +206,14 @@ public actor UnderstudyClient {
             switch event.kind {
             case .staleAnswerIgnored:
                 logger.debug("\(event)", metadata: ["highest_epoch": "\(topology.highestEpoch)"])
+            case .primaryChanged:
+                logger.info("\(event)")
+                // A change from a primary already known is a failover (or a switchover).
+                if let known = lastPrimaryEpoch, event.epoch > known {
+                    metrics.failoverSeen()
+                    if troubleSinceMilliseconds != nil { failoverDuringTrouble = true }
+                }
+                lastPrimaryEpoch = max(lastPrimaryEpoch ?? 0, event.epoch)
             default:
                 logger.info("\(event)")
             }
