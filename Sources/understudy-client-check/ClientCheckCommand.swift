@@ -16,17 +16,19 @@ struct ClientCheckCommand: AsyncParsableCommand {
             failed / value, the failures' codes and the attempts the client sent.
             outage-budget: each caller starts one GET per --period-milliseconds; prints the calls \
             asked for and the attempts the client sent.
+            set-throughput: each caller sends SET as fast as answers come (benchmarks/client_overhead.sh).
             """)
 
     enum Mode: String, ExpressibleByArgument, CaseIterable {
         case increments
         case outageBudget = "outage-budget"
+        case setThroughput = "set-throughput"
     }
 
     @Option(help: "The data nodes, HOST:PORT,HOST:PORT.")
     var seeds: String
 
-    @Option(help: "increments or outage-budget.")
+    @Option(help: "increments, outage-budget or set-throughput.")
     var mode: Mode = .increments
 
     @Option(help: "How many counters the callers share.")
@@ -87,6 +89,8 @@ struct ClientCheckCommand: AsyncParsableCommand {
             report = await OutageBudgetCheck(
                 client: client, callerCount: callers, bounds: bounds, periodMilliseconds: periodMilliseconds
             ).run()
+        case .setThroughput:
+            report = await SetThroughputCheck(client: client, callerCount: callers, bounds: bounds).run()
         }
         await client.shutdown()
         print(report.rendered)
