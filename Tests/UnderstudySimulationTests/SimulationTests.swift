@@ -154,10 +154,12 @@ import UnderstudySimulation
         }
     }
 
-    @Test("Finding H: a primary forced without the witness yields to the primary the witness made since, which keeps the writes it acknowledged (every flag, --force-promotion --tight-lag; 811566: also after the witness lost its disk)",
-          arguments: [(UInt64(810_548), ReplicationMode.sync), (810_829, .sync), (811_566, .sync), (810_036, .async)])
-    func forcedPrimaryWithoutTheWitness_yieldsToThePrimaryTheWitnessMadeSince(seed: UInt64, mode: ReplicationMode) {
+    @Test("Finding H: a primary forced without the witness yields to the primary the witness made since, which keeps the writes it acknowledged (every flag, --force-promotion --tight-lag; 811566: also after the witness lost its disk; 911856 with --snapshots: a forced node that had heard the new epoch named)",
+          arguments: [(UInt64(810_548), ReplicationMode.sync, false), (810_829, .sync, false), (811_566, .sync, false),
+                      (810_036, .async, false), (911_856, .sync, true)])
+    func forcedPrimaryWithoutTheWitness_yieldsToThePrimaryTheWitnessMadeSince(seed: UInt64, mode: ReplicationMode, snapshots: Bool) {
         var options = SimulationOptions(seed: seed, mode: mode)
+        options.snapshots = snapshots
         everything(&options)
         options.terminations = true
         options.strayFences = true

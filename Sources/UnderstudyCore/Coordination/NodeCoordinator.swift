@@ -122,8 +122,8 @@ public struct NodeCoordinator: Sendable {
     /// this node's own knowledge, which may be behind (it may never have heard the current
     /// primary). Cleared when the witness backs it.
     private var epochUnconfirmed = false
-    /// Primary by a forced promotion taken without the witness: the highest epoch this node
-    /// knew of when it took its own. Its heartbeats and `FENCE`s carry it, so that neither
+    /// Primary by a forced promotion taken without the witness: the epoch of the newest record
+    /// it held when it took its own. Its heartbeats and `FENCE`s carry it, so that neither
     /// the witness nor the peer lets it supersede a primary made after that epoch (one that
     /// may hold writes it acknowledged meanwhile: the simulator's finding H).
     private var forcedFromEpoch: Epoch?
@@ -261,7 +261,10 @@ public struct NodeCoordinator: Sendable {
                 // It skips ahead, so the witness — which grants the epoch above the highest a
                 // node asking it knows — does not grant the same epoch to the old primary
                 // before it hears of this one (the simulator's finding F).
-                let base = epoch
+                // Its base is the epoch of the newest record it holds, not the highest epoch it
+                // has heard of: a primary of an epoch it only heard named (from the witness, say)
+                // may hold writes it lacks (simulator seed 911856).
+                let base = facts.lastWrittenEpoch
                 let actions = becomePrimary(epoch: Epoch(epoch.rawValue + Self.forcedAloneEpochStride), standbyInSync: false, now: now)
                 epochUnconfirmed = true
                 forcedFromEpoch = base

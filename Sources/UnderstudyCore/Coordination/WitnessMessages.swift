@@ -201,8 +201,8 @@ public struct WitnessHeartbeat: Hashable, Sendable {
     /// A standby is attached and streaming in this epoch: it follows this primary (so no
     /// newer primary exists) — what a witness that lost its record needs to hear of it.
     public var standbyAttached: Bool
-    /// A primary by a forced promotion the witness never recorded: the highest epoch it
-    /// knew of when it took its own (nil: its epoch was granted). A witness that has since
+    /// A primary by a forced promotion the witness never recorded: the epoch of the newest
+    /// record it held when it took its own (nil: its epoch was granted). A witness that has since
     /// granted a higher epoch than this never lets it supersede that epoch's primary, which
     /// may hold writes it acknowledged meanwhile (the simulator's finding H).
     public var forcedFromEpoch: Epoch?

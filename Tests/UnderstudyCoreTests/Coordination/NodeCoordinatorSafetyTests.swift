@@ -221,11 +221,11 @@ import Testing
         let forced = Epoch(1 + NodeCoordinator.forcedAloneEpochStride)
         #expect(node.tick(nowMilliseconds: promise + 100, facts: facts) == [.becomePrimary(epoch: forced, acknowledgeAlone: false)])
         // Alone, it tells its peer its epoch; the peer answers that it is primary of that epoch itself.
-        #expect(node.tick(nowMilliseconds: promise + 200, facts: facts).contains(.fencePeer(epoch: forced, clusterID: cluster, forcedFrom: Epoch(1))))
+        #expect(node.tick(nowMilliseconds: promise + 200, facts: facts).contains(.fencePeer(epoch: forced, clusterID: cluster, forcedFrom: Epoch(0))))
         let next = Epoch(forced.rawValue + 1)
         #expect(node.peerIsPrimary(ofEpoch: forced, nowMilliseconds: promise + 210)
                 == [.becomePrimary(epoch: next, acknowledgeAlone: false)])
-        #expect(node.tick(nowMilliseconds: promise + 300, facts: facts).contains(.fencePeer(epoch: next, clusterID: cluster, forcedFrom: Epoch(1))),
+        #expect(node.tick(nowMilliseconds: promise + 300, facts: facts).contains(.fencePeer(epoch: next, clusterID: cluster, forcedFrom: Epoch(0))),
                 "the new epoch goes to the peer at once")
     }
 
