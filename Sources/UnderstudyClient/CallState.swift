@@ -40,6 +40,8 @@ struct CallState: Sendable {
     let perAttemptTimeoutMilliseconds: Int64
     let deadlineMilliseconds: Int64
     let backoff: Backoff
+    /// A retry that probes the topology first sleeps at most this long (the primary was lost).
+    let rediscoveryBackoffCapMilliseconds: Int64
     private(set) var finishedAttempts = 0
     /// Why a write may already have run (the first unknown outcome), or nil.
     private(set) var mayHaveRunBecause: String?
@@ -49,7 +51,8 @@ struct CallState: Sendable {
     private var lastNode: NodeAddress?
 
     init(traits: CommandTraits, idempotencyKey: String?, maxAttempts: Int, perAttemptTimeoutMilliseconds: Int64,
-         deadlineMilliseconds: Int64, backoff: Backoff) {
+         deadlineMilliseconds: Int64, backoff: Backoff, rediscoveryBackoffCapMilliseconds: Int64 = .max) {
+        self.rediscoveryBackoffCapMilliseconds = rediscoveryBackoffCapMilliseconds
         precondition(maxAttempts > 0, "a call makes at least one attempt")
         self.traits = traits
         self.idempotencyKey = idempotencyKey ?? traits.carriedIdempotencyKey
@@ -85,7 +88,10 @@ struct CallState: Sendable {
 
     mutating func attemptFinished(_ outcome: AttemptOutcome, on node: NodeAddress?, nowMilliseconds now: Int64,
                                   randomValue: UInt64, budget: inout RetryBudget) -> Step {
-        finishedAttempts += 1
+        // Only attempts that reached a node count against `maxAttempts`: while no primary is
+        // known (a failover under way) or its breaker is open, nothing was sent, and the
+        // deadline alone bounds the call.
+        if case .classified = outcome { finishedAttempts += 1 }
         lastNode = node ?? lastNode
         if holdsRetry {
             budget.retryFinished()
@@ -128,7 +134,8 @@ struct CallState: Sendable {
         guard finishedAttempts < maxAttempts else {
             return .fail(giveUp(.retriesExhausted, "\(finishedAttempts) attempt(s) failed; the last: \(reason)"))
         }
-        let delay = backoff.delayMilliseconds(retryIndex: finishedAttempts - 1, randomValue: randomValue)
+        var delay = backoff.delayMilliseconds(retryIndex: max(0, finishedAttempts - 1), randomValue: randomValue)
+        if probe { delay = min(delay, rediscoveryBackoffCapMilliseconds) }
         guard now + delay < deadlineMilliseconds else {
             return .fail(giveUp(.deadlineExceeded, "the call's deadline passes before another attempt; the last: \(reason)"))
         }

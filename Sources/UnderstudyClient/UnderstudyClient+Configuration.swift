@@ -19,6 +19,11 @@ extension UnderstudyClient {
         /// (redis-py's default: base 10 ms, cap 1 s).
         public var backoffBaseMilliseconds: Int64 = 10
         public var backoffCapMilliseconds: Int64 = 1_000
+        /// A retry that first probes the topology (the primary was lost: a failover may be under
+        /// way) sleeps at most this long, so that callers find a new primary within about one
+        /// probe interval of its promotion instead of sleeping through it; the probe interval
+        /// and the retry budget still bound what they cost the nodes.
+        public var rediscoveryBackoffCapMilliseconds: Int64 = 25
         /// Retry budget (Envoy): retries in progress ≤ this percentage of requests in progress…
         public var retryBudgetPercentOfActiveRequests = 20
         /// …but at least this many (Envoy's `min_retry_concurrency`).

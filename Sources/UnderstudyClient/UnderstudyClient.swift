@@ -107,7 +107,8 @@ public actor UnderstudyClient {
             traits: traits, idempotencyKey: key, maxAttempts: configuration.maxAttempts,
             perAttemptTimeoutMilliseconds: configuration.perAttemptTimeoutMilliseconds,
             deadlineMilliseconds: clock.nowMilliseconds() + (options.deadlineMilliseconds ?? configuration.deadlineMilliseconds),
-            backoff: Backoff(baseMilliseconds: configuration.backoffBaseMilliseconds, capMilliseconds: configuration.backoffCapMilliseconds))
+            backoff: Backoff(baseMilliseconds: configuration.backoffBaseMilliseconds, capMilliseconds: configuration.backoffCapMilliseconds),
+            rediscoveryBackoffCapMilliseconds: configuration.rediscoveryBackoffCapMilliseconds)
         call.start(budget: &budget)
         defer { call.end(budget: &budget) }
         let started = clock.nowMilliseconds()

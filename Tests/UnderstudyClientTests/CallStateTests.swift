@@ -63,8 +63,25 @@ import UnderstudyCore
     @Test func notExecuted_untilMaxAttempts_isRetriesExhausted() {
         var state = call("SET", "k", "v", maxAttempts: 2), budget = budget()
         state.start(budget: &budget)
-        _ = state.attemptFinished(.noRoute(reason: "none"), on: nil, nowMilliseconds: 0, randomValue: 0, budget: &budget)
-        #expect(code(state.attemptFinished(.noRoute(reason: "none"), on: nil, nowMilliseconds: 1, randomValue: 0, budget: &budget)) == .retriesExhausted)
+        let refused = CallState.AttemptOutcome.classified(.notExecuted(reason: "TRYAGAIN", redirect: nil))
+        _ = state.attemptFinished(refused, on: node, nowMilliseconds: 0, randomValue: 0, budget: &budget)
+        #expect(code(state.attemptFinished(refused, on: node, nowMilliseconds: 1, randomValue: 0, budget: &budget)) == .retriesExhausted)
+    }
+
+    @Test("While no primary is known nothing is sent: such retries do not count against maxAttempts, and sleep at most the rediscovery cap")
+    func noRoute_retriesUntilTheDeadline_withinTheRediscoveryCap() {
+        var state = CallState(traits: CommandTraits(arguments: [Array("GET".utf8), Array("k".utf8)]), idempotencyKey: nil, maxAttempts: 1,
+                              perAttemptTimeoutMilliseconds: 1_000, deadlineMilliseconds: 10_000,
+                              backoff: Backoff(baseMilliseconds: 10, capMilliseconds: 1_000), rediscoveryBackoffCapMilliseconds: 25)
+        var budget = budget()
+        state.start(budget: &budget)
+        for now in stride(from: Int64(0), to: 500, by: 50) {
+            guard case .retry(let delay, true) = state.attemptFinished(.noRoute(reason: "none"), on: nil, nowMilliseconds: now,
+                                                                       randomValue: .max, budget: &budget) else {
+                Issue.record("a call with no primary known gave up at \(now) ms"); return
+            }
+            #expect(delay <= 25)
+        }
     }
 
     @Test func aBackoffPastTheDeadline_isDeadlineExceeded_andTheTimeoutIsCutToTheDeadline() {
