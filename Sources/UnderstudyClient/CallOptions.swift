@@ -2,14 +2,20 @@
 public struct CallOptions: Sendable {
     /// Where a read may be served. Writes always go to the primary.
     public struct ReadRouting: Hashable, Sendable {
-        private let allowsStandby: Bool
+        /// nil: the primary only.
+        private let maxLagMilliseconds: Int64?
         /// Reads see every acknowledged write (the default).
-        public static let primary = ReadRouting(allowsStandby: false)
-        /// The read may be served by the standby (possibly stale); it falls back to the
-        /// primary on retries.
-        public static let standbyAllowed = ReadRouting(allowsStandby: true)
+        public static let primary = ReadRouting(maxLagMilliseconds: nil)
+        /// The read may be served by the standby (possibly stale) while the standby reported
+        /// at most 1 s of lag (`understudy_lag_milliseconds`) at a probe less than a second
+        /// old; otherwise, and on retries, the primary.
+        public static let standbyAllowed = standbyAllowed(maxLagMilliseconds: 1_000)
+        /// As `standbyAllowed`, with another bound on the standby's reported lag.
+        public static func standbyAllowed(maxLagMilliseconds: Int64) -> ReadRouting {
+            ReadRouting(maxLagMilliseconds: max(0, maxLagMilliseconds))
+        }
 
-        var route: Topology.Route { allowsStandby ? .standbyAllowed : .primary }
+        var route: Topology.Route { maxLagMilliseconds.map { .standbyAllowed(maxLagMilliseconds: $0) } ?? .primary }
     }
 
     public var readRouting: ReadRouting

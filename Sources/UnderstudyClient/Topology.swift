@@ -18,19 +18,33 @@ struct Topology: Sendable, Equatable {
         var role: Role
         /// `understudy_epoch` from `INFO replication` (0 if absent: a standalone node).
         var epoch: UInt64
+        /// A standby's `understudy_lag_milliseconds` while `master_link_status:up`; nil otherwise.
+        var lagMilliseconds: Int64? = nil
     }
 
     /// Where a command should go.
     enum Route: Sendable, Equatable {
         case primary
-        /// A read that may be served (possibly stale) by the standby.
-        case standbyAllowed
+        /// A read that may be served (possibly stale) by the standby, if it reported at most
+        /// this much lag at a recent probe.
+        case standbyAllowed(maxLagMilliseconds: Int64)
     }
+
+    /// How old a probe's view of the standby's lag may be for a read to rely on it.
+    static let lagReportLifetimeMilliseconds: Int64 = 1_000
 
     /// Every node to probe: the seeds, then nodes learned from redirects and `ROLE`.
     private(set) var nodes: [NodeAddress]
     private(set) var primary: NodeAddress?
     private(set) var standby: NodeAddress?
+    /// What the standby reported at the last probe: its lag (nil: its link to the primary was
+    /// down, or it did not say) and when.
+    private(set) var standbyLag: LagReport?
+
+    struct LagReport: Sendable, Equatable {
+        var milliseconds: Int64?
+        var measuredAtMilliseconds: Int64
+    }
     private(set) var highestEpoch: UInt64 = 0
     let minimumProbeIntervalMilliseconds: Int64
     private var lastProbeMilliseconds: Int64?
@@ -44,13 +58,31 @@ struct Topology: Sendable, Equatable {
     }
 
     /// The node for attempt `attemptIndex` (0 first) of a command, or nil when no primary is
-    /// known (the caller probes). A read allowed on the standby goes there first and
-    /// alternates with the primary on retries.
-    func node(for route: Route, attemptIndex: Int) -> NodeAddress? {
+    /// known (the caller probes). A read allowed on the standby goes there on its first
+    /// attempt if the standby's lag, reported at a probe at most a second old, is within the
+    /// bound; otherwise, and on retries, to the primary.
+    func node(for route: Route, attemptIndex: Int, nowMilliseconds now: Int64) -> NodeAddress? {
         switch route {
-        case .primary: return primary
-        case .standbyAllowed: return attemptIndex % 2 == 0 ? (standby ?? primary) : (primary ?? standby)
+        case .primary:
+            return primary
+        case .standbyAllowed(let maxLag):
+            guard attemptIndex == 0, let standby, standbyLagWithin(maxLag, nowMilliseconds: now) else { return primary }
+            return standby
         }
+    }
+
+    /// Whether the standby's last reported lag is known, recent and within `maxLag`.
+    func standbyLagWithin(_ maxLag: Int64, nowMilliseconds now: Int64) -> Bool {
+        guard let report = standbyLag, let lag = report.milliseconds,
+              now - report.measuredAtMilliseconds <= Self.lagReportLifetimeMilliseconds else { return false }
+        return lag <= maxLag
+    }
+
+    /// A read may go to the standby but its lag report is missing or too old: probe first.
+    func wantsFreshLag(for route: Route, nowMilliseconds now: Int64) -> Bool {
+        guard case .standbyAllowed = route, standby != nil else { return false }
+        guard let report = standbyLag else { return true }
+        return now - report.measuredAtMilliseconds > Self.lagReportLifetimeMilliseconds
     }
 
     /// Whether to start a probe now (after an error or redirect). Probes are at least
@@ -87,7 +119,7 @@ struct Topology: Sendable, Equatable {
 
     /// The answers of one probe round. The primary is the node that claims it in the highest
     /// epoch any answer (or earlier view) carries; claims from lower epochs are ignored.
-    mutating func receive(_ answers: [ProbeAnswer]) -> [TopologyEvent] {
+    mutating func receive(_ answers: [ProbeAnswer], nowMilliseconds now: Int64 = 0) -> [TopologyEvent] {
         var events: [TopologyEvent] = []
         highestEpoch = answers.reduce(highestEpoch) { max($0, $1.epoch) }
         var claimant: NodeAddress?
@@ -100,6 +132,7 @@ struct Topology: Sendable, Equatable {
                 if claimant == nil || answer.node == primary { claimant = answer.node }
             case .standby(let named):
                 standby = answer.node
+                standbyLag = LagReport(milliseconds: answer.lagMilliseconds, measuredAtMilliseconds: now)
                 if let named { learn(named) }
             }
         }
@@ -130,7 +163,9 @@ struct Topology: Sendable, Equatable {
             if elements.count >= 3, case .bulk(let host?) = elements[1], case .integer(let port) = elements[2] {
                 named = NodeAddress(host: String(decoding: host, as: UTF8.self), port: Int(port))
             }
-            return ProbeAnswer(node: node, role: .standby(primary: named), epoch: epoch)
+            let linkUp = infoField(info, "master_link_status") == "up"
+            let lag = linkUp ? infoField(info, "understudy_lag_milliseconds").flatMap { Int64($0) } : nil
+            return ProbeAnswer(node: node, role: .standby(primary: named), epoch: epoch, lagMilliseconds: lag)
         default:
             return nil
         }
@@ -138,10 +173,16 @@ struct Topology: Sendable, Equatable {
 
     /// `understudy_epoch:<n>` in an `INFO` bulk reply.
     static func parseEpoch(_ info: Reply) -> UInt64? {
+        infoField(info, "understudy_epoch").flatMap { UInt64($0) }
+    }
+
+    /// The value of `name:<value>` in an `INFO` bulk reply.
+    static func infoField(_ info: Reply, _ name: String) -> Substring? {
         guard case .bulk(let bytes?) = info else { return nil }
+        let prefix = name + ":"
         let text = String(decoding: bytes, as: UTF8.self)
-        for line in text.split(whereSeparator: \.isNewline) where line.hasPrefix("understudy_epoch:") {
-            return UInt64(line.dropFirst("understudy_epoch:".count))
+        for line in text.split(whereSeparator: \.isNewline) where line.hasPrefix(prefix) {
+            return line.dropFirst(prefix.count).drop { $0 == " " }.prefix { $0 != "\r" }
         }
         return nil
     }

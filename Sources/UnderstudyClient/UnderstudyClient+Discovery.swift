@@ -28,7 +28,7 @@ extension UnderstudyClient {
             }
             return answers
         }
-        publish(topology.receive(answers))
+        publish(topology.receive(answers, nowMilliseconds: clock.nowMilliseconds()))
         probeTask = nil
     }
 

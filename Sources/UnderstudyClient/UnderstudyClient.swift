@@ -139,10 +139,12 @@ public actor UnderstudyClient {
             guard let timeout = call.attemptTimeoutMilliseconds(nowMilliseconds: clock.nowMilliseconds()) else {
                 throw call.deadlinePassed()
             }
-            if topology.node(for: route, attemptIndex: attemptIndex) == nil {
+            let now = clock.nowMilliseconds()
+            if topology.node(for: route, attemptIndex: attemptIndex, nowMilliseconds: now) == nil
+                || (attemptIndex == 0 && topology.wantsFreshLag(for: route, nowMilliseconds: now)) {
                 await refreshTopology(withinMilliseconds: timeout)
             }
-            let node = topology.node(for: route, attemptIndex: attemptIndex)
+            let node = topology.node(for: route, attemptIndex: attemptIndex, nowMilliseconds: clock.nowMilliseconds())
             let outcome = await attempt(wire, on: node, timeoutMilliseconds: timeout)
             var step = call.attemptFinished(outcome, on: node, nowMilliseconds: clock.nowMilliseconds(),
                                             randomValue: configuration.randomSource.next(), budget: &budget)

@@ -49,18 +49,27 @@ import UnderstudyCore
         _ = view.receive([.init(node: a, role: .primary, epoch: 1)])
         let lost = view.receive(.init(primary: nil, epoch: 2), from: a)
         #expect(lost == [TopologyEvent(kind: .primaryLost, node: a, epoch: 2)])
-        #expect(view.node(for: .primary, attemptIndex: 0) == nil)
+        #expect(view.node(for: .primary, attemptIndex: 0, nowMilliseconds: 0) == nil)
         let c = NodeAddress(host: "10.0.0.3", port: 7003)
         _ = view.receive(.init(primary: c, epoch: 3), from: b)
         #expect(view.nodes == [a, b, c] && view.primary == c)
     }
 
-    @Test func standbyAllowedReads_goToTheStandby_thenAlternate() {
+    @Test("A read allowed on the standby goes there while its reported lag is recent and within the bound; otherwise, and on retries, to the primary")
+    func standbyAllowedReads_goToTheStandby_onlyWithinTheLagBound() {
         var view = topology()
-        _ = view.receive([.init(node: a, role: .primary, epoch: 1), .init(node: b, role: .standby(primary: a), epoch: 1)])
-        #expect(view.node(for: .standbyAllowed, attemptIndex: 0) == b)
-        #expect(view.node(for: .standbyAllowed, attemptIndex: 1) == a)
-        #expect(view.node(for: .primary, attemptIndex: 0) == a)
+        let route = Topology.Route.standbyAllowed(maxLagMilliseconds: 100)
+        _ = view.receive([.init(node: a, role: .primary, epoch: 1), .init(node: b, role: .standby(primary: a), epoch: 1, lagMilliseconds: 40)],
+                         nowMilliseconds: 1_000)
+        #expect(view.node(for: route, attemptIndex: 0, nowMilliseconds: 1_500) == b)
+        #expect(view.node(for: route, attemptIndex: 1, nowMilliseconds: 1_500) == a, "a retry goes to the primary")
+        #expect(view.node(for: .primary, attemptIndex: 0, nowMilliseconds: 1_500) == a)
+        #expect(view.node(for: route, attemptIndex: 0, nowMilliseconds: 2_001) == a, "a lag report over a second old is not relied on")
+        #expect(view.wantsFreshLag(for: route, nowMilliseconds: 2_001))
+        _ = view.receive([.init(node: b, role: .standby(primary: a), epoch: 1, lagMilliseconds: 400)], nowMilliseconds: 2_100)
+        #expect(view.node(for: route, attemptIndex: 0, nowMilliseconds: 2_100) == a, "lagging past the bound")
+        _ = view.receive([.init(node: b, role: .standby(primary: a), epoch: 1, lagMilliseconds: nil)], nowMilliseconds: 2_200)
+        #expect(view.node(for: route, attemptIndex: 0, nowMilliseconds: 2_200) == a, "its link is down: lag unknown")
     }
 
     @Test func probes_areRateLimited() {
@@ -70,9 +79,9 @@ import UnderstudyCore
     }
 
     @Test func parseProbe_readsRedisRoleLayout_andTheEpochFromInfo() {
-        let info = Reply.bulk("# Replication\r\nrole:slave\r\nunderstudy_epoch:12\r\n")
+        let info = Reply.bulk("# Replication\r\nrole:slave\r\nmaster_link_status:up\r\nunderstudy_epoch:12\r\nunderstudy_lag_milliseconds:7\r\n")
         let standby = Topology.parseProbe(node: b, role: .array([.bulk("slave"), .bulk("10.0.0.1"), .integer(7001), .bulk("connected"), .integer(5)]), info: info)
-        #expect(standby == .init(node: b, role: .standby(primary: a), epoch: 12))
+        #expect(standby == .init(node: b, role: .standby(primary: a), epoch: 12, lagMilliseconds: 7))
         let primary = Topology.parseProbe(node: a, role: .array([.bulk("master"), .integer(9), .array([])]), info: .bulk("role:master\r\n"))
         #expect(primary == .init(node: a, role: .primary, epoch: 0))
         #expect(Topology.parseProbe(node: a, role: .error("ERR unknown command"), info: info) == nil)
