@@ -99,21 +99,21 @@ extension UnderstudyClient {
         }
     }
 
-    private func run(_ words: [String], options: CallOptions) async throws(UnderstudyClientError) -> Reply {
+    func run(_ words: [String], options: CallOptions) async throws(UnderstudyClientError) -> Reply {
         try await execute(words.map { Array($0.utf8) }, options: options)
     }
 
-    private static func integer(_ reply: Reply, _ command: String) throws(UnderstudyClientError) -> Int64 {
+    static func integer(_ reply: Reply, _ command: String) throws(UnderstudyClientError) -> Int64 {
         guard case .integer(let value) = reply else { throw unexpected(reply, command) }
         return value
     }
 
-    private static func bulk(_ reply: Reply, _ command: String) throws(UnderstudyClientError) -> [UInt8]? {
+    static func bulk(_ reply: Reply, _ command: String) throws(UnderstudyClientError) -> [UInt8]? {
         guard case .bulk(let value) = reply else { throw unexpected(reply, command) }
         return value
     }
 
-    private static func unexpected(_ reply: Reply, _ command: String) -> UnderstudyClientError {
+    static func unexpected(_ reply: Reply, _ command: String) -> UnderstudyClientError {
         UnderstudyClientError(code: .unexpectedReply, message: "\(command) answered \(reply)")
     }
 }
