@@ -5,14 +5,16 @@ import UnderstudyCore
 /// Nodes that accept connections and read requests but never answer them must not hold a
 /// caller past its deadline, and a write sent to one must never be reported as not applied.
 @Suite struct StuckNodeTests {
-    private static let deadlineMilliseconds: Int64 = 400
+    /// Long enough that the first probe (up to 300 ms) finds the primary before the deadline
+    /// even while the rest of the suite loads both cores (CI saw a 100 ms probe time out).
+    private static let deadlineMilliseconds: Int64 = 1_000
     /// Scheduling slack on a loaded 2-core machine; the attempts themselves are 100 ms.
-    private static let slack: Duration = .milliseconds(400)
+    private static let slack: Duration = .milliseconds(600)
 
     private func client(port: Int) throws -> UnderstudyClient {
         var configuration = UnderstudyClient.Configuration()
         configuration.perAttemptTimeoutMilliseconds = 100
-        configuration.probeTimeoutMilliseconds = 100
+        configuration.probeTimeoutMilliseconds = 300
         configuration.deadlineMilliseconds = Self.deadlineMilliseconds
         configuration.randomSource = .seeded(3)
         return try UnderstudyClient(seeds: ["127.0.0.1:\(port)"], configuration: configuration)
