@@ -261,8 +261,9 @@ extension DataNode {
 
     // MARK: FENCE
 
-    /// `FENCE <epoch> <primary> <cluster>` from a client connection: the peer says it is
-    /// primary of `epoch`. It can only demote this node, and only from this cluster's peer.
+    /// `FENCE <epoch> <primary> <cluster> [<forced-from>]` from a client connection: the peer
+    /// says it is primary of `epoch` (forced without the witness from `forcedFrom`, if given).
+    /// It can only demote this node, and only from this cluster's peer (`NodeCoordinator.fenced`).
     public mutating func fenced(epoch seen: Epoch, by primaryName: String, clusterID: String, forcedFrom: Epoch? = nil,
                                 nowMilliseconds now: Int64) -> Result<[NodeAction], FenceRefusal> {
         guard coordinator != nil else { return .failure(.notCoordinated) }
