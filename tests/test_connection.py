@@ -119,11 +119,10 @@ def test_hello_3(raw, is_understudy):
 
 
 def test_redis_py_default_protocol(server, is_understudy):
-    """redis-py >= 8 defaults to RESP3 (HELLO 3) and does not fall back to RESP2.
-
-    Against Understudy, which refuses HELLO 3 by design (issue 2), a default client therefore
-    cannot connect; every other test passes ``protocol=2``. Kept as an xfail so it flips to a
-    pass (XPASS) if RESP3 is ever offered.
+    """redis-py >= 8 opens with HELLO 3 (RESP3), which Understudy refuses by design (issue 2).
+    redis-py 8.2 falls back to RESP2 by itself (with a warning), so a default client connects;
+    earlier 8.x releases do not fall back, and then this is an xfail. Every other test passes
+    ``protocol=2``.
     """
     client = redis.Redis(host=HOST, port=server.port, decode_responses=True, socket_timeout=10)
     try:
