@@ -131,6 +131,8 @@ let package = Package(
             dependencies: ["UnderstudySimulation", "UnderstudyCore"],
             swiftSettings: strictSettings
         ),
+        // Test support shared by the server and client test targets (not a product).
+        .target(name: "UnderstudyTestKit", swiftSettings: strictSettings),
         .testTarget(name: "UnderstudyCoreTests", dependencies: ["UnderstudyCore"], swiftSettings: strictSettings),
         .testTarget(
             name: "UnderstudyWireTests",
@@ -147,6 +149,7 @@ let package = Package(
         .testTarget(
             name: "UnderstudyServerTests",
             dependencies: [
+                "UnderstudyTestKit",
                 "UnderstudyServer",
                 "UnderstudyCore",
                 "UnderstudyWire",
@@ -162,6 +165,7 @@ let package = Package(
         .testTarget(
             name: "UnderstudyClientTests",
             dependencies: [
+                "UnderstudyTestKit",
                 "UnderstudyClient",
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
                 "UnderstudyCore",

@@ -1,3 +1,4 @@
+import UnderstudyTestKit
 import Glibc
 import Logging
 import ServiceLifecycle
@@ -35,53 +36,5 @@ enum LoopbackNode {
             try await tasks.waitForAll()
             return result
         }
-    }
-}
-
-/// A fresh directory under /tmp, removed (recursively) when released.
-final class TemporaryDirectory {
-    let path: String
-
-    init() throws {
-        var template = Array("/tmp/understudy-client-XXXXXX".utf8CString)
-        let result = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        guard result != nil else { throw TestFailure("mkdtemp failed: errno \(errno)") }
-        path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
-    deinit { Self.removeTree(path) }
-
-    private static func removeTree(_ path: String) {
-        var status = stat()
-        guard lstat(path, &status) == 0 else { return }
-        guard status.st_mode & S_IFMT == S_IFDIR else {
-            unlink(path)
-            return
-        }
-        if let stream = opendir(path) {
-            while let entry = readdir(stream) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-                if name != ".", name != ".." { removeTree(path + "/" + name) }
-            }
-            closedir(stream)
-        }
-        rmdir(path)
-    }
-}
-
-/// A test's own precondition failed.
-struct TestFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
-}
-
-/// Repeats `probe` until it is true or `timeout` passes (then false).
-func eventually(timeout: Duration = .seconds(3), _ probe: () async throws -> Bool) async throws -> Bool {
-    let clock = ContinuousClock()
-    let deadline = clock.now + timeout
-    while true {
-        if try await probe() { return true }
-        guard clock.now < deadline else { return false }
-        try await Task.sleep(for: .milliseconds(5))
     }
 }

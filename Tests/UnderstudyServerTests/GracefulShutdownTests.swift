@@ -1,3 +1,4 @@
+import UnderstudyTestKit
 import NIOCore
 import Testing
 import UnderstudyCore

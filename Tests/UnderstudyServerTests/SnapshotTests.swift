@@ -1,3 +1,4 @@
+import UnderstudyTestKit
 import Testing
 import UnderstudyCore
 import UnderstudyStorage

@@ -1,3 +1,4 @@
+import UnderstudyTestKit
 import Logging
 import ServiceLifecycle
 import Testing
@@ -51,21 +52,6 @@ struct TestNode: Sendable {
         _ body: (inout TestConnection) async throws -> Result
     ) async throws -> Result {
         try await TestConnection.with(port: port, body)
-    }
-}
-
-/// Repeats `probe` until it returns true or `timeout` passes (then false), pausing briefly
-/// between tries: for effects the server produces on its own timers (expiry, snapshots).
-func eventually(
-    timeout: Duration = .seconds(3),
-    _ probe: () async throws -> Bool
-) async throws -> Bool {
-    let clock = ContinuousClock()
-    let deadline = clock.now + timeout
-    while true {
-        if try await probe() { return true }
-        guard clock.now < deadline else { return false }
-        try await Task.sleep(for: .milliseconds(5))
     }
 }
 

@@ -1,3 +1,4 @@
+import UnderstudyTestKit
 import ServiceLifecycle
 import UnderstudyClient
 import Testing

@@ -1,11 +1,12 @@
 import Glibc
 
 /// A fresh data directory under /tmp for one test, removed (recursively) when released.
-final class TemporaryDirectory {
-    let path: String
+/// Shared by the server and client test targets (`UnderstudyTestKit`, not a product).
+public final class TemporaryDirectory {
+    public let path: String
 
-    init() throws {
-        var template = Array("/tmp/understudy-server-XXXXXX".utf8CString)
+    public init() throws {
+        var template = Array("/tmp/understudy-test-XXXXXX".utf8CString)
         let result = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
         guard result != nil else { throw TestFailure("mkdtemp failed: errno \(errno)") }
         path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
@@ -14,7 +15,7 @@ final class TemporaryDirectory {
     deinit { Self.removeTree(path) }
 
     /// The names in `directory` (not `.` and `..`); empty if it does not exist.
-    static func names(in directory: String) -> [String] {
+    public static func names(in directory: String) -> [String] {
         guard let stream = opendir(directory) else { return [] }
         defer { closedir(stream) }
         var names: [String] = []
@@ -40,7 +41,7 @@ final class TemporaryDirectory {
 }
 
 /// A test's own precondition failed (not the server's behaviour).
-struct TestFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
+public struct TestFailure: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
 }
