@@ -155,13 +155,6 @@ public struct NodeCoordinator: Sendable {
         return now < expiry && now >= promisedUntil
     }
 
-    /// Why a peer claiming cluster `claimed` (nil: it has no identity yet) must be refused,
-    /// or nil. Two identities that are both known must be equal.
-    public func identityRefusal(ofPeerClaiming claimed: String?) -> String? {
-        guard let claimed, let clusterID, claimed != clusterID else { return nil }
-        return "the peer belongs to cluster \(claimed), this node to cluster \(clusterID)"
-    }
-
     /// Why a record from the witness cannot be this cluster's, or nil. A node without an
     /// identity learns it here only from the bootstrap record naming it the cluster's first
     /// primary (epoch 1): a standby learns it from its primary's stream, so a node whose data
@@ -449,10 +442,6 @@ public struct NodeCoordinator: Sendable {
         promisedUntil = max(promisedUntil, now + lease + drift)
         return true
     }
-
-    /// How far a forced promotion taken without the witness moves the epoch: the witness
-    /// would need this many failovers before it heard of the forced primary to reach it.
-    public static let forcedAloneEpochStride: UInt64 = 1 << 16
 
     /// Primary: the peer refused this node's `FENCE` because it is itself primary of
     /// `peerEpoch`, not older. That happens only after a forced promotion without the

@@ -1,5 +1,17 @@
-/// Rejoin: whether a standby refused as diverged cuts its log.
+/// The peer: whether its cluster identity, and its `DIVERGED`, are to be trusted; how far a
+/// forced promotion without the witness moves the epoch.
 extension NodeCoordinator {
+    /// Why a peer claiming cluster `claimed` (nil: it has no identity yet) must be refused,
+    /// or nil. Two identities that are both known must be equal.
+    public func identityRefusal(ofPeerClaiming claimed: String?) -> String? {
+        guard let claimed, let clusterID, claimed != clusterID else { return nil }
+        return "the peer belongs to cluster \(claimed), this node to cluster \(clusterID)"
+    }
+
+    /// How far a forced promotion taken without the witness moves the epoch: the witness
+    /// would need this many failovers before it heard of the forced primary to reach it.
+    public static let forcedAloneEpochStride: UInt64 = 1 << 16
+
     /// What a standby refused as diverged does with its log.
     public enum RewindDecision: Hashable, Sendable {
         /// Cut every record after `forkPoint` (into a lost-writes file) and stream from there.
