@@ -78,13 +78,15 @@ extension NodeEngine {
                 sendToPrimary(.heartbeatEcho(epoch: echoEpoch, sentAtMilliseconds: sentAt))
             case .closePrimaryLink:
                 closePrimaryLink()
+            case .firstWriteAcknowledged:
+                replication.lastPromotion?.firstWriteMilliseconds = WallClock.monotonicMilliseconds()
             case .becamePrimary(let newEpoch, _, let wasStandby):
                 keyspace.deletesExpiredKeys = true
                 let now = WallClock.monotonicMilliseconds()
                 if wasStandby {
                     replication.lastPromotion = PromotionTimeline(
                         epoch: newEpoch, detectedMilliseconds: replication.pendingVoteSinceMilliseconds,
-                        promotedMilliseconds: now, promotedAtLSN: wal.lastWrittenLSN)
+                        promotedMilliseconds: now)
                 }
                 replication.pendingVoteSinceMilliseconds = nil
                 // Heartbeat at once: the lease, and with it the first write, is one round trip away.

@@ -227,9 +227,6 @@ final class NodeEngine: @unchecked Sendable {
     /// `.release(upTo:)`: held replies up to `lsn` go out. Returns how many connections it released.
     @discardableResult
     func releaseHeldReplies(upTo lsn: LSN) -> Int {
-        if let promotion = replication.lastPromotion, promotion.firstWriteMilliseconds == nil, lsn > promotion.promotedAtLSN {
-            replication.lastPromotion?.firstWriteMilliseconds = WallClock.monotonicMilliseconds()
-        }
         guard !waiters.isEmpty else { return 0 }
         let released = waiters
         waiters.removeAll(keepingCapacity: true)

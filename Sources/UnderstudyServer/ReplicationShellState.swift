@@ -70,8 +70,7 @@ struct PromotionTimeline {
     /// When the standby decided its primary was gone and asked for a vote.
     var detectedMilliseconds: Int64?
     var promotedMilliseconds: Int64
-    /// The log's end at promotion: the first write acknowledged after it is the new primary's first.
-    var promotedAtLSN: LSN
+    /// When the node said its first write since the promotion was acknowledged.
     var firstWriteMilliseconds: Int64?
 }
 

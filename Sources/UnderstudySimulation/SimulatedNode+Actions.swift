@@ -75,6 +75,8 @@ extension SimulatedNode {
             primaryConnection = nil
 
         // Role.
+        case .firstWriteAcknowledged:
+            break  // production's INFO timeline; the checker sees every acknowledgement itself
         case .becamePrimary(let epoch, let alone, _):
             simulation.statistics.promotions += 1
             simulation.note("\(name) becomes primary of epoch \(epoch) (acknowledge alone: \(alone), last LSN \(lastLSN))")

@@ -162,7 +162,8 @@ extension DataNode {
             history.begin(epoch: newEpoch, at: log.appended.next)
             actions.append(.persistHistory(history))
         }
-        role = .primary(PrimaryRole(replication: Self.primaryReplication(pair, epoch: newEpoch, history: history, lastWrittenLSN: log.written)))
+        role = .primary(PrimaryRole(replication: Self.primaryReplication(pair, epoch: newEpoch, history: history, lastWrittenLSN: log.written),
+                                    promotedAtLSN: former != nil ? log.written : nil))
         actions += perform(withPrimary { $0.replication.setAcknowledgesAlone(acknowledgeAlone) } ?? [], now: now)
         if formerPrimary != nil {
             // The whole log is durable here now; the new lease decides when it goes out.

@@ -73,13 +73,21 @@ extension DataNode {
     /// Durability allows replies up to `lsn`: they go out if this node may acknowledge.
     mutating func release(upTo lsn: LSN, mayAcknowledge: Bool) -> [NodeAction] {
         guard let acknowledged = gate.releasable(upTo: lsn, mayAcknowledge: mayAcknowledge) else { return [] }
-        return [.release(upTo: acknowledged)]
+        return released(upTo: acknowledged)
     }
 
     /// The node may acknowledge again: what durability allowed meanwhile goes out.
     mutating func releaseIfAllowed(now: Int64) -> [NodeAction] {
         guard mayAcknowledge(nowMilliseconds: now), let acknowledged = gate.mayAcknowledgeAgain() else { return [] }
-        return [.release(upTo: acknowledged)]
+        return released(upTo: acknowledged)
+    }
+
+    /// Replies up to `acknowledged` go out; the first past a promotion's log end is its first
+    /// acknowledged write.
+    private mutating func released(upTo acknowledged: LSN) -> [NodeAction] {
+        guard let promotedAt = primary?.promotedAtLSN, acknowledged > promotedAt else { return [.release(upTo: acknowledged)] }
+        withPrimary { $0.promotedAtLSN = nil }
+        return [.release(upTo: acknowledged), .firstWriteAcknowledged]
     }
 
     /// Fails held replies above `after` (never above what the gate acknowledged).

@@ -30,6 +30,9 @@ public struct DataNode: Sendable {
         public internal(set) var standbyLink: (id: UInt64, address: String)?
         /// A planned switchover in progress.
         public internal(set) var handover: Handover?
+        /// Promoted from standby with its log ending here: the first reply released past it
+        /// is the new primary's first acknowledged write (`.firstWriteAcknowledged`).
+        public internal(set) var promotedAtLSN: LSN?
     }
 
     /// A standby's state, with its link to the primary.

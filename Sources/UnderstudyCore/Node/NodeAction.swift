@@ -81,6 +81,9 @@ public enum NodeAction: Hashable, Sendable {
 
     /// This node now takes writes in `epoch` (keyspace expiry is its own again).
     case becamePrimary(epoch: Epoch, acknowledgesAlone: Bool, wasStandby: Bool)
+    /// The first write since this node was promoted from standby was acknowledged (the
+    /// promotion's timeline in INFO).
+    case firstWriteAcknowledged
     /// This node now follows (keyspace expiry comes from the primary's log).
     case becameStandby(epoch: Epoch, primary: String?, wasPrimary: Bool)
     /// A higher epoch exists: this primary accepts no more writes.

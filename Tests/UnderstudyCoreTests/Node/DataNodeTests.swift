@@ -159,6 +159,27 @@ import Testing
         return node
     }
 
+    @Test("A standby promoted by the witness says once when its first write since the promotion is acknowledged (INFO's promotion timeline), and not for the log it came with")
+    func promotedStandby_reportsItsFirstAcknowledgedWrite_once() {
+        var node = standby(clusterID: cluster)
+        var now: Int64 = 0
+        var granted = false
+        for _ in 0..<100 where !granted {  // silence: the standby asks for a vote, bounded
+            now += 100
+            guard let vote = request(in: node.tick(nowMilliseconds: now)), case .vote(_, let epoch, _, _, _, _) = vote else { continue }
+            let actions = node.witnessAnswered(vote, reply: .state(record(epoch: epoch.rawValue, primary: me)), sentAtMilliseconds: now,
+                                               nowMilliseconds: now)
+            granted = actions.contains { if case .becamePrimary(_, _, true) = $0 { true } else { false } }
+            #expect(!actions.contains(.firstWriteAcknowledged), "the log it came with is no new write")
+        }
+        #expect(granted, "the standby was never promoted")
+        now += 1
+        guard let beat = request(in: node.tick(nowMilliseconds: now)) else { Issue.record("no heartbeat"); return }
+        _ = node.witnessAnswered(beat, reply: .state(record(epoch: node.epoch.rawValue, primary: me)), sentAtMilliseconds: now, nowMilliseconds: now)
+        #expect(write(&node, now: now + 1).contains(.firstWriteAcknowledged))
+        #expect(!write(&node, now: now + 2).contains(.firstWriteAcknowledged), "once")
+    }
+
     @Test func fence_neverPromotesAStandby() {
         var node = standby(clusterID: cluster)
         #expect(node.standby != nil)
