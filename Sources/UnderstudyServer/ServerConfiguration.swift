@@ -29,6 +29,9 @@ public struct ServerConfiguration: Sendable {
     public var groupCommitMaxDelayNanoseconds: Int64 = 500_000
     /// The pair this node belongs to; nil for a standalone node.
     public var replication: ReplicationConfiguration?
+    /// Renders the process's Prometheus exposition (`MetricsExposition.render`): answered
+    /// to `METRICS`, served at `/metrics`. Nil: metrics are not exposed.
+    public var metricsExposition: (@Sendable () -> [UInt8])?
     /// Called once with the bound port when the listener is up (in-process tests bind port 0).
     var onListening: (@Sendable (_ port: Int) -> Void)?
 
