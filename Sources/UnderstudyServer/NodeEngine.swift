@@ -21,7 +21,7 @@ final class NodeEngine: @unchecked Sendable {
     let logger: Logger
     let startedAtMonotonicMilliseconds: Int64
     /// Every series this node reports (made once against the bootstrapped metrics factory).
-    let metrics = ServerMetrics(factory: MetricsSystem.factory)
+    let metrics: ServerMetrics
 
     var keyspace: Keyspace
     /// Replaced only when a standby installs a snapshot from its primary or cuts off a
@@ -75,6 +75,7 @@ final class NodeEngine: @unchecked Sendable {
         self.eventLoop = eventLoop
         self.configuration = configuration
         self.logger = logger
+        self.metrics = ServerMetrics(factory: configuration.metricsFactory ?? MetricsSystem.factory)
         self.keyspace = recovered.keyspace
         self.wal = wal
         self.node = DataNode(
