@@ -53,6 +53,8 @@ public enum CommandTable {
         CommandSpec(name: "fence", arity: -4, handler: .server, isWrite: false),
         CommandSpec(name: "config", arity: -2, handler: .server, isWrite: false),
         CommandSpec(name: "command", arity: -1, handler: .server, isWrite: false),
+        // The Prometheus exposition of the process's metrics (docs/operations.md "Metrics").
+        CommandSpec(name: "metrics", arity: 1, handler: .server, isWrite: false),
     ]
 
     private static func keyspace(_ name: String, _ arity: Int, write: Bool = false) -> CommandSpec {

@@ -3,8 +3,18 @@ import UnderstudyCore
 extension ClientHandler {
     /// Looks a command up, checks its arity and hands it to whoever executes it.
     /// Returns the reply and the LSN it depends on (`.zero` for replies that reveal no data).
+    /// Counts it under its name and result, with the time it took to execute (not the wait
+    /// for durability: that is `understudy_wal_fsync_duration_seconds` and the standby's lag).
     func dispatch(_ command: Command) -> (Reply, LSN) {
+        let startedNanoseconds = WallClock.monotonicNanoseconds()
         let name = command.name
+        let series = engine.metrics.command(named: name)
+        let (reply, requiredLSN) = execute(command, named: name)
+        series.record(Self.result(of: reply), durationNanoseconds: WallClock.monotonicNanoseconds() - startedNanoseconds)
+        return (reply, requiredLSN)
+    }
+
+    private func execute(_ command: Command, named name: String) -> (Reply, LSN) {
         guard let spec = CommandTable.spec(named: name) else {
             return (CommandTable.unknownCommandReply(for: command), .zero)
         }
@@ -27,4 +37,14 @@ extension ClientHandler {
             return (engine.executeServerCommand(command), .zero)
         }
     }
+
+    /// The `result` label: the error codes that say "not executed, retry elsewhere or later"
+    /// (invariant 8) are refusals; any other error is the command's own.
+    static func result(of reply: Reply) -> CommandResult {
+        guard case .error(let message) = reply else { return .ok }
+        for code in Self.refusalCodes where message.hasPrefix(code) { return .refused }
+        return .error
+    }
+
+    private static let refusalCodes = ["TRYAGAIN", "READONLY", "NOREPLICAS", "LOADING", "BUSY", "ERR write refused"]
 }

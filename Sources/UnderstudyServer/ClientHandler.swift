@@ -106,6 +106,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if let protocolError = error as? RESPProtocolError {
             engine.statistics.protocolErrors += 1
+            if Self.limitCodes.contains(protocolError.code) { engine.metrics.refused(.limits) }
             engine.logger.debug("protocol error; closing connection", metadata: [
                 "client": "\(session.remoteAddress)", "error": "\(protocolError.message)",
             ])
@@ -118,6 +119,11 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         engine.logger.debug("connection error", metadata: ["client": "\(session.remoteAddress)", "error": "\(error)"])
         context.close(promise: nil)
     }
+
+    /// Protocol errors that are a request over a `RESPLimits` size limit, not malformed bytes.
+    static let limitCodes: Set<RESPProtocolError.Code> = [
+        .inlineTooLong, .lengthLineTooLong, .bulkTooLarge, .tooManyArguments, .requestTooLarge,
+    ]
 
     /// A standby's `REPLICATE`: answer it and, when the primary streams, hand this
     /// connection over to replication frames (the standby sends nothing until it reads the

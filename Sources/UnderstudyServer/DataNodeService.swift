@@ -125,6 +125,11 @@ public struct DataNodeService: Service {
             timers.append(loop.scheduleRepeatedTask(
                 initialDelay: .zero, delay: .milliseconds(replication.heartbeatIntervalMilliseconds)
             ) { _ in engine.replicationTick() })
+        } else {
+            // A standalone node has no tick: its gauges are set once a second.
+            timers.append(loop.scheduleRepeatedTask(initialDelay: .zero, delay: .seconds(1)) { _ in
+                engine.updateMetricGauges()
+            })
         }
         if configuration.fsyncPolicy == .everysec {
             timers.append(loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in

@@ -79,11 +79,17 @@ extension NodeEngine {
             case .closePrimaryLink:
                 closePrimaryLink()
             case .firstWriteAcknowledged:
-                replication.lastPromotion?.firstWriteMilliseconds = WallClock.monotonicMilliseconds()
+                let now = WallClock.monotonicMilliseconds()
+                replication.lastPromotion?.firstWriteMilliseconds = now
+                if let promoted = replication.lastPromotion?.promotedMilliseconds {
+                    metrics.failovers.phaseEnded(.firstWrite, durationMilliseconds: now - promoted)
+                }
             case .becamePrimary(let newEpoch, _, let wasStandby):
                 keyspace.deletesExpiredKeys = true
                 let now = WallClock.monotonicMilliseconds()
                 if wasStandby {
+                    recordPromotion(epoch: newEpoch, votedSinceMilliseconds: replication.pendingVoteSinceMilliseconds,
+                                    nowMilliseconds: now)
                     replication.lastPromotion = PromotionTimeline(
                         epoch: newEpoch, detectedMilliseconds: replication.pendingVoteSinceMilliseconds,
                         promotedMilliseconds: now)

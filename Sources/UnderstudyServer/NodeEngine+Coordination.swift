@@ -58,6 +58,7 @@ extension NodeEngine {
         guard replication.started else { return }
         replication.witnessLink?.checkTimeouts(nowMilliseconds: now)
         perform(node.tick(nowMilliseconds: now))
+        updateMetricGauges()
     }
 
     /// Whether this node may acknowledge a write or serve a read now. Always true without a witness.
@@ -215,6 +216,7 @@ extension NodeEngine {
         replication.bytesReportedWritten = wal.totalBytesWritten
         replication.lastRewind = report
         statistics.rewoundRecords += Int64(report.recordCount)
+        metrics.writesLost(report.recordCount)
         logger.critical("cut off this node's divergent records: they were never on the new primary", metadata: [
             "records": "\(report.recordCount)", "first_lsn": "\(report.firstLSN.map { "\($0)" } ?? "-")",
             "last_lsn": "\(report.lastLSN.map { "\($0)" } ?? "-")", "file": "\(report.path ?? "-")",

@@ -11,7 +11,7 @@ enum ServerInfo {
     static let compatibleRedisVersion = "7.0.15"
 }
 
-/// Commands that need node-wide state: INFO, CONFIG, COMMAND.
+/// Commands that need node-wide state: INFO, CONFIG, COMMAND, METRICS.
 extension NodeEngine {
     func executeServerCommand(_ command: Command) -> Reply {
         let arguments = command.arguments
@@ -27,6 +27,12 @@ extension NodeEngine {
             return role()
         case "fence":
             return fence(arguments)
+        case "metrics":
+            guard let render = configuration.metricsExposition else {
+                return .error("ERR metrics are not enabled in this process")
+            }
+            updateMetricGauges()
+            return .bulk(render())
         default:
             return .error("ERR unknown command '\(command.name)'")
         }

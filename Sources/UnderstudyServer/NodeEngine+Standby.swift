@@ -87,6 +87,7 @@ extension NodeEngine {
         case .snapshotEnd(_, _, let checksum):
             installSnapshot(channel, checksum: checksum)
         case .handover(_, let newEpoch):
+            replication.handoverOfferedEpoch = newEpoch
             perform(node.handoverOffered(epoch: newEpoch, link: id, nowMilliseconds: now))
         case .acknowledge, .heartbeatEcho:
             primaryLinkFailed(channel, "unexpected frame from the primary")

@@ -67,7 +67,10 @@ extension NodeEngine {
         replication.switchoverCompletion = nil
         let pause = WallClock.monotonicMilliseconds() - replication.switchoverStartedAtMilliseconds
         if case .done(let primary) = outcome {
+            metrics.failovers.switchoverEnded(done: true)
             logger.notice("switchover done: following the new primary", metadata: ["primary": "\(primary)", "pause_ms": "\(pause)"])
+        } else {
+            metrics.failovers.switchoverEnded(done: false)
         }
         completion?(Self.result(of: outcome))
         let held = replication.heldForHandover

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Logging
 import NIOCore
 import NIOPosix
@@ -19,6 +20,8 @@ final class NodeEngine: @unchecked Sendable {
     let configuration: ServerConfiguration
     let logger: Logger
     let startedAtMonotonicMilliseconds: Int64
+    /// Every series this node reports (made once against the bootstrapped metrics factory).
+    let metrics: ServerMetrics
 
     var keyspace: Keyspace
     /// Replaced only when a standby installs a snapshot from its primary or cuts off a
@@ -72,6 +75,7 @@ final class NodeEngine: @unchecked Sendable {
         self.eventLoop = eventLoop
         self.configuration = configuration
         self.logger = logger
+        self.metrics = ServerMetrics(factory: configuration.metricsFactory ?? MetricsSystem.factory)
         self.keyspace = recovered.keyspace
         self.wal = wal
         self.node = DataNode(
@@ -101,6 +105,7 @@ final class NodeEngine: @unchecked Sendable {
         eventLoop.assertInEventLoop()
         statistics.totalCommandsProcessed += 1
         if let refusal = node.refusal(isWrite: isWrite, nowMilliseconds: WallClock.monotonicMilliseconds()) {
+            metrics.refused(Self.refusalReason(of: refusal))
             // Nothing ran: the refusal reveals no data; only a refusal after a log failure
             // waits behind what was appended before it (as every reply does, in order).
             if case .logFailed = refusal { return (.error(text(of: refusal)), wal.lastAppendedLSN) }
@@ -172,7 +177,13 @@ final class NodeEngine: @unchecked Sendable {
         guard !syncInFlight, walFailure == nil, let job = wal.makeSyncJob() else { return }
         syncInFlight = true
         let generation = walGeneration
-        syncPool.runIfActive(eventLoop: eventLoop) { try job.run() }.whenComplete { result in
+        let metrics = self.metrics
+        syncPool.runIfActive(eventLoop: eventLoop) { () throws -> LSN in
+            let started = WallClock.monotonicNanoseconds()
+            let lsn = try job.run()
+            metrics.walFsyncDuration.recordNanoseconds(WallClock.monotonicNanoseconds() - started)
+            return lsn
+        }.whenComplete { result in
             self.syncInFlight = false
             guard generation == self.walGeneration else {
                 self.startSyncIfNeeded()  // the log was replaced: its LSNs mean nothing now
@@ -181,6 +192,7 @@ final class NodeEngine: @unchecked Sendable {
             switch result {
             case .success(let lsn):
                 self.statistics.fsyncCount += 1
+                if lsn > self.durableLSN { metrics.groupCommitRecords.record(Int64(lsn.rawValue - self.durableLSN.rawValue)) }
                 self.durableLSN = max(self.durableLSN, lsn)
                 let now = WallClock.monotonicMilliseconds()
                 if self.configuration.fsyncPolicy == .always || self.node.syncsEveryWrite {
@@ -321,6 +333,7 @@ final class NodeEngine: @unchecked Sendable {
             switch result {
             case .success(let info):
                 self.statistics.snapshotsTaken += 1
+                self.metrics.snapshotTaken(bytes: info.fileBytes, durationMilliseconds: WallClock.monotonicMilliseconds() - started)
                 self.lastSnapshotLSN = pending.lsn
                 self.lastSnapshotUnixMilliseconds = WallClock.nowMilliseconds()
                 self.logger.info("snapshot written", metadata: [
@@ -339,15 +352,19 @@ final class NodeEngine: @unchecked Sendable {
     /// Registers a new connection; returns its client ID, or the error that refuses it.
     func clientConnected(_ handler: ClientHandler) -> Result<Int64, RefusedConnection> {
         statistics.totalConnectionsReceived += 1
+        metrics.connections.increment()
         guard !isShuttingDown else {
             statistics.rejectedConnections += 1
+            metrics.refused(.shuttingDown)
             return .failure(RefusedConnection(message: "ERR server is shutting down"))
         }
         guard clients.count < configuration.maxConnections else {
             statistics.rejectedConnections += 1
+            metrics.refused(.maxConnections)
             return .failure(RefusedConnection(message: "ERR max number of clients reached"))
         }
         clients[ObjectIdentifier(handler)] = handler
+        metrics.connectedClients.record(clients.count)
         defer { nextClientID += 1 }
         return .success(nextClientID)
     }
@@ -357,6 +374,7 @@ final class NodeEngine: @unchecked Sendable {
 
     func clientDisconnected(_ handler: ClientHandler) {
         clients.removeValue(forKey: ObjectIdentifier(handler))
+        metrics.connectedClients.record(clients.count)
         waiters.removeValue(forKey: ObjectIdentifier(handler))
         waitingClientDisconnected(handler)
     }

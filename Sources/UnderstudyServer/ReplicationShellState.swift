@@ -36,6 +36,9 @@ struct ReplicationShellState {
     var lastPromotion: PromotionTimeline?
     /// When this standby first asked the witness for a vote since it last followed.
     var pendingVoteSinceMilliseconds: Int64?
+    /// The epoch the primary last offered this standby in a switchover: a promotion into
+    /// it is the switchover's, not a failover (metrics).
+    var handoverOfferedEpoch: Epoch?
     /// A switchover's held connections and the caller waiting for its outcome.
     var heldForHandover: [ObjectIdentifier: ClientHandler] = [:]
     var switchoverCompletion: ((Result<String, HandoverError>) -> Void)?

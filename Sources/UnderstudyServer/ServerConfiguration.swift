@@ -1,5 +1,6 @@
 public import UnderstudyWire
 public import UnderstudyCore
+import CoreMetrics
 
 /// Everything a data node needs to start, with the defaults an operator gets.
 ///
@@ -29,6 +30,12 @@ public struct ServerConfiguration: Sendable {
     public var groupCommitMaxDelayNanoseconds: Int64 = 500_000
     /// The pair this node belongs to; nil for a standalone node.
     public var replication: ReplicationConfiguration?
+    /// Renders the process's Prometheus exposition (`MetricsExposition.render`): answered
+    /// to `METRICS`, served at `/metrics`. Nil: metrics are not exposed.
+    public var metricsExposition: (@Sendable () -> [UInt8])?
+    /// Where the node's metrics go; nil: the process's bootstrapped `MetricsSystem.factory`
+    /// (in-process tests pass a `TestMetrics`).
+    var metricsFactory: (any MetricsFactory)?
     /// Called once with the bound port when the listener is up (in-process tests bind port 0).
     var onListening: (@Sendable (_ port: Int) -> Void)?
 

@@ -100,6 +100,7 @@ struct ServerCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = makeLogger(label: "understudy.server", level: logLevel)
+        let metrics = MetricsExposition.bootstrap()
         var limits = RESPLimits()
         limits.maxBulkBytes = maxBulkBytes
         limits.maxRequestBytes = maxRequestBytes
@@ -108,6 +109,7 @@ struct ServerCommand: AsyncParsableCommand {
             dataDirectory: dataDir, host: listen.host, port: listen.port, fsyncPolicy: fsync,
             wireLimits: limits, maxConnections: maxConnections, walSegmentMaxBytes: walSegmentBytes,
             snapshotThresholdBytes: snapshotThresholdBytes, walRetentionBytes: walRetentionBytes)
+        configuration.metricsExposition = { metrics.render() }
         if let peer {
             let settings = try coordinationSettings()
             var pair = ReplicationConfiguration(

@@ -40,11 +40,12 @@ struct WitnessCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = makeLogger(label: "understudy.witness", level: logLevel)
-        let service = WitnessService(
-            configuration: WitnessConfiguration(
-                dataDirectory: dataDir, host: listen.host, port: listen.port,
-                nodes: parsedNodes.compactMap { ListenAddress(parsing: $0).map { "\($0)" } }),
-            logger: logger)
+        let metrics = MetricsExposition.bootstrap()
+        var configuration = WitnessConfiguration(
+            dataDirectory: dataDir, host: listen.host, port: listen.port,
+            nodes: parsedNodes.compactMap { ListenAddress(parsing: $0).map { "\($0)" } })
+        configuration.metricsExposition = { metrics.render() }
+        let service = WitnessService(configuration: configuration, logger: logger)
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [.init(service: service)],

@@ -1,4 +1,5 @@
 public import Logging
+import CoreMetrics
 import NIOCore
 import NIOPosix
 public import ServiceLifecycle
@@ -13,6 +14,9 @@ public struct WitnessConfiguration: Sendable {
     public var port: Int
     /// The two data nodes' `--listen` addresses, in `--nodes` order.
     public var nodes: [String]
+    /// Renders the process's Prometheus exposition (`MetricsExposition.render`): answered
+    /// to `METRICS`, served at `/metrics`. Nil: metrics are not exposed.
+    public var metricsExposition: (@Sendable () -> [UInt8])?
     /// Called once with the bound port (in-process tests bind port 0).
     var onListening: (@Sendable (_ port: Int) -> Void)?
 
@@ -47,7 +51,8 @@ public struct WitnessService: Service {
         let state = WitnessState(
             witness: Witness(nodes: configuration.nodes, record: record, nowMilliseconds: WallClock.monotonicMilliseconds(),
                              newClusterID: Self.makeClusterID()),
-            dataDirectory: configuration.dataDirectory, logger: logger)
+            dataDirectory: configuration.dataDirectory, logger: logger,
+            metrics: WitnessMetrics(factory: MetricsSystem.factory))
         logger.info("witness record loaded", metadata: [
             "dir": "\(configuration.dataDirectory)", "record": "\(record?.text ?? "none: a new cluster")",
             "nodes": "\(configuration.nodes.joined(separator: ","))",
@@ -61,7 +66,7 @@ public struct WitnessService: Service {
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandlers(
                             ByteToMessageHandler(RESPCommandDecoder(limits: RESPLimits())),
-                            WitnessHandler(state: state))
+                            WitnessHandler(state: state, metricsExposition: configuration.metricsExposition))
                     }
                 }
                 .bind(host: configuration.host, port: configuration.port).get()
@@ -101,14 +106,17 @@ final class WitnessState: @unchecked Sendable {
     private var witness: Witness
     private let dataDirectory: String
     private let logger: Logger
+    private let metrics: WitnessMetrics
     /// Set when the record could not be made durable: from then on every request is
     /// refused, since an answer could depend on a vote a restart would forget.
     private(set) var persistFailure: String?
 
-    init(witness: Witness, dataDirectory: String, logger: Logger) {
+    init(witness: Witness, dataDirectory: String, logger: Logger, metrics: WitnessMetrics) {
         self.witness = witness
         self.dataDirectory = dataDirectory
         self.logger = logger
+        self.metrics = metrics
+        metrics.loaded(witness.record)
     }
 
     func handle(_ request: WitnessRequest) -> Reply {
@@ -127,6 +135,7 @@ final class WitnessState: @unchecked Sendable {
                 "from": "\(before?.text ?? "none")", "to": "\(record.text)",
             ])
         }
+        metrics.handled(request, reply: response.reply, before: before, after: witness.record)
         let line = response.reply.line
         return line.isError ? .error(line.text) : .simple(line.text)
     }
@@ -161,9 +170,11 @@ final class WitnessHandler: ChannelInboundHandler {
     typealias InboundIn = Command
     typealias OutboundOut = ByteBuffer
     private let state: WitnessState
+    private let metricsExposition: (@Sendable () -> [UInt8])?
 
-    init(state: WitnessState) {
+    init(state: WitnessState, metricsExposition: (@Sendable () -> [UInt8])?) {
         self.state = state
+        self.metricsExposition = metricsExposition
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -181,11 +192,13 @@ final class WitnessHandler: ChannelInboundHandler {
             reply = .simple("PONG")
         case "info":
             reply = .bulk(Array(state.info().utf8))
+        case "metrics":
+            reply = metricsExposition.map { .bulk($0()) } ?? .error("ERR metrics are not enabled in this process")
         case "quit":
             reply = .simple("OK")
             close = true
         default:
-            reply = .error("ERR unknown command '\(String(decoding: command.arguments.first ?? [], as: UTF8.self).prefix(64))': this is an understudy witness (WITNESS, PING, INFO, QUIT)")
+            reply = .error("ERR unknown command '\(String(decoding: command.arguments.first ?? [], as: UTF8.self).prefix(64))': this is an understudy witness (WITNESS, PING, INFO, METRICS, QUIT)")
         }
         var buffer = context.channel.allocator.buffer(capacity: 64)
         buffer.writeRESPReply(reply)
