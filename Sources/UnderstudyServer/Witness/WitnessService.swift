@@ -142,7 +142,6 @@ final class WitnessState: @unchecked Sendable {
         let before = witness.record
         let now = WallClock.monotonicMilliseconds()
         contacts.heard(request, member: witness.member, nowMilliseconds: now)
-        defer { publishSentinelView() }
         let response = witness.handle(request, nowMilliseconds: now)
         if let record = response.persist {
             do {
@@ -156,12 +155,15 @@ final class WitnessState: @unchecked Sendable {
                 "from": "\(before?.text ?? "none")", "to": "\(record.text)",
             ])
         }
+        publishSentinelView()
         let line = response.reply.line
         return line.isError ? .error(line.text) : .simple(line.text)
     }
 
-    /// Publishes to Sentinel subscribers what changed since the last view.
+    /// Publishes to Sentinel subscribers what changed since the last view: only what is
+    /// durable, so nothing once a record could not be persisted.
     func publishSentinelView() {
+        guard persistFailure == nil else { return }
         sentinel.publish(SentinelView(
             masterName: sentinel.masterName, record: witness.record, lastReport: witness.lastReport, contacts: contacts,
             downAfterMilliseconds: sentinel.downAfterMilliseconds, nowMilliseconds: WallClock.monotonicMilliseconds()))
