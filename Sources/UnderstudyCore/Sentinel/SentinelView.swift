@@ -1,6 +1,8 @@
 /// What a Redis Sentinel would say of the cluster, built from the witness's record, its
 /// last report from the primary and when it last heard from each node: who is master,
-/// who replicates from it, and which of them the witness no longer hears (`s_down`).
+/// who replicates from it, and which of them the witness no longer hears (`s_down`): the
+/// master when it has been silent for longer than `downAfterMilliseconds`, the replica when
+/// it has been silent for that much longer than the master.
 ///
 /// The witness is the only "sentinel" and its quorum is 1, so a master it no longer hears
 /// is objectively down as well. The shell formats this value (`SENTINEL MASTERS`, …) and
@@ -47,7 +49,10 @@ public struct SentinelView: Hashable, Sendable {
         if let standby = record.standby, let endpoint = SentinelEndpoint(address: standby) {
             // The report speaks of this epoch's primary only; an older one's is no evidence.
             let report = lastReport.flatMap { $0.epoch == record.epoch && $0.node == primary ? $0 : nil }
-            let isDown = silence(standby) > downAfterMilliseconds
+            // The standby is mostly heard through the primary's heartbeats: it is down when the
+            // witness hears the primary but not of it. While the primary is silent too there is
+            // no evidence either way, and the standby is not reported down.
+            let isDown = silence(standby) - silence(primary) > downAfterMilliseconds
             replicas.append(Instance(
                 address: standby, endpoint: endpoint, isDown: isDown, silenceMilliseconds: silence(standby),
                 linkUp: !master.isDown && !isDown && report?.standbyAttached == true,

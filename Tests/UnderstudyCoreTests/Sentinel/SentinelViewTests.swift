@@ -52,6 +52,14 @@ import Testing
         #expect(!atTheLimit.master.isDown)
     }
 
+    @Test func aStandbyIsDown_onlyWhileTheWitnessHearsThePrimaryButNotOfIt() throws {
+        let unheard = try #require(view(record(), heard: [nodes[0]: 2_001], now: 2_001))
+        #expect(!unheard.master.isDown && unheard.replicas[0].isDown)
+        // Both silent (the primary paused: its heartbeats carried the standby's news): no evidence.
+        let bothSilent = try #require(view(record(), heard: [nodes[0]: 100, nodes[1]: 50], now: 3_000))
+        #expect(bothSilent.master.isDown && !bothSilent.replicas[0].isDown)
+    }
+
     @Test func aReportOfAnotherEpochOrPrimary_saysNothingOfTheLink() throws {
         #expect(try #require(view(record(), report: report(epoch: 2))).replicas[0].linkUp == false)
         #expect(try #require(view(record(), report: report(from: 1))).replicas[0].replicationOffset == 0)
