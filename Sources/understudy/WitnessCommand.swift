@@ -21,6 +21,12 @@ struct WitnessCommand: AsyncParsableCommand {
     @Option(help: "The two data nodes' --listen addresses, HOST:PORT,HOST:PORT.")
     var nodes: String
 
+    @Option(help: "The master name Redis Sentinel clients ask the witness's port for (SENTINEL get-master-addr-by-name NAME).")
+    var clusterName: String = "understudy"
+
+    @Option(help: "A node the witness has not heard from for this long is reported down (s_down) to Sentinel clients, e.g. 1s, 800ms.")
+    var sentinelDownAfter: String = "1s"
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
@@ -31,6 +37,12 @@ struct WitnessCommand: AsyncParsableCommand {
         }
         for name in names where ListenAddress(parsing: name) == nil {
             throw ValidationError("--nodes: '\(name)' is not HOST:PORT")
+        }
+        guard !clusterName.isEmpty, !clusterName.contains(where: { $0 == " " || $0 == "\r" || $0 == "\n" }) else {
+            throw ValidationError("--cluster-name must be one word without spaces (got '\(clusterName)')")
+        }
+        guard let downAfter = DurationText.milliseconds(sentinelDownAfter), downAfter > 0 else {
+            throw ValidationError("--sentinel-down-after must be a positive duration such as 1s or 800ms (got '\(sentinelDownAfter)')")
         }
     }
 
@@ -45,6 +57,8 @@ struct WitnessCommand: AsyncParsableCommand {
             dataDirectory: dataDir, host: listen.host, port: listen.port,
             nodes: parsedNodes.compactMap { ListenAddress(parsing: $0).map { "\($0)" } })
         configuration.metricsExposition = { metrics.render() }
+        configuration.clusterName = clusterName
+        configuration.sentinelDownAfterMilliseconds = DurationText.milliseconds(sentinelDownAfter) ?? 1_000
         let service = WitnessService(configuration: configuration, logger: logger)
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(

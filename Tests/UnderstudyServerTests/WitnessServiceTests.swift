@@ -88,4 +88,22 @@ import UnderstudyCore
             }
         }
     }
+
+    @Test func sentinelClients_learnThePrimary_andSubscribersHearTheSwitchOfAHandover() async throws {
+        let directory = try TemporaryDirectory()
+        try await runWitness(in: directory.path) { witness in
+            try await TestConnection.with(port: witness.port) { sentinel in
+                #expect(try await sentinel.call("SENTINEL", "get-master-addr-by-name", "understudy") == .array(nil))
+                _ = try await ask(.hello(node: nodes[1], hint: .primary, epoch: Epoch(1), lastLSN: .zero), witness)
+                #expect(try await sentinel.call("SENTINEL", "GET-MASTER-ADDR-BY-NAME", "understudy")
+                    == .array([.bulk("127.0.0.1"), .bulk("7002")]))
+                #expect(try await sentinel.call("SUBSCRIBE", "+switch-master")
+                    == .array([.bulk("subscribe"), .bulk("+switch-master"), .integer(1)]))
+                let handover = try await ask(.handover(node: nodes[1], epoch: Epoch(1), to: nodes[0], leaving: false), witness)
+                #expect(recordWords(handover).prefix(3) == ["STATE", "2", "127.0.0.1:7001"])
+                #expect(try await sentinel.reply()
+                    == .array([.bulk("message"), .bulk("+switch-master"), .bulk("understudy 127.0.0.1 7002 127.0.0.1 7001")]))
+            }
+        }
+    }
 }

@@ -17,6 +17,12 @@ public struct WitnessConfiguration: Sendable {
     /// Renders the process's Prometheus exposition (`MetricsExposition.render`): answered
     /// to `METRICS`, served at `/metrics`. Nil: metrics are not exposed.
     public var metricsExposition: (@Sendable () -> [UInt8])?
+    /// The Sentinel master name clients ask for (`--cluster-name`).
+    public var clusterName = "understudy"
+    /// A node the witness has not heard from for longer than this is `s_down` to Sentinel clients.
+    public var sentinelDownAfterMilliseconds: Int64 = 1_000
+    /// A Sentinel subscriber with more unsent bytes than this is dropped (its connection closed).
+    public var maxSubscriberPendingBytes = 1 << 20
     /// Called once with the bound port (in-process tests bind port 0).
     var onListening: (@Sendable (_ port: Int) -> Void)?
 
@@ -48,11 +54,14 @@ public struct WitnessService: Service {
         defer { withExtendedLifetime(lock) {} }
         let record = try loadRecord()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let hub = SentinelHub(masterName: configuration.clusterName, myID: Self.makeSentinelID(),
+                              downAfterMilliseconds: configuration.sentinelDownAfterMilliseconds, logger: logger)
         let state = WitnessState(
             witness: Witness(nodes: configuration.nodes, record: record, nowMilliseconds: WallClock.monotonicMilliseconds(),
                              newClusterID: Self.makeClusterID()),
-            dataDirectory: configuration.dataDirectory, logger: logger,
+            dataDirectory: configuration.dataDirectory, sentinel: hub, logger: logger,
             metrics: WitnessMetrics(factory: MetricsSystem.factory))
+        let pendingBytes = configuration.maxSubscriberPendingBytes
         logger.info("witness record loaded", metadata: [
             "dir": "\(configuration.dataDirectory)", "record": "\(record?.text ?? "none: a new cluster")",
             "nodes": "\(configuration.nodes.joined(separator: ","))",
@@ -62,11 +71,14 @@ public struct WitnessService: Service {
             serverChannel = try await ServerBootstrap(group: group)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelOption(.writeBufferWaterMark, value: .init(low: pendingBytes / 2, high: pendingBytes))
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandlers(
                             ByteToMessageHandler(RESPCommandDecoder(limits: RESPLimits())),
-                            WitnessHandler(state: state, metricsExposition: configuration.metricsExposition))
+                            WitnessHandler(
+                                state: state, metricsExposition: configuration.metricsExposition,
+                                sentinel: SentinelConnection(hub: hub, channel: channel, clientID: hub.nextClientID())))
                     }
                 }
                 .bind(host: configuration.host, port: configuration.port).get()
@@ -77,6 +89,11 @@ public struct WitnessService: Service {
         let port = serverChannel.localAddress?.port ?? configuration.port
         logger.info("witness ready", metadata: ["listen": "\(configuration.host):\(port)"])
         configuration.onListening?(port)
+        // Silence is an event too (a node stops being heard): look again at a tenth of down-after.
+        let sentinelTick = serverChannel.eventLoop.scheduleRepeatedTask(
+            initialDelay: .zero, delay: .milliseconds(max(10, configuration.sentinelDownAfterMilliseconds / 10))
+        ) { _ in state.publishSentinelView() }
+        defer { sentinelTick.cancel() }
         try await withGracefulShutdownHandler {
             try await serverChannel.closeFuture.get()
         } onGracefulShutdown: {
@@ -95,6 +112,12 @@ public struct WitnessService: Service {
         return ClusterIdentity.make(random.next(), random.next())
     }
 
+    /// The Sentinel ID clients see (`SENTINEL MYID`): 40 hex characters of system randomness.
+    private static func makeSentinelID() -> String {
+        var random = SystemRandomNumberGenerator()
+        return (0..<40).map { _ in String(random.next(upperBound: UInt8(16)), radix: 16) }.joined()
+    }
+
     private func loadRecord() throws -> WitnessRecord? {
         guard let bytes = try DurableStateFile.witnessRecord.read(dataDirectory: configuration.dataDirectory) else { return nil }
         return try WitnessRecord(text: String(decoding: bytes, as: UTF8.self))
@@ -104,6 +127,9 @@ public struct WitnessService: Service {
 /// The witness state machine and its file, owned by the witness's one event loop.
 final class WitnessState: @unchecked Sendable {
     private var witness: Witness
+    /// When each node was last heard: its health as Sentinel clients see it.
+    private var contacts: WitnessContacts
+    let sentinel: SentinelHub
     private let dataDirectory: String
     private let logger: Logger
     private let metrics: WitnessMetrics
@@ -111,8 +137,10 @@ final class WitnessState: @unchecked Sendable {
     /// refused, since an answer could depend on a vote a restart would forget.
     private(set) var persistFailure: String?
 
-    init(witness: Witness, dataDirectory: String, logger: Logger, metrics: WitnessMetrics) {
+    init(witness: Witness, dataDirectory: String, sentinel: SentinelHub, logger: Logger, metrics: WitnessMetrics) {
         self.witness = witness
+        self.contacts = WitnessContacts(nodes: witness.nodes, startedAtMilliseconds: WallClock.monotonicMilliseconds())
+        self.sentinel = sentinel
         self.dataDirectory = dataDirectory
         self.logger = logger
         self.metrics = metrics
@@ -122,7 +150,9 @@ final class WitnessState: @unchecked Sendable {
     func handle(_ request: WitnessRequest) -> Reply {
         if let persistFailure { return .error("ERR the witness cannot persist its record: \(persistFailure)") }
         let before = witness.record
-        let response = witness.handle(request, nowMilliseconds: WallClock.monotonicMilliseconds())
+        let now = WallClock.monotonicMilliseconds()
+        contacts.heard(request, member: witness.member, nowMilliseconds: now)
+        let response = witness.handle(request, nowMilliseconds: now)
         if let record = response.persist {
             do {
                 try DurableStateFile.witnessRecord.write(Array(record.text.utf8), dataDirectory: dataDirectory)
@@ -136,8 +166,18 @@ final class WitnessState: @unchecked Sendable {
             ])
         }
         metrics.handled(request, reply: response.reply, before: before, after: witness.record)
+        publishSentinelView()
         let line = response.reply.line
         return line.isError ? .error(line.text) : .simple(line.text)
+    }
+
+    /// Publishes to Sentinel subscribers what changed since the last view: only what is
+    /// durable, so nothing once a record could not be persisted.
+    func publishSentinelView() {
+        guard persistFailure == nil else { return }
+        sentinel.publish(SentinelView(
+            masterName: sentinel.masterName, record: witness.record, lastReport: witness.lastReport, contacts: contacts,
+            downAfterMilliseconds: sentinel.downAfterMilliseconds, nowMilliseconds: WallClock.monotonicMilliseconds()))
     }
 
     /// `INFO`-style lines for humans and `understudy status`.
@@ -171,14 +211,27 @@ final class WitnessHandler: ChannelInboundHandler {
     typealias OutboundOut = ByteBuffer
     private let state: WitnessState
     private let metricsExposition: (@Sendable () -> [UInt8])?
+    private let sentinel: SentinelConnection
 
-    init(state: WitnessState, metricsExposition: (@Sendable () -> [UInt8])?) {
+    init(state: WitnessState, metricsExposition: (@Sendable () -> [UInt8])?, sentinel: SentinelConnection) {
         self.state = state
         self.metricsExposition = metricsExposition
+        self.sentinel = sentinel
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        sentinel.closed()
+        context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let command = unwrapInboundIn(data)
+        if let replies = sentinel.answer(command) {
+            var buffer = context.channel.allocator.buffer(capacity: 64)
+            for reply in replies { buffer.writeRESPReply(reply) }
+            context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+            return
+        }
         let reply: Reply
         var close = false
         switch command.name {
@@ -198,7 +251,7 @@ final class WitnessHandler: ChannelInboundHandler {
             reply = .simple("OK")
             close = true
         default:
-            reply = .error("ERR unknown command '\(String(decoding: command.arguments.first ?? [], as: UTF8.self).prefix(64))': this is an understudy witness (WITNESS, PING, INFO, METRICS, QUIT)")
+            reply = .error("ERR unknown command '\(String(decoding: command.arguments.first ?? [], as: UTF8.self).prefix(64))': this is an understudy witness (WITNESS, SENTINEL, SUBSCRIBE, PING, INFO, METRICS, QUIT)")
         }
         var buffer = context.channel.allocator.buffer(capacity: 64)
         buffer.writeRESPReply(reply)
