@@ -27,9 +27,9 @@ struct ClientLimitsTests {
     }
 
     /// Runs `body` with a connected client channel whose handler talks to a fresh engine.
-    /// With `stallFlushes`, replies stay in the channel as for a client that never reads.
+    /// `outer` goes between the handler and the socket's end of the pipeline.
     private static func withClient(
-        stallFlushes: Bool = false,
+        outer: (any ChannelHandler)? = nil,
         configure: (inout ServerConfiguration) -> Void,
         _ body: (EmbeddedChannel, NodeEngine) throws -> Void
     ) async throws {
@@ -38,7 +38,7 @@ struct ClientLimitsTests {
         let engine = try makeEngine(directory: directory, loop: loop, configure: configure)
         let client = ClientHandler(engine: engine, allocator: ByteBufferAllocator())
         let channel = EmbeddedChannel(loop: loop)
-        if stallFlushes { try channel.pipeline.syncOperations.addHandler(StalledReader()) }
+        if let outer { try channel.pipeline.syncOperations.addHandler(outer) }
         try channel.pipeline.syncOperations.addHandler(client)
         channel.connect(to: try SocketAddress(ipAddress: "127.0.0.1", port: 6380), promise: nil)
         #expect(channel.isActive)
@@ -95,7 +95,7 @@ struct ClientLimitsTests {
 
     @Test func outputBufferLimit_clientThatNeverReads_isCutOffAtTheLimitPlusOne() async throws {
         let limit = 2 * Self.echoReplyBytes(1000)
-        try await Self.withClient(stallFlushes: true, configure: { $0.clientOutputBufferLimitBytes = limit }) { channel, engine in
+        try await Self.withClient(outer: StalledReader(), configure: { $0.clientOutputBufferLimitBytes = limit }) { channel, engine in
             for round in 1...2 {
                 try channel.writeInbound(Self.echo(1000))
                 channel.pipeline.fireChannelReadComplete()
@@ -105,6 +105,23 @@ struct ClientLimitsTests {
             channel.pipeline.fireChannelReadComplete()
             #expect(!channel.isActive, "past the limit")
             #expect(engine.statistics.clientOutputBufferLimitDisconnections == 1)
+        }
+    }
+
+    @Test func inflightLimit_atN_stopsReading_untilAReplyGoesOut() async throws {
+        let reads = ReadCounter()
+        try await Self.withClient(outer: reads, configure: { $0.maxInflightPerConnection = 2 }) { channel, _ in
+            let loop = try #require(channel.eventLoop as? EmbeddedEventLoop)
+            Self.readWithoutFlush(Command("SET", "a", "1"), on: channel)  // held until the loop writes the log
+            channel.read()
+            #expect(reads.count == 1, "1 request in flight: reading goes on")
+            Self.readWithoutFlush(Command("SET", "b", "2"), on: channel)
+            channel.read()
+            #expect(reads.count == 1, "2 requests in flight: not read from")
+            loop.run()  // the log is written: both replies go out
+            #expect(reads.count == 2, "the deferred read resumes once they are answered")
+            let sent = try channel.readOutbound(as: ByteBuffer.self)
+            #expect(sent.map { String(buffer: $0) } == "+OK\r\n+OK\r\n")
         }
     }
 
@@ -138,4 +155,15 @@ private final class StalledReader: ChannelOutboundHandler {
     typealias OutboundIn = ByteBuffer
 
     func flush(context: ChannelHandlerContext) {}
+}
+
+/// Counts the reads that reach the socket's end of the pipeline.
+private final class ReadCounter: ChannelOutboundHandler {
+    typealias OutboundIn = ByteBuffer
+    private(set) var count = 0
+
+    func read(context: ChannelHandlerContext) {
+        count += 1
+        context.read()
+    }
 }
