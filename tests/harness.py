@@ -31,6 +31,8 @@ _port_random = random.Random()
 # (``None`` leaves a flag out, so a restart can drop one).
 PASS_THROUGH_FLAGS = (
     "max_bulk_bytes", "max_request_bytes", "max_arguments", "max_connections",
+    # per-connection bulkheads (docs/protocol.md, "Load shedding")
+    "client_output_buffer_limit", "max_inflight_per_connection", "idle_timeout",
     # replication (docs/replication.md) and the storage knobs its tests need
     "peer", "replication", "role", "sync_timeout", "max_waiting_writes",
     "wal_segment_bytes", "snapshot_threshold_bytes", "wal_retention_bytes", "log_level",

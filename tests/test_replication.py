@@ -664,6 +664,7 @@ def test_max_waiting_writes_refuses_the_next_write_at_once(make_pair):
         assert is_error(reply, "NOREPLICAS") and "too many" not in reply.message, replies
     assert is_error(replies[2], "NOREPLICAS") and "too many writes waiting" in replies[2].message, replies
     assert timeout * 0.95 <= replies_after <= timeout + TIMING_SLACK_SECONDS, replies_after
+    assert int(info(primary, "stats")["rejected_waiting_writes"]) == 2  # c and d, counted
 
     # the refused writes never ran; the waiting ones may have (outcome unknown)
     standby.start()

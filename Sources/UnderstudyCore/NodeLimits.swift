@@ -10,9 +10,6 @@ public struct NodeLimits: Hashable, Sendable {
     public var fenceNoticeIntervalHeartbeats: Int64
     /// Witness heartbeats unanswered at once; a slow witness gets no more.
     public var maxWitnessHeartbeatsInFlight: Int
-    /// Replies held for durability (or requests deferred) on one connection before it is
-    /// no longer read from.
-    public var maxHeldRepliesPerConnection: Int
     /// How long `FAILOVER` and `PROMOTE FORCE` wait by default, and the hand-over on SIGTERM.
     public var switchoverTimeoutMilliseconds: Int64
     public var forcedPromotionTimeoutMilliseconds: Int64
@@ -21,6 +18,6 @@ public struct NodeLimits: Hashable, Sendable {
     /// The limits every node runs with.
     public static let standard = NodeLimits(
         maxReplicationFrameBytes: 64 << 20, snapshotChunkBytes: 256 << 10, fenceNoticeIntervalHeartbeats: 5,
-        maxWitnessHeartbeatsInFlight: 4, maxHeldRepliesPerConnection: 1_024, switchoverTimeoutMilliseconds: 5_000,
+        maxWitnessHeartbeatsInFlight: 4, switchoverTimeoutMilliseconds: 5_000,
         forcedPromotionTimeoutMilliseconds: 5_000, shutdownHandoverTimeoutMilliseconds: 3_000)
 }

@@ -6,21 +6,25 @@ import UnderstudyWire
 /// One client connection: dispatches decoded commands and sends replies in order, each only
 /// once the log is as durable as the node's fsync policy requires.
 ///
-/// Back-pressure: the handler stops reading from the socket while too many replies are
-/// held or the socket is not writable, so a pipelining client cannot grow memory without bound.
+/// Bulkheads (ClientHandler+Limits.swift): the handler stops reading from the socket while
+/// `--max-inflight-per-connection` requests are unanswered; it closes a connection whose
+/// unsent replies pass `--client-output-buffer-limit`, or that sent nothing for `--idle-timeout`.
 final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = Command
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    /// Replies held for durability before the handler stops reading more requests.
-    static let maxHeldReplies = NodeLimits.standard.maxHeldRepliesPerConnection
-
     let engine: NodeEngine
     var session: ClientSession
-    private var context: ChannelHandlerContext?
-    private var output: ByteBuffer
-    private var held: HeldReplies
+    private(set) var context: ChannelHandlerContext?
+    /// Replies encoded and not yet handed to the channel (flushed at the end of each read).
+    var output: ByteBuffer
+    private(set) var held: HeldReplies
+    /// Reply bytes the channel had not handed to the kernel at the last flush.
+    var bufferedWritableBytes = 0
+    /// When the last request was read (the event loop's clock), for `--idle-timeout`.
+    var lastRequestAt = NIODeadline.uptimeNanoseconds(0)
+    var idleTimer: Scheduled<Void>?
     private var readDeferred = false
     var isClosing = false
     /// A WAIT is pending: later requests are kept, in order, until it is answered.
@@ -28,7 +32,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// A planned switchover holds this connection's keyspace requests (not fails them):
     /// this one and those after it wait in `deferredCommands` until it ends.
     private(set) var handoverPaused = false
-    private var deferredCommands: [Command] = []
+    private(set) var deferredCommands: [Command] = []
     private var closePromise: EventLoopPromise<Void>?
 
     init(engine: NodeEngine, allocator: ByteBufferAllocator) {
@@ -43,6 +47,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        stopIdleTimer()
         self.context = nil
     }
 
@@ -62,10 +67,12 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         session.id = id
         session.connectedAtMonotonicMilliseconds = WallClock.monotonicMilliseconds()
         session.remoteAddress = context.remoteAddress?.description ?? "?"
+        startIdleTimer(context: context)
         context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        stopIdleTimer()
         engine.clientDisconnected(self)
         closePromise?.succeed()
         closePromise = nil
@@ -75,6 +82,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !isClosing else { return }
         let command = unwrapInboundIn(data)
+        lastRequestAt = context.eventLoop.now
         guard !waitPending, !handoverPaused else {
             deferredCommands.append(command)
             return
@@ -154,22 +162,19 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     // MARK: Back-pressure
 
+    /// Not read from while `--max-inflight-per-connection` requests wait for an answer.
+    /// Whether the socket is writable does not matter: unsent replies are bounded by
+    /// `--client-output-buffer-limit` instead (see ClientHandler+Limits.swift).
     func read(context: ChannelHandlerContext) {
-        if held.count >= Self.maxHeldReplies || deferredCommands.count >= Self.maxHeldReplies || !context.channel.isWritable {
-            readDeferred = true
-        } else {
+        if hasInflightRoom {
             context.read()
+        } else {
+            readDeferred = true
         }
     }
 
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
-        resumeReadingIfDeferred()
-        context.fireChannelWritabilityChanged()
-    }
-
     private func resumeReadingIfDeferred() {
-        guard readDeferred, let context, held.count < Self.maxHeldReplies,
-              deferredCommands.count < Self.maxHeldReplies, context.channel.isWritable else { return }
+        guard readDeferred, let context, hasInflightRoom else { return }
         readDeferred = false
         context.read()
     }
@@ -180,6 +185,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func enqueue(_ reply: Reply, requiredLSN: LSN) {
         if held.isEmpty, requiredLSN <= engine.visibleLSN {
             output.writeRESPReply(reply)
+            enforceOutputBufferLimit()
         } else {
             held.append(reply, requiredLSN: requiredLSN)
             engine.waitForVisibility(self)
@@ -191,6 +197,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let bytes = output
         output = context.channel.allocator.buffer(capacity: 256)
         context.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
+        noteBufferedWritableBytes(context: context)
     }
 
     /// Called by the engine when `visibleLSN` advanced to `lsn`.

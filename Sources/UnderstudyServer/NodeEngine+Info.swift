@@ -36,6 +36,9 @@ extension NodeEngine {
                 ("rejected_connections", "\(statistics.rejectedConnections)"),
                 ("expired_keys", "\(statistics.expiredKeys)"),
                 ("total_error_replies_protocol", "\(statistics.protocolErrors)"),
+                ("client_output_buffer_limit_disconnections", "\(statistics.clientOutputBufferLimitDisconnections)"),
+                ("idle_timeout_disconnections", "\(statistics.idleTimeoutDisconnections)"),
+                ("rejected_waiting_writes", "\(statistics.rejectedWaitingWrites)"),
             ]
         case "replication":
             return replicationFields()

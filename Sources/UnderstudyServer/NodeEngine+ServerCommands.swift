@@ -71,6 +71,7 @@ extension NodeEngine {
             ("appendfsync", configuration.fsyncPolicy.rawValue),
             ("appendonly", "yes"),
             ("bind", configuration.host),
+            ("client-output-buffer-limit", "normal \(configuration.clientOutputBufferLimitBytes) 0 0"),
             ("databases", "1"),
             ("dir", configuration.dataDirectory),
             ("maxclients", String(configuration.maxConnections)),
@@ -78,7 +79,7 @@ extension NodeEngine {
             ("port", String(listeningPort)),
             ("proto-max-bulk-len", String(configuration.wireLimits.maxBulkBytes)),
             ("save", ""),
-            ("timeout", "0"),
+            ("timeout", String(configuration.idleTimeoutMilliseconds / 1000)),
         ]
     }
 

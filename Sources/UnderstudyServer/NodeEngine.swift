@@ -109,6 +109,9 @@ final class NodeEngine: @unchecked Sendable {
             // Nothing ran: the refusal reveals no data; only a refusal after a log failure
             // waits behind what was appended before it (as every reply does, in order).
             if case .logFailed = refusal { return (.error(text(of: refusal)), wal.lastAppendedLSN) }
+            if case .limit(let message) = refusal, message.hasPrefix("NOREPLICAS") {  // not the stepped-down READONLY
+                statistics.rejectedWaitingWrites += 1
+            }
             return (.error(text(of: refusal)), .zero)
         }
         let execution = keyspace.execute(

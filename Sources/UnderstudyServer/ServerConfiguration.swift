@@ -15,6 +15,18 @@ public struct ServerConfiguration: Sendable {
     public var wireLimits: RESPLimits
     /// Client connections accepted at once; one more gets `-ERR max number of clients reached`.
     public var maxConnections: Int
+    /// Bytes of replies written to one connection and not yet taken by the kernel; past it the
+    /// connection is closed (`client_output_buffer_limit_disconnections`). The connection is
+    /// read from while its replies wait, so a client that stops reading reaches the limit
+    /// instead of holding its slot forever; a client that reads stays under it unless it
+    /// pipelines more than this many bytes of replies ahead of its reading.
+    public var clientOutputBufferLimitBytes: Int = 256 << 20
+    /// Requests read and not yet answered on one connection; at this many the connection is
+    /// not read from until one is answered (back-pressure, not a refusal).
+    public var maxInflightPerConnection: Int = 1_024
+    /// A client connection with no request for this long and none in progress is closed
+    /// (`idle_timeout_disconnections`); 0 never closes one (Redis's `timeout`).
+    public var idleTimeoutMilliseconds: Int64 = 0
     /// WAL segment size before a new segment file is started.
     public var walSegmentMaxBytes: Int64
     /// WAL bytes written since the last snapshot that trigger a new background snapshot.

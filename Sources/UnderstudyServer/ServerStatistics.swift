@@ -5,6 +5,12 @@ struct ServerStatistics {
     var totalCommandsProcessed: Int64 = 0
     var expiredKeys: Int64 = 0
     var protocolErrors: Int64 = 0
+    /// Connections closed for load (`--client-output-buffer-limit`, `--idle-timeout`); named
+    /// as Redis 7.4's INFO field where Redis has one.
+    var clientOutputBufferLimitDisconnections: Int64 = 0
+    var idleTimeoutDisconnections: Int64 = 0
+    /// Writes refused before they ran because `--max-waiting-writes` wait for the standby.
+    var rejectedWaitingWrites: Int64 = 0
     var walRecordsAppended: Int64 = 0
     var fsyncCount: Int64 = 0
     var snapshotsTaken: Int64 = 0

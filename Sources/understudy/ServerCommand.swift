@@ -34,6 +34,15 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Most client connections at once; one more is refused with an error.")
     var maxConnections: Int = 10_000
 
+    @Option(help: "Bytes of replies waiting for one client to read them (e.g. 256MB); past it the client is disconnected. Must exceed --max-bulk-bytes.")
+    var clientOutputBufferLimit: String = "256MB"
+
+    @Option(help: "Requests read and not yet answered on one connection; at this many it is not read from until one is answered.")
+    var maxInflightPerConnection: Int = 1_024
+
+    @Option(help: "Close a client connection that sent no request for this long (e.g. 300s); 0 never does.")
+    var idleTimeout: String = "0"
+
     @Option(help: "Size at which a new WAL segment file is started, in bytes.")
     var walSegmentBytes: Int64 = 64 << 20
 
@@ -80,9 +89,11 @@ struct ServerCommand: AsyncParsableCommand {
         for (name, value) in [
             ("--max-bulk-bytes", maxBulkBytes), ("--max-request-bytes", maxRequestBytes),
             ("--max-arguments", maxArguments), ("--max-connections", maxConnections),
+            ("--max-inflight-per-connection", maxInflightPerConnection),
         ] where value < 1 {
             throw ValidationError("\(name) must be at least 1 (got \(value))")
         }
+        _ = try connectionLimits()
         guard walSegmentBytes >= 4096 else { throw ValidationError("--wal-segment-bytes must be at least 4096") }
         guard snapshotThresholdBytes >= 1 else { throw ValidationError("--snapshot-threshold-bytes must be positive") }
         guard walRetentionBytes >= 0 else { throw ValidationError("--wal-retention-bytes must not be negative") }
@@ -110,6 +121,10 @@ struct ServerCommand: AsyncParsableCommand {
             wireLimits: limits, maxConnections: maxConnections, walSegmentMaxBytes: walSegmentBytes,
             snapshotThresholdBytes: snapshotThresholdBytes, walRetentionBytes: walRetentionBytes)
         configuration.metricsExposition = { metrics.render() }
+        let connection = try connectionLimits()
+        configuration.clientOutputBufferLimitBytes = connection.outputBufferLimitBytes
+        configuration.idleTimeoutMilliseconds = connection.idleTimeoutMilliseconds
+        configuration.maxInflightPerConnection = maxInflightPerConnection
         if let peer {
             let settings = try coordinationSettings()
             var pair = ReplicationConfiguration(
@@ -150,6 +165,24 @@ extension ServerCommand {
             mode: replication, heartbeatIntervalMilliseconds: try duration("--heartbeat-interval", heartbeatInterval),
             failureTimeoutMilliseconds: try duration("--failure-timeout", failureTimeout),
             leaseMilliseconds: try duration("--lease", lease), maxLagOnFailoverBytes: maxLag)
+    }
+}
+
+extension ServerCommand {
+    /// `--client-output-buffer-limit` and `--idle-timeout`, parsed and checked.
+    ///
+    /// The output limit has no "0 = unlimited": a client that never reads would then hold
+    /// memory and a slot for ever. It must exceed `--max-bulk-bytes` so that any one value
+    /// can be read back.
+    func connectionLimits() throws -> (outputBufferLimitBytes: Int, idleTimeoutMilliseconds: Int64) {
+        guard let outputLimit = ByteSizeText.bytes(clientOutputBufferLimit), outputLimit > maxBulkBytes else {
+            throw ValidationError(
+                "--client-output-buffer-limit must be a size such as 256MB, larger than --max-bulk-bytes (\(maxBulkBytes)) (got '\(clientOutputBufferLimit)')")
+        }
+        guard let idle = DurationText.milliseconds(idleTimeout) else {
+            throw ValidationError("--idle-timeout must be a duration such as 300s or 0 for never (got '\(idleTimeout)')")
+        }
+        return (Int(outputLimit), idle)
     }
 }
 
