@@ -41,7 +41,7 @@ public struct EffectiveConfiguration: Sendable {
             if option.kind == .flag {
                 text = ConfigurationResolver.boolean(values.last ?? "false") == true ? "true" : "false"
             } else if option.isRepeating {
-                text = "[" + values.map(Self.quoted).joined(separator: ", ") + "]"
+                text = "[" + values.map(Self.doubleQuoted).joined(separator: ", ") + "]"  // a comma would end a plain item
             } else {
                 text = Self.quoted(values.last ?? "")
             }
@@ -72,10 +72,11 @@ public struct EffectiveConfiguration: Sendable {
     private static let plainLookalikes: Set<String> = ["true", "false", "yes", "no", "on", "off", "y", "n", "null", "~"]
 
     /// `text` as a YAML scalar: plain when that reads back as the same string
-    /// (`127.0.0.1:6380`, `500ms`), double-quoted otherwise.
+    /// (`127.0.0.1:6380`, `500ms`, `a:1,b:2`: a comma is plain outside a flow collection),
+    /// double-quoted otherwise.
     static func quoted(_ text: String) -> String {
         let isPlainSafe = text.first.map { $0.isLetter || $0.isNumber || $0 == "/" } == true
-            && text.allSatisfy { ($0.isASCII && ($0.isLetter || $0.isNumber)) || "._/:-".contains($0) }
+            && text.allSatisfy { ($0.isASCII && ($0.isLetter || $0.isNumber)) || "._/:,-".contains($0) }
             && !plainLookalikes.contains(text.lowercased())
         return isPlainSafe ? text : doubleQuoted(text)
     }

@@ -15,7 +15,7 @@ import UnderstudyConfiguration
 
     @Test func rendered_readBack_givesTheSameValues() throws {
         let resolved = try Sample.resolve(
-            ["--data-dir", "/my dir/\"quoted\"", "--no-checksums", "--tag", "yes", "--tag", "b"],
+            ["--data-dir", "/my dir/\"quoted\"", "--no-checksums", "--tag", "yes", "--tag", "b,c"],
             environment: ["UNDERSTUDY_LEASE": "300"])
         let again = try Sample.resolve(["--config", "/printed.yaml"], files: ["/printed.yaml": resolved.renderedAsFile()])
         for setting in resolved.settings where setting.key != "config" {
@@ -25,7 +25,7 @@ import UnderstudyConfiguration
         let command = try Sample.parse(again)
         #expect(command.dataDir == "/my dir/\"quoted\"")
         #expect(!command.checksums)
-        #expect(command.tag == ["yes", "b"])
+        #expect(command.tag == ["yes", "b,c"])
     }
 
     @Test func secretKeys_areRedacted() throws {
