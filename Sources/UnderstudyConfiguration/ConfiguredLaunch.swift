@@ -17,7 +17,9 @@ public enum ConfiguredLaunch {
         let environment = environment ?? ProcessInfo.processInfo.environment
         guard let name = arguments.first,
               let command = root.configuration.subcommands.first(where: { $0._commandName == name }),
-              let configurable = command as? any ConfigurableCommand.Type
+              let configurable = command as? any ConfigurableCommand.Type,
+              // Help must work even while the file or the environment is wrong.
+              !arguments.contains(where: { ["-h", "--help", "--experimental-dump-help"].contains($0) })
         else {
             await root.main(arguments)
             return
