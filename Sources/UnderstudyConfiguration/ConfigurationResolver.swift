@@ -32,7 +32,7 @@ public struct ConfigurationResolver: Sendable {
     ) throws -> EffectiveConfiguration {
         let fromCommandLine = commandLineSettings(commandLine)
         let fromEnvironment = try environmentSettings(environment)
-        let configPath = (fromCommandLine + fromEnvironment).last { $0.key == Self.configKey }?.values.last
+        let configPath = (fromEnvironment + fromCommandLine).last { $0.key == Self.configKey }?.values.last  // the command line wins
         var fromFile: [ConfigurationSetting] = []
         if let configPath {
             let text: String

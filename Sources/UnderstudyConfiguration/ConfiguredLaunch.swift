@@ -26,7 +26,8 @@ public enum ConfiguredLaunch {
         }
         let effective: EffectiveConfiguration
         do {
-            let otherKeys = try root.configuration.subcommands.filter { ObjectIdentifier($0) != ObjectIdentifier(command) }.flatMap { try CommandOptions(of: $0).keys }
+            let others = root.configuration.subcommands.filter { ObjectIdentifier($0) != ObjectIdentifier(command) }
+            let otherKeys = try others.flatMap { try CommandOptions(of: $0).keys }
             let resolver = ConfigurationResolver(options: try CommandOptions(of: command), otherCommandsKeys: Set(otherKeys))
             effective = try resolver.resolve(
                 commandLine: Array(arguments.dropFirst()), environment: environment,

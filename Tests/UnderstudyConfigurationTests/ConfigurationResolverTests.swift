@@ -24,6 +24,14 @@ import UnderstudyConfiguration
         #expect(try Sample.parse(resolved).dataDir == "/from-file")
     }
 
+    @Test func configPath_onCommandLine_winsOverEnvironment() throws {
+        let resolved = try Sample.resolve(
+            ["--config", "/c.yaml"], environment: ["UNDERSTUDY_CONFIG": "/other.yaml"],
+            files: ["/c.yaml": Self.file, "/other.yaml": "data-dir: /from-other\n"])
+        #expect(resolved.configPath == "/c.yaml")
+        #expect(try Sample.parse(resolved).dataDir == "/from-file")
+    }
+
     @Test func flags_andListsFromFile_reachTheCommand() throws {
         let text = "data-dir: /d\nverbose: true\nchecksums: false\ntag: [a, b]\n"
         let command = try Sample.parse(Sample.resolve(["--config", "/c.yaml"], files: ["/c.yaml": text]))
