@@ -28,6 +28,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        // YAML (and JSON, its subset) config files for `--config`: see docs/operations.md,
+        // "Configuration", for why Yams and not swift-configuration.
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
         // Pure core: types, command model, keyspace semantics. Standard library only.
@@ -91,10 +94,29 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Flags from a config file and UNDERSTUDY_* environment variables, checked against a
+        // command's own ArgumentParser definition. A library so that its tests can reach it.
+        .target(
+            name: "UnderstudyConfiguration",
+            dependencies: [
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "UnderstudyConfigurationTests",
+            dependencies: [
+                "UnderstudyConfiguration",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "understudy",
             dependencies: [
                 "CUnderstudyProcess",
+                "UnderstudyConfiguration",
                 "UnderstudyClient",
                 "UnderstudyCore",
                 "UnderstudyServer",

@@ -2,12 +2,13 @@ public import ArgumentParser
 public import Logging
 import ServiceLifecycle
 public import UnderstudyServer
+import UnderstudyConfiguration
 public import UnderstudyCore
 import UnixSignals
 import UnderstudyWire
 
 /// `understudy server`: runs one data node. Only parses flags and wires the service.
-struct ServerCommand: AsyncParsableCommand {
+struct ServerCommand: AsyncParsableCommand, ConfigurableCommand {
     static let configuration = CommandConfiguration(
         commandName: "server",
         abstract: "Run a data node: keys in memory, every write in the write-ahead log, RESP2 on --listen."
@@ -84,6 +85,9 @@ struct ServerCommand: AsyncParsableCommand {
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
+
+    @OptionGroup(title: "Configuration")
+    var configurationOptions: ConfigurationOptions
 
     func validate() throws {
         for (name, value) in [

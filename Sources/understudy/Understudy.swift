@@ -1,4 +1,5 @@
 import ArgumentParser
+import UnderstudyConfiguration
 
 @main
 struct Understudy: AsyncParsableCommand {
@@ -10,4 +11,10 @@ struct Understudy: AsyncParsableCommand {
             PromoteCommand.self,
         ]
     )
+
+    /// ArgumentParser's entry point, with config files and `UNDERSTUDY_*` variables for the
+    /// `ConfigurableCommand`s (server, witness).
+    static func main() async {
+        await ConfiguredLaunch.main(Understudy.self)
+    }
 }

@@ -3,10 +3,11 @@ import ArgumentParser
 import Logging
 import ServiceLifecycle
 import UnderstudyServer
+import UnderstudyConfiguration
 import UnixSignals
 
 /// `understudy witness`: the third vote of a pair. Only parses flags and wires the service.
-struct WitnessCommand: AsyncParsableCommand {
+struct WitnessCommand: AsyncParsableCommand, ConfigurableCommand {
     static let configuration = CommandConfiguration(
         commandName: "witness",
         abstract: "Run the witness of a primary-standby pair: no user data, only the epoch, the primary and the standby's sync state."
@@ -29,6 +30,9 @@ struct WitnessCommand: AsyncParsableCommand {
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
+
+    @OptionGroup(title: "Configuration")
+    var configurationOptions: ConfigurationOptions
 
     func validate() throws {
         let names = parsedNodes

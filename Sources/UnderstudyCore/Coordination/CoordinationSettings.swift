@@ -36,16 +36,20 @@ public struct CoordinationSettings: Hashable, Sendable {
     /// How long a voter's promise lasts after it acknowledges a heartbeat.
     public var promiseMilliseconds: Int64 { leaseMilliseconds + driftMarginMilliseconds }
 
-    /// Why these settings cannot work, or nil. The lease must outlast a heartbeat interval
-    /// (or the primary loses it between heartbeats), and the failure timeout must be at
-    /// least the lease (a standby never waits less than its own promise anyway).
+    /// Why these settings cannot work, or nil; each message names the flags and the reason.
+    /// The lease must outlast a heartbeat interval (or the primary loses it between
+    /// heartbeats), and it must be shorter than the failure timeout: a standby that gives up
+    /// on the primary while the primary's lease still runs would be asking to take over from
+    /// a primary still entitled to acknowledge writes.
     public var problem: String? {
         guard heartbeatIntervalMilliseconds >= 1 else { return "--heartbeat-interval must be positive" }
         guard leaseMilliseconds > heartbeatIntervalMilliseconds else {
-            return "--lease (\(leaseMilliseconds) ms) must be longer than --heartbeat-interval (\(heartbeatIntervalMilliseconds) ms)"
+            return "--lease (\(leaseMilliseconds) ms) must be longer than --heartbeat-interval (\(heartbeatIntervalMilliseconds) ms): "
+                + "the primary renews its lease once per heartbeat, so a shorter lease runs out between heartbeats and the primary stops taking writes"
         }
-        guard failureTimeoutMilliseconds >= leaseMilliseconds else {
-            return "--failure-timeout (\(failureTimeoutMilliseconds) ms) must be at least --lease (\(leaseMilliseconds) ms)"
+        guard leaseMilliseconds < failureTimeoutMilliseconds else {
+            return "--lease (\(leaseMilliseconds) ms) must be shorter than --failure-timeout (\(failureTimeoutMilliseconds) ms): "
+                + "the old primary's lease must run out before the standby may take over, or two primaries could acknowledge writes at once"
         }
         guard maxLagOnFailoverBytes >= 0 else { return "--max-lag-on-failover must not be negative" }
         return nil
