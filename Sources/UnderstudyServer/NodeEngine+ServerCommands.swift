@@ -27,6 +27,10 @@ extension NodeEngine {
             return role()
         case "fence":
             return fence(arguments)
+        case "events":
+            return eventsCommand(arguments)
+        case "drain":
+            return drainCommand()
         default:
             return .error("ERR unknown command '\(command.name)'")
         }

@@ -29,6 +29,12 @@ public struct ServerConfiguration: Sendable {
     public var groupCommitMaxDelayNanoseconds: Int64 = 500_000
     /// The pair this node belongs to; nil for a standalone node.
     public var replication: ReplicationConfiguration?
+    /// `--admin HOST:PORT`: the admin HTTP port (nil: none).
+    public var adminAddress: ListenAddress?
+    /// `--drain-timeout`: how long in-flight requests get to finish on a drain or SIGTERM.
+    public var drainTimeoutMilliseconds: Int64 = 5_000
+    /// The Prometheus text `/metrics` serves (nil: an empty 200).
+    public var metricsExposition: (@Sendable () -> [UInt8])?
     /// Called once with the bound port when the listener is up (in-process tests bind port 0).
     var onListening: (@Sendable (_ port: Int) -> Void)?
 

@@ -76,7 +76,22 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
+    @Option(help: "Log line format: text, or json (one JSON object per line).")
+    var logFormat: LogFormat = .text
+
+    @Option(help: "Admin HTTP address, HOST:PORT (health, role, cluster, events, metrics, switchover); none without it.")
+    var admin: ListenAddress?
+
+    @Option(help: "On a drain or SIGTERM: how long in-flight requests get to finish (e.g. 5s).")
+    var drainTimeout: String = "5s"
+
     func validate() throws {
+        guard DurationText.milliseconds(drainTimeout).map({ $0 > 0 }) == true else {
+            throw ValidationError("--drain-timeout must be a positive duration such as 5s or 500ms (got '\(drainTimeout)')")
+        }
+        if let admin, admin.host == listen.host, admin.port == listen.port, admin.port != 0 {
+            throw ValidationError("--admin must differ from --listen")
+        }
         for (name, value) in [
             ("--max-bulk-bytes", maxBulkBytes), ("--max-request-bytes", maxRequestBytes),
             ("--max-arguments", maxArguments), ("--max-connections", maxConnections),
@@ -99,7 +114,7 @@ struct ServerCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let logger = makeLogger(label: "understudy.server", level: logLevel)
+        let logger = makeLogger(label: "understudy.server", level: logLevel, format: logFormat)
         var limits = RESPLimits()
         limits.maxBulkBytes = maxBulkBytes
         limits.maxRequestBytes = maxRequestBytes
@@ -108,6 +123,8 @@ struct ServerCommand: AsyncParsableCommand {
             dataDirectory: dataDir, host: listen.host, port: listen.port, fsyncPolicy: fsync,
             wireLimits: limits, maxConnections: maxConnections, walSegmentMaxBytes: walSegmentBytes,
             snapshotThresholdBytes: snapshotThresholdBytes, walRetentionBytes: walRetentionBytes)
+        configuration.adminAddress = admin
+        configuration.drainTimeoutMilliseconds = DurationText.milliseconds(drainTimeout) ?? 5_000
         if let peer {
             let settings = try coordinationSettings()
             var pair = ReplicationConfiguration(
@@ -125,7 +142,8 @@ struct ServerCommand: AsyncParsableCommand {
         let service = DataNodeService(configuration: configuration, logger: logger)
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [.init(service: service)],
+                // `understudy drain` ends the service by itself: the process then exits 0.
+                services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()
@@ -159,9 +177,17 @@ extension ReplicationRole: ExpressibleByArgument {}
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
 
-/// Logs to stderr, one line per event.
-func makeLogger(label: String, level: Logger.Level) -> Logger {
-    LoggingSystem.bootstrap(StreamLogHandler.standardError)
+/// `--log-format`: how log lines are written to stderr.
+enum LogFormat: String, ExpressibleByArgument, Sendable {
+    case text, json
+}
+
+/// Logs to stderr, one line per event (one JSON object per line with `--log-format json`).
+func makeLogger(label: String, level: Logger.Level, format: LogFormat = .text) -> Logger {
+    switch format {
+    case .text: LoggingSystem.bootstrap(StreamLogHandler.standardError)
+    case .json: LoggingSystem.bootstrap { label in JSONLogHandler(label: label) }
+    }
     var logger = Logger(label: label)
     logger.logLevel = level
     return logger

@@ -24,6 +24,12 @@ struct WitnessCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
+    @Option(help: "Log line format: text, or json (one JSON object per line).")
+    var logFormat: LogFormat = .text
+
+    @Option(help: "Admin HTTP address, HOST:PORT (health, liveness, cluster, history, events, metrics); none without it.")
+    var admin: ListenAddress?
+
     func validate() throws {
         let names = parsedNodes
         guard names.count == 2, names[0] != names[1] else {
@@ -39,12 +45,12 @@ struct WitnessCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let logger = makeLogger(label: "understudy.witness", level: logLevel)
-        let service = WitnessService(
-            configuration: WitnessConfiguration(
-                dataDirectory: dataDir, host: listen.host, port: listen.port,
-                nodes: parsedNodes.compactMap { ListenAddress(parsing: $0).map { "\($0)" } }),
-            logger: logger)
+        let logger = makeLogger(label: "understudy.witness", level: logLevel, format: logFormat)
+        var configuration = WitnessConfiguration(
+            dataDirectory: dataDir, host: listen.host, port: listen.port,
+            nodes: parsedNodes.compactMap { ListenAddress(parsing: $0).map { "\($0)" } })
+        configuration.adminAddress = admin
+        let service = WitnessService(configuration: configuration, logger: logger)
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [.init(service: service)],

@@ -2,7 +2,7 @@ public import Logging
 import NIOCore
 import NIOPosix
 public import ServiceLifecycle
-import UnderstudyCore
+public import UnderstudyCore
 import UnderstudyStorage
 import UnderstudyWire
 
@@ -15,6 +15,10 @@ public struct WitnessConfiguration: Sendable {
     public var nodes: [String]
     /// Called once with the bound port (in-process tests bind port 0).
     var onListening: (@Sendable (_ port: Int) -> Void)?
+    /// `--admin HOST:PORT`: the admin HTTP port (nil: none).
+    public var adminAddress: ListenAddress?
+    /// The Prometheus text `/metrics` serves (nil: an empty 200).
+    public var metricsExposition: (@Sendable () -> [UInt8])?
 
     public init(dataDirectory: String, host: String, port: Int, nodes: [String]) {
         self.dataDirectory = dataDirectory
@@ -71,12 +75,14 @@ public struct WitnessService: Service {
         }
         let port = serverChannel.localAddress?.port ?? configuration.port
         logger.info("witness ready", metadata: ["listen": "\(configuration.host):\(port)"])
+        let adminChannel = try await startAdmin(group: group, state: state, loop: serverChannel.eventLoop)
         configuration.onListening?(port)
         try await withGracefulShutdownHandler {
             try await serverChannel.closeFuture.get()
         } onGracefulShutdown: {
             serverChannel.close(promise: nil)
         }
+        try await adminChannel?.close()
         try await group.shutdownGracefully()
         if let failure = state.persistFailure {
             throw ServerStartError(message: "the witness stopped: \(failure)")
@@ -98,9 +104,12 @@ public struct WitnessService: Service {
 
 /// The witness state machine and its file, owned by the witness's one event loop.
 final class WitnessState: @unchecked Sendable {
-    private var witness: Witness
+    private(set) var witness: Witness
     private let dataDirectory: String
     private let logger: Logger
+    let startedAtMonotonicMilliseconds = WallClock.monotonicMilliseconds()
+    /// Epochs granted, primaries changed, sync state recorded: for `/events`.
+    private(set) var events = EventLog()
     /// Set when the record could not be made durable: from then on every request is
     /// refused, since an answer could depend on a vote a restart would forget.
     private(set) var persistFailure: String?
@@ -126,6 +135,9 @@ final class WitnessState: @unchecked Sendable {
             logger.notice("witness record changed", metadata: [
                 "from": "\(before?.text ?? "none")", "to": "\(record.text)",
             ])
+            for event in NodeEvent.witnessChanges(from: before, to: record) {
+                events.record(event, unixMilliseconds: WallClock.nowMilliseconds(), logger: logger)
+            }
         }
         let line = response.reply.line
         return line.isError ? .error(line.text) : .simple(line.text)
