@@ -15,6 +15,7 @@ import Testing
         "replicate": -7,  // Understudy's own: a standby's handshake (not in Redis); the cluster identity is optional
         "failover": -1,  // Redis's FAILOVER arity; it answers when the switchover is over
         "promote": -2, "fence": -4, "idempotent": -3,  // Understudy's own: forced promotion, fencing through the peer
+        "events": -1, "drain": 1,  // Understudy's own: the node's recent events, a drain (docs/operations.md)
     ]
 
     @Test func everyCommand_hasRedisArity() {
@@ -30,11 +31,11 @@ import Testing
                      "failover", "promote"] {
             #expect(CommandTable.spec(named: name)?.handler == .connection, "\(name)")
         }
-        for name in ["info", "config", "command", "role", "fence"] {
+        for name in ["info", "config", "command", "role", "fence", "events", "drain"] {
             #expect(CommandTable.spec(named: name)?.handler == .server, "\(name)")
         }
         let keyspaceCount = CommandTable.all.filter { $0.handler == .keyspace }.count
-        #expect(keyspaceCount == Self.redisArity.count - 17)
+        #expect(keyspaceCount == Self.redisArity.count - 19)
         #expect(CommandTable.spec(named: "set")?.isWrite == true)
         #expect(CommandTable.spec(named: "get")?.isWrite == false)
         #expect(CommandTable.spec(named: "flushall")?.isWrite == true)
