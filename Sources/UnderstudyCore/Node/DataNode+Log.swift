@@ -101,7 +101,7 @@ extension DataNode {
     /// The node stops: it takes nothing new, and its links close.
     public mutating func shutdownBegan() -> [NodeAction] {
         isStopping = true
-        var actions: [NodeAction] = [.event(NodeEvent(.drainStarted, epoch: epoch, reason: "shutting down: finishing in-flight requests and syncing the log",
+        var actions: [NodeAction] = [.event(NodeEvent(.drainStarted, epoch: knownEpoch, reason: "shutting down: finishing in-flight requests and syncing the log",
                                                       ["last_lsn": "\(log.appended)"]))]
         if standby?.link.id != nil {
             withStandby { $0.link = .down }

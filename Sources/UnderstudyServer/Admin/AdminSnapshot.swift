@@ -57,7 +57,7 @@ public struct AdminSnapshot: Sendable {
     public var members: [Member]
     /// The epoch history: (epoch, first LSN) with the reason and time of the event that
     /// began it, where this process saw it.
-    public var history: [(epoch: Int64, firstLSN: Int64, event: RecordedEvent?)]
+    public var history: [(epoch: Int64, firstLSN: Int64?, event: RecordedEvent?)]
     public var events: [RecordedEvent]
     /// Anything else worth showing in `/health` (witness link, last refusal, …).
     public var extra: [(String, JSONText)]
@@ -80,7 +80,7 @@ public struct AdminSnapshot: Sendable {
 
     /// The event that began each epoch of `entries`, among `events` (nil when the epoch
     /// began before this process started, or its event was dropped from the history).
-    public static func history(_ entries: [EpochHistory.Entry], events: [RecordedEvent]) -> [(epoch: Int64, firstLSN: Int64, event: RecordedEvent?)] {
+    public static func history(_ entries: [EpochHistory.Entry], events: [RecordedEvent]) -> [(epoch: Int64, firstLSN: Int64?, event: RecordedEvent?)] {
         let beginning: Set<NodeEvent.Kind> = [.becamePrimary, .becameStandby, .epochGranted]
         return entries.map { entry in
             let event = events.first { beginning.contains($0.event.kind) && $0.event.epoch == entry.epoch }
@@ -125,7 +125,7 @@ public struct AdminSnapshot: Sendable {
     var historyJSON: JSONText {
         .array(history.map { entry in
             .object([
-                ("epoch", .int(entry.epoch)), ("first_lsn", .int(entry.firstLSN)),
+                ("epoch", .int(entry.epoch)), ("first_lsn", .optional(entry.firstLSN)),
                 ("reason", .optional(entry.event?.event.reason)),
                 ("time_unix_ms", .optional(entry.event?.unixMilliseconds)),
             ])

@@ -18,7 +18,7 @@ extension WitnessService {
 
 extension WitnessState {
     /// The witness's view for the admin port: its record's two nodes, its epoch, the epochs
-    /// it granted while this process ran.
+    /// it granted while this process ran (their first LSN is the nodes' to know: null here).
     func adminSnapshot(name: String) -> AdminSnapshot {
         let now = WallClock.monotonicMilliseconds()
         let record = witness.record
@@ -42,7 +42,7 @@ extension WitnessState {
         }
         snapshot.events = events.all
         snapshot.history = snapshot.events.filter { $0.event.kind == .epochGranted }.map { event in
-            (epoch: Int64(event.event.epoch?.rawValue ?? 0), firstLSN: Int64(report?.lastWrittenLSN.rawValue ?? 0), event: Optional(event))
+            (epoch: Int64(event.event.epoch?.rawValue ?? 0), firstLSN: nil, event: Optional(event))
         }
         snapshot.extra = [
             ("primary", .optional(record?.primary)), ("standby", .optional(record?.standby)),
