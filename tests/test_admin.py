@@ -125,6 +125,12 @@ def test_kill_primary_makes_the_standby_primary_on_its_admin_port(admin_cluster)
     events = get_json(s, "/events")
     promoted = [event for event in events if event["kind"] == "became_primary"]
     assert promoted and "witness granted" in promoted[-1]["reason"], events
+    w = cluster.admin[WITNESS]
+    wait_until(lambda: any(event["kind"] == "node_down" and event["details"]["node"] == primary.address
+                           for event in get_json(w, "/events")), 5.0, 0.05, f"the witness reports {primary.address} down")
+    witness_events = get_json(w, "/events")
+    assert any(event["kind"] == "primary_changed" and event["details"]["primary"] == standby.address
+               for event in witness_events), witness_events
 
 
 def test_post_switchover_swaps_roles_and_is_in_events_and_status(admin_cluster):

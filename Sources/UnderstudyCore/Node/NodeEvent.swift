@@ -26,6 +26,8 @@ public struct NodeEvent: Hashable, Sendable {
         case epochGranted = "epoch_granted"
         case primaryChanged = "primary_changed"
         case standbySyncChanged = "standby_sync_changed"
+        case nodeDown = "node_down"
+        case nodeUp = "node_up"
     }
 
     public var kind: Kind

@@ -76,12 +76,16 @@ public struct WitnessService: Service {
         let port = serverChannel.localAddress?.port ?? configuration.port
         logger.info("witness ready", metadata: ["listen": "\(configuration.host):\(port)"])
         let adminChannel = try await startAdmin(group: group, state: state, loop: serverChannel.eventLoop)
+        let watch = serverChannel.eventLoop.scheduleRepeatedTask(initialDelay: .milliseconds(100), delay: .milliseconds(100)) { _ in
+            state.tick()
+        }
         configuration.onListening?(port)
         try await withGracefulShutdownHandler {
             try await serverChannel.closeFuture.get()
         } onGracefulShutdown: {
             serverChannel.close(promise: nil)
         }
+        watch.cancel()
         try await adminChannel?.close()
         try await group.shutdownGracefully()
         if let failure = state.persistFailure {
@@ -108,8 +112,9 @@ final class WitnessState: @unchecked Sendable {
     private let dataDirectory: String
     private let logger: Logger
     let startedAtMonotonicMilliseconds = WallClock.monotonicMilliseconds()
-    /// Epochs granted, primaries changed, sync state recorded: for `/events`.
+    /// Epochs granted, primaries changed, sync state recorded, nodes down and up: for `/events`.
     private(set) var events = EventLog()
+    private var nodeWatch = WitnessNodeWatch()
     /// Set when the record could not be made durable: from then on every request is
     /// refused, since an answer could depend on a vote a restart would forget.
     private(set) var persistFailure: String?
@@ -135,12 +140,24 @@ final class WitnessState: @unchecked Sendable {
             logger.notice("witness record changed", metadata: [
                 "from": "\(before?.text ?? "none")", "to": "\(record.text)",
             ])
-            for event in NodeEvent.witnessChanges(from: before, to: record) {
-                events.record(event, unixMilliseconds: WallClock.nowMilliseconds(), logger: logger)
-            }
+            recordAll(NodeEvent.witnessChanges(from: before, to: record))
         }
         let line = response.reply.line
+        if case .heartbeat(let beat) = request, !line.isError, let record = witness.record, record.primary == beat.node {
+            recordAll(nodeWatch.heard(beat, standby: record.standby ?? "", nowMilliseconds: WallClock.monotonicMilliseconds()))
+        }
         return line.isError ? .error(line.text) : .simple(line.text)
+    }
+
+    private func recordAll(_ new: [NodeEvent]) {
+        for event in new {
+            events.record(event, unixMilliseconds: WallClock.nowMilliseconds(), logger: logger)
+        }
+    }
+
+    /// Every 100 ms: a primary that stopped heartbeating is reported down (`node_down`).
+    func tick() {
+        recordAll(nodeWatch.tick(nowMilliseconds: WallClock.monotonicMilliseconds(), epoch: witness.record?.epoch))
     }
 
     /// `INFO`-style lines for humans and `understudy status`.
