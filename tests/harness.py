@@ -38,6 +38,8 @@ PASS_THROUGH_FLAGS = (
     "wal_segment_bytes", "snapshot_threshold_bytes", "wal_retention_bytes", "log_level",
     # automatic failover (a witness; durations like ``100ms``, ``1s``; sizes like ``1MB``)
     "witness", "heartbeat_interval", "failure_timeout", "lease", "max_lag_on_failover",
+    # operations (docs/operations.md): admin HTTP port, log format, drain deadline
+    "admin", "log_format", "drain_timeout",
 )
 
 
@@ -547,8 +549,9 @@ class WitnessProcess(ServerProcess):
             raise ServerStartError(f"understudy binary not found at {binary}; run `swift build` or set UNDERSTUDY_BIN")
         command = [str(binary), "witness", "--data-dir", str(self.data_dir), "--listen", f"{HOST}:{port}",
                    "--nodes", self.options["nodes"]]
-        if self.options.get("log_level") is not None:
-            command += ["--log-level", str(self.options["log_level"])]
+        for name in ("log_level", "admin", "log_format"):
+            if self.options.get(name) is not None:
+                command += ["--" + name.replace("_", "-"), str(self.options[name])]
         return command
 
     def status(self, timeout: float = 2.0) -> dict[str, str] | None:

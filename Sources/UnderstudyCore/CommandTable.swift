@@ -41,6 +41,9 @@ public enum CommandTable {
     private static let serverCommands: [CommandSpec] = [
         CommandSpec(name: "info", arity: -1, handler: .server, isWrite: false),
         CommandSpec(name: "role", arity: 1, handler: .server, isWrite: false),
+        // Operations: the node's recent events, and a drain (docs/operations.md).
+        CommandSpec(name: "events", arity: -1, handler: .server, isWrite: false),
+        CommandSpec(name: "drain", arity: 1, handler: .server, isWrite: false),
         // A standby's request to stream this node's log (docs/replication.md).
         CommandSpec(name: "replicate", arity: -7, handler: .connection, isWrite: false),
         CommandSpec(name: "wait", arity: 3, handler: .connection, isWrite: false),

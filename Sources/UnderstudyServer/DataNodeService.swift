@@ -45,27 +45,36 @@ public struct DataNodeService: Service {
         let timers = startTimers(engine: engine, on: loop)
 
         let serverChannel: any Channel
+        let adminChannel: (any Channel)?
         do {
+            // The admin port first: a probe sees `starting` (503) until the node has a role.
+            adminChannel = try await startAdmin(group: group, engine: engine)
             serverChannel = try await makeBootstrap(group: group, engine: engine)
                 .bind(host: configuration.host, port: configuration.port).get()
         } catch {
             timers.forEach { $0.cancel() }
             try await engine.shutdownThreads()
             try await group.shutdownGracefully()
-            throw ServerStartError(message: "cannot listen on \(configuration.host):\(configuration.port): \(error)")
+            throw error as? ServerStartError ?? ServerStartError(message: "cannot listen on \(configuration.host):\(configuration.port): \(error)")
         }
         let boundPort = serverChannel.localAddress?.port ?? configuration.port
         logger.info("ready to accept connections", metadata: [
             "listen": "\(configuration.host):\(boundPort)", "fsync": "\(configuration.fsyncPolicy.rawValue)",
         ])
-        try await loop.submit { engine.listeningPort = boundPort }.get()
+        try await loop.submit {
+            engine.listeningPort = boundPort
+            // `understudy drain` takes the same path as SIGTERM: the listener closes.
+            engine.onDrainRequested = { serverChannel.close(promise: nil) }
+        }.get()
         configuration.onListening?(boundPort)
 
         try await withGracefulShutdownHandler {
             try await serverChannel.closeFuture.get()
         } onGracefulShutdown: {
-            serverChannel.close(promise: nil)
+            // Health turns 503 first, then the listener closes.
+            loop.execute { engine.requestDrain(source: "SIGTERM") }
         }
+        try await loop.submit { engine.requestDrain(source: "client listener closed") }.get()
 
         try await loop.flatSubmit { engine.handOverBeforeShutdown() }.get()
         logger.info("shutting down: finishing in-flight requests and syncing the log")
@@ -73,8 +82,19 @@ public struct DataNodeService: Service {
         timers.forEach { $0.cancel() }
         try await engine.shutdownThreads()
         let finalLSN = try await loop.submit { engine.durableLSN }.get()
+        // The admin port answers 503 until here, so probes see the drain, not a refusal.
+        try await adminChannel?.close()
         try await group.shutdownGracefully()
         logger.info("stopped", metadata: ["durable_lsn": "\(finalLSN)"])
+    }
+
+    /// `--admin`: the admin HTTP port on the node's group (its handlers hop to the node's loop).
+    private func startAdmin(group: MultiThreadedEventLoopGroup, engine: NodeEngine) async throws -> (any Channel)? {
+        guard let address = configuration.adminAddress else { return nil }
+        let backend = NodeAdminBackend(engine: engine, metricsExposition: configuration.metricsExposition)
+        let channel = try await AdminServer.start(host: address.host, port: address.port, group: group, backend: backend)
+        logger.info("admin HTTP ready", metadata: ["admin": "\(address.host):\(channel.localAddress?.port ?? address.port)"])
+        return channel
     }
 
     /// The node's epoch history from `DIR/epochs`; a new node starts at epoch 1 and

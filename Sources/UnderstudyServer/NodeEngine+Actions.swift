@@ -110,6 +110,8 @@ extension NodeEngine {
                 completion?(Self.result(of: outcome))
             case .note(let note):
                 log(note)
+            case .event(let event):
+                record(event)
             }
         }
         return released

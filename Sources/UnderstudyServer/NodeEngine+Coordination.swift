@@ -224,6 +224,12 @@ extension NodeEngine {
             "set_aside_in": "\(report.discardedPath ?? "-")",
             "only_in_set_aside_snapshot": "\(report.snapshotOnlyLSNs.map { "\($0.lowerBound)-\($0.upperBound)" } ?? "-")",
         ])
+        record(NodeEvent(.lostWrites, epoch: primaryEpoch, reason: report.recordCount == 0
+            ? "rejoined: nothing to cut off after LSN \(forkPoint)"
+            : "rejoined after a failover: \(report.recordCount) records this node had were never on the new primary; kept in \(report.path ?? "?")", [
+                "records": "\(report.recordCount)", "first_lsn": report.firstLSN.map { "\($0)" } ?? "",
+                "last_lsn": report.lastLSN.map { "\($0)" } ?? "", "file": report.path ?? "", "fork_lsn": "\(forkPoint)",
+            ]))
         perform(node.logReplaced(
             lastLSN: recovered.lastLSN, lastRecordChecksum: recovered.lastRecordChecksum,
             nowMilliseconds: WallClock.monotonicMilliseconds()))

@@ -33,6 +33,10 @@ extension NodeEngine {
             }
             updateMetricGauges()
             return .bulk(render())
+        case "events":
+            return eventsCommand(arguments)
+        case "drain":
+            return drainCommand()
         default:
             return .error("ERR unknown command '\(command.name)'")
         }

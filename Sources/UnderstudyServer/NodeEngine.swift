@@ -63,6 +63,14 @@ final class NodeEngine: @unchecked Sendable {
     private var isShuttingDown = false
     /// The pending `drain()` and the closes of the connections it is waiting for.
     private var pendingDrain: (promise: EventLoopPromise<Void>, closes: [EventLoopFuture<Void>])?
+    /// What `drain()` returned: completed once, by the drain or by its deadline.
+    private var drainCompletion: EventLoopPromise<Void>?
+    /// Role changes, failovers, switchovers, …: logged and kept for `/events` and `EVENTS`.
+    var events = EventLog()
+    /// `understudy drain` or SIGTERM arrived: `/health` answers 503 from now on.
+    var drainRequested = false
+    /// Closes the client listener (set by `DataNodeService` once it listens).
+    var onDrainRequested: (() -> Void)?
 
     init(
         eventLoop: any EventLoop,
@@ -403,7 +411,29 @@ final class NodeEngine: @unchecked Sendable {
         flush()
         startSyncIfNeeded()
         finishDrainIfDurable()
-        return promise.futureResult
+        // In-flight requests get `--drain-timeout`; past it the node stops anyway (what was
+        // acknowledged is durable already; a reply still held is answered by no one).
+        let outer = eventLoop.makePromise(of: Void.self)
+        drainCompletion = outer
+        promise.futureResult.whenComplete { _ in self.completeDrain() }
+        let deadline = eventLoop.scheduleTask(in: .milliseconds(configuration.drainTimeoutMilliseconds)) {
+            guard self.drainCompletion != nil else { return }
+            self.logger.warning("drain deadline passed: stopping with connections still open", metadata: [
+                "drain_timeout_ms": "\(self.configuration.drainTimeoutMilliseconds)", "clients": "\(self.clients.count)",
+            ])
+            let unfinished = self.pendingDrain
+            self.pendingDrain = nil
+            unfinished?.promise.succeed()
+            self.completeDrain()
+        }
+        outer.futureResult.whenComplete { _ in deadline.cancel() }
+        return outer.futureResult
+    }
+
+    private func completeDrain() {
+        guard let completion = drainCompletion else { return }
+        drainCompletion = nil
+        completion.succeed()
     }
 
     /// Completes `drain()` once every written record is durable (or the log has failed)

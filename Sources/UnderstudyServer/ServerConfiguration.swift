@@ -43,11 +43,15 @@ public struct ServerConfiguration: Sendable {
     /// The pair this node belongs to; nil for a standalone node.
     public var replication: ReplicationConfiguration?
     /// Renders the process's Prometheus exposition (`MetricsExposition.render`): answered
-    /// to `METRICS`, served at `/metrics`. Nil: metrics are not exposed.
+    /// to `METRICS`, served at `/metrics`. Nil: metrics are not exposed (`/metrics` is an empty 200).
     public var metricsExposition: (@Sendable () -> [UInt8])?
     /// Where the node's metrics go; nil: the process's bootstrapped `MetricsSystem.factory`
     /// (in-process tests pass a `TestMetrics`).
     var metricsFactory: (any MetricsFactory)?
+    /// `--admin HOST:PORT`: the admin HTTP port (nil: none).
+    public var adminAddress: ListenAddress?
+    /// `--drain-timeout`: how long in-flight requests get to finish on a drain or SIGTERM.
+    public var drainTimeoutMilliseconds: Int64 = 5_000
     /// Called once with the bound port when the listener is up (in-process tests bind port 0).
     var onListening: (@Sendable (_ port: Int) -> Void)?
 

@@ -100,6 +100,8 @@ extension SimulatedNode {
                 simulation.statistics.forcedPromotionsDone += 1
                 simulation.checker.forcedPromotionTookOver(simulation)
             }
+        case .event(let event):
+            simulation.note("\(name) event \(event.kind.rawValue) epoch \(event.epoch.map { "\($0)" } ?? "-"): \(event.reason)")
         case .note(let note):
             simulation.note("\(name) [\(note.level)] \(note.message)\(note.metadata.isEmpty ? "" : " \(note.metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))")")
         }

@@ -88,8 +88,22 @@ struct ServerCommand: AsyncParsableCommand, ConfigurableCommand {
 
     @OptionGroup(title: "Configuration")
     var configurationOptions: ConfigurationOptions
+    @Option(help: "Log line format: text, or json (one JSON object per line).")
+    var logFormat: LogFormat = .text
+
+    @Option(help: "Admin HTTP address, HOST:PORT (health, role, cluster, events, metrics, switchover); none without it.")
+    var admin: ListenAddress?
+
+    @Option(help: "On a drain or SIGTERM: how long in-flight requests get to finish (e.g. 5s).")
+    var drainTimeout: String = "5s"
 
     func validate() throws {
+        guard DurationText.milliseconds(drainTimeout).map({ $0 > 0 }) == true else {
+            throw ValidationError("--drain-timeout must be a positive duration such as 5s or 500ms (got '\(drainTimeout)')")
+        }
+        if let admin, admin.host == listen.host, admin.port == listen.port, admin.port != 0 {
+            throw ValidationError("--admin must differ from --listen")
+        }
         for (name, value) in [
             ("--max-bulk-bytes", maxBulkBytes), ("--max-request-bytes", maxRequestBytes),
             ("--max-arguments", maxArguments), ("--max-connections", maxConnections),
@@ -114,7 +128,7 @@ struct ServerCommand: AsyncParsableCommand, ConfigurableCommand {
     }
 
     func run() async throws {
-        let logger = makeLogger(label: "understudy.server", level: logLevel)
+        let logger = makeLogger(label: "understudy.server", level: logLevel, format: logFormat)
         let metrics = MetricsExposition.bootstrap()
         var limits = RESPLimits()
         limits.maxBulkBytes = maxBulkBytes
@@ -129,6 +143,8 @@ struct ServerCommand: AsyncParsableCommand, ConfigurableCommand {
         configuration.clientOutputBufferLimitBytes = connection.outputBufferLimitBytes
         configuration.idleTimeoutMilliseconds = connection.idleTimeoutMilliseconds
         configuration.maxInflightPerConnection = maxInflightPerConnection
+        configuration.adminAddress = admin
+        configuration.drainTimeoutMilliseconds = DurationText.milliseconds(drainTimeout) ?? 5_000
         if let peer {
             let settings = try coordinationSettings()
             var pair = ReplicationConfiguration(
@@ -146,7 +162,8 @@ struct ServerCommand: AsyncParsableCommand, ConfigurableCommand {
         let service = DataNodeService(configuration: configuration, logger: logger)
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [.init(service: service)],
+                // `understudy drain` ends the service by itself: the process then exits 0.
+                services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()
@@ -198,9 +215,17 @@ extension ReplicationRole: ExpressibleByArgument {}
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
 
-/// Logs to stderr, one line per event.
-func makeLogger(label: String, level: Logger.Level) -> Logger {
-    LoggingSystem.bootstrap(StreamLogHandler.standardError)
+/// `--log-format`: how log lines are written to stderr.
+enum LogFormat: String, ExpressibleByArgument, Sendable {
+    case text, json
+}
+
+/// Logs to stderr, one line per event (one JSON object per line with `--log-format json`).
+func makeLogger(label: String, level: Logger.Level, format: LogFormat = .text) -> Logger {
+    switch format {
+    case .text: LoggingSystem.bootstrap(StreamLogHandler.standardError)
+    case .json: LoggingSystem.bootstrap { label in JSONLogHandler(label: label) }
+    }
     var logger = Logger(label: label)
     logger.logLevel = level
     return logger

@@ -1,4 +1,5 @@
 import ArgumentParser
+import UnderstudyClient
 import UnderstudyCore
 import UnderstudyServer
 
@@ -22,6 +23,9 @@ struct StatusCommand: AsyncParsableCommand {
     @Option(help: "How long to wait for each process (e.g. 2s).")
     var timeout: String = "2s"
 
+    @Option(help: "How many of each node's recent events to show (its EVENTS command; 0: none).")
+    var events: Int = 10
+
     func validate() throws {
         guard !addresses.isEmpty else { throw ValidationError("--nodes needs at least one HOST:PORT") }
         guard DurationText.milliseconds(timeout) != nil else { throw ValidationError("--timeout must be a duration such as 2s") }
@@ -38,7 +42,55 @@ struct StatusCommand: AsyncParsableCommand {
         if let witness {
             reports.append(await Self.info(witness, section: nil, timeoutMilliseconds: timeoutMilliseconds))
         }
-        print(json ? Self.json(reports) : Self.table(reports))
+        var recent: [(name: String, lines: [String])] = []
+        for address in addresses where events > 0 {
+            recent.append(("\(address)", await Self.recentEvents(address, count: events, timeoutMilliseconds: timeoutMilliseconds)))
+        }
+        if json {
+            print(Self.json(reports, events: recent))
+            return
+        }
+        print(Self.table(reports))
+        for node in recent where !node.lines.isEmpty {
+            print("\nrecent events of \(node.name) (oldest first):")
+            node.lines.forEach { print("  \(Self.eventLine($0))") }
+        }
+    }
+
+    /// `EVENTS <count>`: one JSON object per event; if the node cannot say, one object with
+    /// kind `unavailable` and the reason (the table also shows an unreachable node).
+    private static func recentEvents(_ address: ListenAddress, count: Int, timeoutMilliseconds: Int64) async -> [String] {
+        let replies: [Reply]
+        do {
+            replies = try await NodeRequest.send([Command("EVENTS", "\(count)")], to: address, timeoutMilliseconds: timeoutMilliseconds)
+        } catch {
+            return [JSONText.object([("kind", .string("unavailable")), ("reason", .string("\(error)"))]).text]
+        }
+        guard case .array(let items?)? = replies.first else {
+            return [JSONText.object([("kind", .string("unavailable")), ("reason", .string("EVENTS answered \(String(describing: replies.first))"))]).text]
+        }
+        return items.compactMap { item in
+            if case .bulk(let bytes?) = item { return String(decoding: bytes, as: UTF8.self) }
+            return nil
+        }
+    }
+
+    /// `kind (epoch N): reason` from an event's JSON, for the table view.
+    private static func eventLine(_ json: String) -> String {
+        func field(_ name: String) -> String? {
+            guard let key = json.firstRange(of: "\"\(name)\":") else { return nil }
+            let rest = json[key.upperBound...]
+            if rest.first == "\"" {
+                var value = ""
+                var escaped = false
+                for character in rest.dropFirst() {
+                    if escaped { value.append(character); escaped = false } else if character == "\\" { escaped = true } else if character == "\"" { break } else { value.append(character) }
+                }
+                return value
+            }
+            return String(rest.prefix { $0 != "," && $0 != "}" })
+        }
+        return "#\(field("sequence") ?? "?") \(field("kind") ?? "?") (epoch \(field("epoch") ?? "-")): \(field("reason") ?? "")"
     }
 
     private static func info(_ address: ListenAddress, section: String?, timeoutMilliseconds: Int64)
@@ -94,9 +146,13 @@ struct StatusCommand: AsyncParsableCommand {
         return lines.joined(separator: "\n")
     }
 
-    private static func json(_ reports: [(name: String, fields: [(String, String)]?, error: String?)]) -> String {
+    private static func json(_ reports: [(name: String, fields: [(String, String)]?, error: String?)],
+                             events: [(name: String, lines: [String])]) -> String {
         let entries = reports.map { report -> String in
             var members = ["\"address\":\(quoted(report.name))", "\"reachable\":\(report.fields != nil)"]
+            if let lines = events.first(where: { $0.name == report.name })?.lines {
+                members.append("\"events\":[" + lines.joined(separator: ",") + "]")
+            }
             if let error = report.error { members.append("\"error\":\(quoted(error))") }
             if let fields = report.fields {
                 members.append("\"info\":{" + fields.map { "\(quoted($0.0)):\(quoted($0.1))" }.joined(separator: ",") + "}")

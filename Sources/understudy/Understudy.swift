@@ -8,7 +8,7 @@ struct Understudy: AsyncParsableCommand {
         abstract: "A replicated primary-standby key-value store that speaks RESP2.",
         subcommands: [
             ServerCommand.self, WitnessCommand.self, LocalCommand.self, StatusCommand.self, SwitchoverCommand.self,
-            PromoteCommand.self,
+            PromoteCommand.self, DrainCommand.self,
         ]
     )
 

@@ -33,6 +33,11 @@ struct WitnessCommand: AsyncParsableCommand, ConfigurableCommand {
 
     @OptionGroup(title: "Configuration")
     var configurationOptions: ConfigurationOptions
+    @Option(help: "Log line format: text, or json (one JSON object per line).")
+    var logFormat: LogFormat = .text
+
+    @Option(help: "Admin HTTP address, HOST:PORT (health, liveness, cluster, history, events, metrics); none without it.")
+    var admin: ListenAddress?
 
     func validate() throws {
         let names = parsedNodes
@@ -55,7 +60,7 @@ struct WitnessCommand: AsyncParsableCommand, ConfigurableCommand {
     }
 
     func run() async throws {
-        let logger = makeLogger(label: "understudy.witness", level: logLevel)
+        let logger = makeLogger(label: "understudy.witness", level: logLevel, format: logFormat)
         let metrics = MetricsExposition.bootstrap()
         var configuration = WitnessConfiguration(
             dataDirectory: dataDir, host: listen.host, port: listen.port,
@@ -63,6 +68,7 @@ struct WitnessCommand: AsyncParsableCommand, ConfigurableCommand {
         configuration.metricsExposition = { metrics.render() }
         configuration.clusterName = clusterName
         configuration.sentinelDownAfterMilliseconds = DurationText.milliseconds(sentinelDownAfter) ?? 1_000
+        configuration.adminAddress = admin
         let service = WitnessService(configuration: configuration, logger: logger)
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(

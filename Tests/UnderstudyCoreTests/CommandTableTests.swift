@@ -16,6 +16,7 @@ import Testing
         "failover": -1,  // Redis's FAILOVER arity; it answers when the switchover is over
         "promote": -2, "fence": -4, "idempotent": -3,  // Understudy's own: forced promotion, fencing through the peer
         "metrics": 1,  // Understudy's own: the Prometheus exposition
+        "events": -1, "drain": 1,  // Understudy's own: the node's recent events, a drain (docs/operations.md)
     ]
 
     @Test func everyCommand_hasRedisArity() {
@@ -31,11 +32,11 @@ import Testing
                      "failover", "promote"] {
             #expect(CommandTable.spec(named: name)?.handler == .connection, "\(name)")
         }
-        for name in ["info", "config", "command", "role", "fence", "metrics"] {
+        for name in ["info", "config", "command", "role", "fence", "metrics", "events", "drain"] {
             #expect(CommandTable.spec(named: name)?.handler == .server, "\(name)")
         }
         let keyspaceCount = CommandTable.all.filter { $0.handler == .keyspace }.count
-        #expect(keyspaceCount == Self.redisArity.count - 18)
+        #expect(keyspaceCount == Self.redisArity.count - 20)
         #expect(CommandTable.spec(named: "set")?.isWrite == true)
         #expect(CommandTable.spec(named: "get")?.isWrite == false)
         #expect(CommandTable.spec(named: "flushall")?.isWrite == true)

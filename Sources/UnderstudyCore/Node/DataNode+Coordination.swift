@@ -118,6 +118,9 @@ extension DataNode {
             case .becomeStandby(let newEpoch, let primaryName):
                 actions += follow(epoch: newEpoch, primary: primaryName, now: now)
             case .acknowledgeAlone(let alone):
+                actions.append(.event(alone
+                    ? NodeEvent(.syncDegraded, epoch: epoch, reason: "the standby stopped acknowledging: the witness recorded it not in sync and this primary acknowledges writes alone", ["last_lsn": "\(log.written)"])
+                    : NodeEvent(.syncRestored, epoch: epoch, reason: "the standby caught up: writes wait for it again", ["last_lsn": "\(log.written)"])))
                 actions.append(.note(NodeNote(.warning, alone
                     ? "the witness recorded the standby as not in sync: acknowledging writes alone"
                     : "the standby has every acknowledged write: waiting for it again", [
@@ -173,13 +176,25 @@ extension DataNode {
             actions += release(upTo: log.written, mayAcknowledge: true)
         }
         actions.append(.becamePrimary(epoch: newEpoch, acknowledgesAlone: acknowledgeAlone, wasStandby: former != nil))
+        actions.append(.event(NodeEvent(.becamePrimary, epoch: newEpoch, reason: Self.promotionReason(
+            forced: former?.forceDeadlineMilliseconds != nil, wasStandby: former != nil, wasPrimary: formerPrimary != nil, epoch: newEpoch),
+            ["last_lsn": "\(log.written)", "acknowledges_alone": "\(acknowledgeAlone)"])))
         actions.append(.note(NodeNote(.warning, "this node is now the primary", [
             "epoch": "\(newEpoch)", "last_lsn": "\(log.written)", "acknowledges_alone": "\(acknowledgeAlone)",
         ])))
         if former?.forceDeadlineMilliseconds != nil {
             actions.append(.forcedPromotionEnded(.done(primary: node)))
+            actions.append(.event(.ended(.forcedPromotionEnded, .done(primary: node), epoch: newEpoch)))
         }
         return actions
+    }
+
+    /// Why this node became primary, as the event says it.
+    static func promotionReason(forced: Bool, wasStandby: Bool, wasPrimary: Bool, epoch: Epoch) -> String {
+        if forced { return "forced promotion by an operator (epoch \(epoch))" }
+        if wasPrimary { return "this primary moved to the newer epoch \(epoch)" }
+        if wasStandby { return "the witness granted this standby epoch \(epoch) (failover, or the primary handed over)" }
+        return "the witness named this node the primary of epoch \(epoch)"
     }
 
     /// A primary about to move to `newEpoch` in place: its standby link closes (the standby
@@ -198,7 +213,7 @@ extension DataNode {
                 "this primary moved to epoch \(newEpoch) before its standby acknowledged the write")))
         }
         if former.handover != nil {
-            actions.append(.switchoverEnded(.failed("ERR switchover abandoned: this primary moved to epoch \(newEpoch)")))
+            actions += Self.switchoverEnded(.failed("ERR switchover abandoned: this primary moved to epoch \(newEpoch)"), epoch: newEpoch)
         }
         return actions
     }
@@ -241,19 +256,24 @@ extension DataNode {
             epoch: history.currentEpoch, history: history, lastLSN: log.written, lastRecordChecksum: log.lastRecordChecksum)))
         gate.restart(at: max(gate.acknowledgedLSN, log.written))
         actions.append(.becameStandby(epoch: newEpoch, primary: primaryName, wasPrimary: former != nil))
+        actions.append(.event(NodeEvent(.becameStandby, epoch: newEpoch, reason: former == nil
+            ? "following the primary \(primaryName ?? "?") of epoch \(newEpoch)"
+            : (switchedOver ? "handed over to \(primaryName ?? "?") (planned switchover)" : "stepped down: \(primaryName ?? "another node") is primary of epoch \(newEpoch)"),
+            ["primary": primaryName ?? "", "last_lsn": "\(log.written)", "was_primary": "\(former != nil)"])))
         actions.append(.note(former != nil
             ? NodeNote(.critical, "stepped down: a newer primary exists; following it", [
                 "epoch": "\(newEpoch)", "primary": primaryName ?? "?", "last_lsn": "\(log.written)"])
             : NodeNote(.info, "following the primary", ["epoch": "\(newEpoch)", "primary": primaryName ?? "?"])))
         if former?.handover != nil {
             if switchedOver {
-                actions.append(.switchoverEnded(.done(primary: primaryName ?? configuration.pair?.peer ?? "?")))
+                actions += Self.switchoverEnded(.done(primary: primaryName ?? configuration.pair?.peer ?? "?"), epoch: newEpoch)
             } else {
-                actions.append(.switchoverEnded(.failed("ERR switchover abandoned: the standby detached or this node stopped being primary")))
+                actions += Self.switchoverEnded(.failed("ERR switchover abandoned: the standby detached or this node stopped being primary"), epoch: newEpoch)
             }
         }
         if pendingForce != nil {
-            actions.append(.forcedPromotionEnded(.failed("ERR another node became the primary of epoch \(newEpoch)")))
+            let outcome = OperatorOutcome.failed("ERR another node became the primary of epoch \(newEpoch)")
+            actions += [.forcedPromotionEnded(outcome), .event(.ended(.forcedPromotionEnded, outcome, epoch: newEpoch))]
         }
         // Connect now, not at the next tick: a sync primary waits for its standby.
         actions += connectIfDue(now: now)
@@ -279,7 +299,9 @@ extension DataNode {
             let note = NodeAction.note(NodeNote(.critical, "fenced by the peer: it is primary of a newer epoch", [
                 "epoch": "\(seen)", "primary": primaryName,
             ]))
-            return .success([note] + coordinate(decided, now: now))
+            let event = NodeAction.event(NodeEvent(.fenced, epoch: seen, reason: "fenced by the peer \(primaryName): it is primary of epoch \(seen)",
+                                                   ["primary": primaryName, "forced_from": forcedFrom.map { "\($0)" } ?? ""]))
+            return .success([note, event] + coordinate(decided, now: now))
         case .failure(let refusal):
             return .failure(refusal)
         }
@@ -317,7 +339,8 @@ extension DataNode {
         withStandby { $0.forceDeadlineMilliseconds = now + timeoutMilliseconds }
         return .success([.note(NodeNote(.critical, "forced promotion requested by an operator: taking the next epoch once this node's promise has run out", [
             "durable_lsn": "\(log.durable)", "epoch": "\(epoch)",
-        ]))] + coordinationTick(now: now))
+        ])), .event(NodeEvent(.forcedPromotionStarted, epoch: epoch, reason: "an operator forced the promotion of this standby (it may lose writes)",
+                              ["durable_lsn": "\(log.durable)"]))] + coordinationTick(now: now))
     }
 
     /// Every tick: a forced promotion that has not happened by its deadline is reported.
@@ -326,9 +349,11 @@ extension DataNode {
         withStandby { $0.forceDeadlineMilliseconds = nil }
         withCoordinator { $0.cancelForcePromotion() }
         let reason = coordinator?.lastDenial
+        let outcome = OperatorOutcome.failed("ERR not promoted within the timeout, and no longer trying: \(reason ?? "the witness did not answer") (a primary that still holds its lease through the witness cannot be superseded safely: stop it, or use understudy switchover)")
         return [
             .note(NodeNote(.warning, "forced promotion abandoned at its deadline", ["reason": reason ?? "no answer from the witness"])),
-            .forcedPromotionEnded(.failed("ERR not promoted within the timeout, and no longer trying: \(reason ?? "the witness did not answer") (a primary that still holds its lease through the witness cannot be superseded safely: stop it, or use understudy switchover)")),
+            .forcedPromotionEnded(outcome),
+            .event(.ended(.forcedPromotionEnded, outcome, epoch: epoch)),
         ]
     }
 }

@@ -15,9 +15,12 @@ extension DataNode {
         let handover = Handover(node: node, epoch: coordinator?.epoch ?? epoch, nowMilliseconds: now,
                                 timeoutMilliseconds: timeoutMilliseconds, leaving: leaving)
         withPrimary { $0.handover = handover }
+        let standby = primary?.standbyLink?.address ?? "?"
         return .success([.note(NodeNote(.notice, "switchover: holding new requests until the standby has every record", [
-            "standby": primary?.standbyLink?.address ?? "?", "last_lsn": "\(log.appended)", "epoch": "\(epoch)",
-        ]))] + continueHandover(now: now))
+            "standby": standby, "last_lsn": "\(log.appended)", "epoch": "\(epoch)",
+        ])), .event(NodeEvent(.switchoverStarted, epoch: epoch,
+                              reason: leaving ? "this primary is shutting down (drain or SIGTERM): handing over to \(standby)" : "an operator asked for a switchover to \(standby)",
+                              ["standby": standby, "last_lsn": "\(log.appended)"]))] + continueHandover(now: now))
     }
 
     /// Moves the switchover on when it can (after durability, acknowledgements and ticks).
@@ -44,13 +47,18 @@ extension DataNode {
         case .askWitness(let request):
             return coordinate([.askWitness(request)], now: now)
         case .outcomeUnknown(let reason):
-            return [.note(NodeNote(.error, "switchover outcome unknown: holding requests until the witness answers", ["reason": reason])),
-                    .switchoverEnded(.failed(reason))]
+            return [.note(NodeNote(.error, "switchover outcome unknown: holding requests until the witness answers", ["reason": reason]))]
+                + Self.switchoverEnded(.failed(reason), epoch: epoch)
         case .abandon(let reason):
             guard primary?.handover != nil else { return [] }
             withPrimary { $0.handover = nil }
-            return [.note(NodeNote(.warning, "switchover abandoned; still the primary", ["reason": reason])),
-                    .switchoverEnded(.failed(reason))]
+            return [.note(NodeNote(.warning, "switchover abandoned; still the primary", ["reason": reason]))]
+                + Self.switchoverEnded(.failed(reason), epoch: epoch)
         }
+    }
+
+    /// `.switchoverEnded` and its event, in that order.
+    static func switchoverEnded(_ outcome: OperatorOutcome, epoch: Epoch) -> [NodeAction] {
+        [.switchoverEnded(outcome), .event(.ended(.switchoverEnded, outcome, epoch: epoch))]
     }
 }

@@ -63,6 +63,7 @@ extension DataNode {
             .note(NodeNote(.critical, "write-ahead log failed; refusing writes until restart", [
                 "reason": reason, "durable_lsn": "\(log.durable)", "appended_lsn": "\(log.appended)",
             ])),
+            .event(NodeEvent(.logFailed, epoch: epoch, reason: "the write-ahead log failed: \(reason)", ["durable_lsn": "\(log.durable)"])),
             .fail(after: gate.acknowledgedLSN, through: LSN(UInt64.max),
                   message: UncertainOutcome.message("the write-ahead log failed (\(reason))")),
         ]
@@ -100,7 +101,8 @@ extension DataNode {
     /// The node stops: it takes nothing new, and its links close.
     public mutating func shutdownBegan() -> [NodeAction] {
         isStopping = true
-        var actions: [NodeAction] = []
+        var actions: [NodeAction] = [.event(NodeEvent(.drainStarted, epoch: knownEpoch, reason: "shutting down: finishing in-flight requests and syncing the log",
+                                                      ["last_lsn": "\(log.appended)"]))]
         if standby?.link.id != nil {
             withStandby { $0.link = .down }
             actions.append(.closePrimaryLink(reason: "shutting down"))

@@ -24,6 +24,8 @@ extension DataNode {
                 if primary?.supersededBy == nil {
                     withPrimary { $0.supersededBy = seenEpoch }
                     out.append(.steppedDown(seenEpoch: seenEpoch))
+                    out.append(.event(NodeEvent(.steppedDown, epoch: seenEpoch,
+                                                reason: "a higher epoch \(seenEpoch) exists: this primary of epoch \(epoch) accepts no more writes")))
                     out.append(.note(NodeNote(.critical, "a higher epoch exists: this node stops accepting writes", [
                         "epoch": "\(epoch)", "seen_epoch": "\(seenEpoch)",
                     ])))

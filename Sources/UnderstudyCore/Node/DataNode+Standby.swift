@@ -172,7 +172,9 @@ extension DataNode {
         let decided = withCoordinator {
             $0.handoverOffered(epoch: newEpoch, durableLSN: durable, durableEpoch: durableEpoch, nowMilliseconds: now)
         } ?? []
-        return [.note(NodeNote(.notice, "the primary hands over: taking the next epoch", ["epoch": "\(newEpoch)"]))]
+        return [.note(NodeNote(.notice, "the primary hands over: taking the next epoch", ["epoch": "\(newEpoch)"])),
+                .event(NodeEvent(.handoverOffered, epoch: newEpoch, reason: "the primary hands over (planned switchover): asking the witness for epoch \(newEpoch)",
+                                 ["durable_lsn": "\(durable)"]))]
             + coordinate(decided, now: now)
     }
 

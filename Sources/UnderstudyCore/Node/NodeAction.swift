@@ -95,6 +95,9 @@ public enum NodeAction: Hashable, Sendable {
     case forcedPromotionEnded(OperatorOutcome)
     /// Worth a log line: `level` is how loud.
     case note(NodeNote)
+    /// An operator's event (role, epoch, fencing, sync state, switchover, …): the shell logs
+    /// it and keeps it in its bounded history.
+    case event(NodeEvent)
 }
 
 /// Why an operator's switchover or forced promotion cannot start: the RESP error text.

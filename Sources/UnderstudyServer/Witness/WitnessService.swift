@@ -3,7 +3,7 @@ import CoreMetrics
 import NIOCore
 import NIOPosix
 public import ServiceLifecycle
-import UnderstudyCore
+public import UnderstudyCore
 import UnderstudyStorage
 import UnderstudyWire
 
@@ -25,6 +25,8 @@ public struct WitnessConfiguration: Sendable {
     public var maxSubscriberPendingBytes = 1 << 20
     /// Called once with the bound port (in-process tests bind port 0).
     var onListening: (@Sendable (_ port: Int) -> Void)?
+    /// `--admin HOST:PORT`: the admin HTTP port (nil: none).
+    public var adminAddress: ListenAddress?
 
     public init(dataDirectory: String, host: String, port: Int, nodes: [String]) {
         self.dataDirectory = dataDirectory
@@ -88,6 +90,10 @@ public struct WitnessService: Service {
         }
         let port = serverChannel.localAddress?.port ?? configuration.port
         logger.info("witness ready", metadata: ["listen": "\(configuration.host):\(port)"])
+        let adminChannel = try await startAdmin(group: group, state: state, loop: serverChannel.eventLoop)
+        let watch = serverChannel.eventLoop.scheduleRepeatedTask(initialDelay: .milliseconds(100), delay: .milliseconds(100)) { _ in
+            state.tick()
+        }
         configuration.onListening?(port)
         // Silence is an event too (a node stops being heard): look again at a tenth of down-after.
         let sentinelTick = serverChannel.eventLoop.scheduleRepeatedTask(
@@ -99,6 +105,8 @@ public struct WitnessService: Service {
         } onGracefulShutdown: {
             serverChannel.close(promise: nil)
         }
+        watch.cancel()
+        try await adminChannel?.close()
         try await group.shutdownGracefully()
         if let failure = state.persistFailure {
             throw ServerStartError(message: "the witness stopped: \(failure)")
@@ -126,13 +134,17 @@ public struct WitnessService: Service {
 
 /// The witness state machine and its file, owned by the witness's one event loop.
 final class WitnessState: @unchecked Sendable {
-    private var witness: Witness
+    private(set) var witness: Witness
     /// When each node was last heard: its health as Sentinel clients see it.
     private var contacts: WitnessContacts
     let sentinel: SentinelHub
     private let dataDirectory: String
     private let logger: Logger
     private let metrics: WitnessMetrics
+    let startedAtMonotonicMilliseconds = WallClock.monotonicMilliseconds()
+    /// Epochs granted, primaries changed, sync state recorded, nodes down and up: for `/events`.
+    private(set) var events = EventLog()
+    private var nodeWatch = WitnessNodeWatch()
     /// Set when the record could not be made durable: from then on every request is
     /// refused, since an answer could depend on a vote a restart would forget.
     private(set) var persistFailure: String?
@@ -164,10 +176,14 @@ final class WitnessState: @unchecked Sendable {
             logger.notice("witness record changed", metadata: [
                 "from": "\(before?.text ?? "none")", "to": "\(record.text)",
             ])
+            recordAll(NodeEvent.witnessChanges(from: before, to: record))
         }
         metrics.handled(request, reply: response.reply, before: before, after: witness.record)
         publishSentinelView()
         let line = response.reply.line
+        if case .heartbeat(let beat) = request, !line.isError, let record = witness.record, record.primary == beat.node {
+            recordAll(nodeWatch.heard(beat, standby: record.standby ?? "", nowMilliseconds: WallClock.monotonicMilliseconds()))
+        }
         return line.isError ? .error(line.text) : .simple(line.text)
     }
 
@@ -178,6 +194,17 @@ final class WitnessState: @unchecked Sendable {
         sentinel.publish(SentinelView(
             masterName: sentinel.masterName, record: witness.record, lastReport: witness.lastReport, contacts: contacts,
             downAfterMilliseconds: sentinel.downAfterMilliseconds, nowMilliseconds: WallClock.monotonicMilliseconds()))
+    }
+
+    private func recordAll(_ new: [NodeEvent]) {
+        for event in new {
+            events.record(event, unixMilliseconds: WallClock.nowMilliseconds(), logger: logger)
+        }
+    }
+
+    /// Every 100 ms: a primary that stopped heartbeating is reported down (`node_down`).
+    func tick() {
+        recordAll(nodeWatch.tick(nowMilliseconds: WallClock.monotonicMilliseconds(), epoch: witness.record?.epoch))
     }
 
     /// `INFO`-style lines for humans and `understudy status`.
