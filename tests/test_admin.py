@@ -214,3 +214,34 @@ def test_json_log_lines_parse(admin_cluster):
     parsed = [json.loads(line) for line in lines]
     assert all({"timestamp", "level", "label", "message", "metadata"} <= set(entry) for entry in parsed)
     assert any(entry["message"].startswith("event: ") for entry in parsed), "no event line in a's log"
+
+
+def test_metrics_endpoint_is_read_by_curl_and_the_prometheus_parser(admin_cluster):
+    """``/metrics`` on every process is Prometheus text that ``curl`` fetches and the
+    ``prometheus_client`` parser reads, with the node's role and epoch and the witness's epoch."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    cluster = admin_cluster
+    primary = cluster.primary()
+    for name, address in cluster.admin.items():
+        fetched = subprocess.run(["curl", "-sS", "-f", "-i", f"http://{address}/metrics"],
+                                 capture_output=True, text=True, timeout=HTTP_TIMEOUT_SECONDS * 3)
+        assert fetched.returncode == 0, f"curl /metrics on {name}: {fetched.stderr}"
+        head, _, body = fetched.stdout.partition("\n\n")  # text mode: CRLF arrives as LF
+        assert "text/plain; version=0.0.4" in head, head
+        families = {family.name: family for family in text_string_to_metric_families(body)}
+        if name == WITNESS:
+            assert "understudy_witness_epoch" in families, sorted(families)
+            continue
+        epoch = [sample.value for sample in families["understudy_epoch"].samples]
+        assert epoch and epoch[0] >= 1, f"{name}: understudy_epoch {epoch}"
+        expected = 1.0 if address == admin_of(cluster, primary) else 0.0
+
+        def is_primary(address=address):
+            text = http(address, "/metrics")[1].decode()
+            values = [sample.value for family in text_string_to_metric_families(text)
+                      if family.name == "understudy_is_primary" for sample in family.samples]
+            return values == [expected]
+
+        # Gauges are refreshed at each heartbeat tick: poll for the role, don't assume it.
+        wait_until(is_primary, timeout=10.0, message=f"{name}: understudy_is_primary {expected}")
