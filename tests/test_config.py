@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -206,3 +207,14 @@ def test_witness_reads_a_config_file_and_round_trips(tmp_path):
     with Started("witness", "--config", str(config), log=tmp_path / "witness.log") as witness:
         witness.wait_for_ping(port)
     assert (tmp_path / "witness").is_dir()
+
+
+def test_the_documented_key_table_is_the_binarys():
+    """docs/operations.md lists every configuration key: the table `scripts/config-keys`
+    prints from the binary's own flags must appear there as is (regenerate it after adding
+    a flag)."""
+    root = Path(__file__).resolve().parent.parent
+    printed = subprocess.run([sys.executable, str(root / "scripts" / "config-keys"), str(understudy_binary())],
+                             capture_output=True, text=True, check=True, timeout=60).stdout.strip()
+    documented = (root / "docs" / "operations.md").read_text()
+    assert printed in documented, "docs/operations.md's key table is stale: run scripts/config-keys and paste its output"
