@@ -76,4 +76,27 @@ public struct NodeEvent: Hashable, Sendable {
         }
         return events
     }
+
+    /// The witness's `node_down` / `node_up`: the same health Sentinel clients are told
+    /// (`+sdown` / `-sdown` from `SentinelEvent.changes`), so an operator's events and a
+    /// Sentinel client never disagree on whether a node was down.
+    public static func witnessHealth(_ changes: [SentinelEvent], epoch: Epoch?, downAfterMilliseconds: Int64) -> [NodeEvent] {
+        changes.compactMap { change in
+            let (subject, down): (SentinelEvent.Subject, Bool)
+            switch change {
+            case .subjectivelyDown(let instance): (subject, down) = (instance, true)
+            case .subjectivelyUp(let instance): (subject, down) = (instance, false)
+            default: return nil
+            }
+            let (node, role): (String, String)
+            switch subject {
+            case .master(let endpoint): (node, role) = (endpoint.description, "primary")
+            case .replica(let address, _, _): (node, role) = (address, "standby")
+            }
+            return down
+                ? NodeEvent(.nodeDown, epoch: epoch, reason: "the witness has not heard from the \(role) \(node) for over \(downAfterMilliseconds) ms",
+                            ["node": node, "role": role])
+                : NodeEvent(.nodeUp, epoch: epoch, reason: "the witness hears from the \(role) \(node) again", ["node": node, "role": role])
+        }
+    }
 }

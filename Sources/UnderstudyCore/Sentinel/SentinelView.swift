@@ -38,7 +38,7 @@ public struct SentinelView: Hashable, Sendable {
     /// no master at all.
     public init?(masterName: String, record: WitnessRecord?, lastReport: WitnessHeartbeat?, contacts: WitnessContacts,
                  downAfterMilliseconds: Int64, nowMilliseconds now: Int64) {
-        guard let record, let primary = record.primary, let primaryEndpoint = SentinelEndpoint(address: primary) else { return nil }
+        guard let record, let primary = record.primary, let primaryEndpoint = SentinelEndpoint(parsing: primary) else { return nil }
         func silence(_ node: String) -> Int64 { contacts.silenceMilliseconds(of: node, nowMilliseconds: now) }
         self.masterName = masterName
         self.epoch = record.epoch
@@ -46,7 +46,7 @@ public struct SentinelView: Hashable, Sendable {
         master = Instance(address: primary, endpoint: primaryEndpoint, isDown: silence(primary) > downAfterMilliseconds,
                           silenceMilliseconds: silence(primary), linkUp: true, replicationOffset: 0)
         replicas = []
-        if let standby = record.standby, let endpoint = SentinelEndpoint(address: standby) {
+        if let standby = record.standby, let endpoint = SentinelEndpoint(parsing: standby) {
             // The report speaks of this epoch's primary only; an older one's is no evidence.
             let report = lastReport.flatMap { $0.epoch == record.epoch && $0.node == primary ? $0 : nil }
             // The standby is mostly heard through the primary's heartbeats: it is down when the
@@ -62,24 +62,10 @@ public struct SentinelView: Hashable, Sendable {
 }
 
 /// An instance's address as Sentinel reports it: the IP (or host name) and the port, apart.
-public struct SentinelEndpoint: Hashable, Sendable {
-    public var host: String
-    public var port: Int
+/// The one `HOST:PORT` parser (`NetworkAddress`) makes it.
+public typealias SentinelEndpoint = NetworkAddress
 
-    public init(host: String, port: Int) {
-        self.host = host
-        self.port = port
-    }
-
-    /// Splits `HOST:PORT` (`[v6]:PORT` too); nil if there is no port.
-    public init?(address: String) {
-        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]),
-              (0...65535).contains(port) else { return nil }
-        var host = address[..<colon]
-        if host.hasPrefix("["), host.hasSuffix("]") { host = host.dropFirst().dropLast() }
-        self.init(host: String(host), port: port)
-    }
-
+extension NetworkAddress {
     /// `<ip> <port>`, as Sentinel's messages write an address.
     public var words: String { "\(host) \(port)" }
 }

@@ -31,7 +31,8 @@ final class SentinelHub: @unchecked Sendable {
     var view: SentinelView? { published }
 
     /// Makes `view` the current one and publishes what changed since the last.
-    func publish(_ view: SentinelView?) {
+    @discardableResult
+    func publish(_ view: SentinelView?) -> [SentinelEvent] {
         let events = SentinelEvent.changes(from: published, to: view)
         published = view
         for event in events {
@@ -39,6 +40,7 @@ final class SentinelHub: @unchecked Sendable {
             logger.notice("sentinel event", metadata: ["channel": "\(event.channel)", "message": "\(message)"])
             deliver(channel: event.channel, message: message)
         }
+        return events
     }
 
     /// Counts `subscription` among the receivers while it subscribes to anything.

@@ -91,9 +91,6 @@ public struct WitnessService: Service {
         let port = serverChannel.localAddress?.port ?? configuration.port
         logger.info("witness ready", metadata: ["listen": "\(configuration.host):\(port)"])
         let adminChannel = try await startAdmin(group: group, state: state, loop: serverChannel.eventLoop)
-        let watch = serverChannel.eventLoop.scheduleRepeatedTask(initialDelay: .milliseconds(100), delay: .milliseconds(100)) { _ in
-            state.tick()
-        }
         configuration.onListening?(port)
         // Silence is an event too (a node stops being heard): look again at a tenth of down-after.
         let sentinelTick = serverChannel.eventLoop.scheduleRepeatedTask(
@@ -105,7 +102,6 @@ public struct WitnessService: Service {
         } onGracefulShutdown: {
             serverChannel.close(promise: nil)
         }
-        watch.cancel()
         try await adminChannel?.close()
         try await group.shutdownGracefully()
         if let failure = state.persistFailure {
@@ -144,7 +140,6 @@ final class WitnessState: @unchecked Sendable {
     let startedAtMonotonicMilliseconds = WallClock.monotonicMilliseconds()
     /// Epochs granted, primaries changed, sync state recorded, nodes down and up: for `/events`.
     private(set) var events = EventLog()
-    private var nodeWatch = WitnessNodeWatch()
     /// Set when the record could not be made durable: from then on every request is
     /// refused, since an answer could depend on a vote a restart would forget.
     private(set) var persistFailure: String?
@@ -181,30 +176,24 @@ final class WitnessState: @unchecked Sendable {
         metrics.handled(request, reply: response.reply, before: before, after: witness.record)
         publishSentinelView()
         let line = response.reply.line
-        if case .heartbeat(let beat) = request, !line.isError, let record = witness.record, record.primary == beat.node {
-            recordAll(nodeWatch.heard(beat, standby: record.standby ?? "", nowMilliseconds: WallClock.monotonicMilliseconds()))
-        }
         return line.isError ? .error(line.text) : .simple(line.text)
     }
 
-    /// Publishes to Sentinel subscribers what changed since the last view: only what is
-    /// durable, so nothing once a record could not be persisted.
+    /// Publishes to Sentinel subscribers what changed since the last view, and keeps a node
+    /// going down or coming back as an event (`node_down`, `node_up`): only what is durable,
+    /// so nothing once a record could not be persisted.
     func publishSentinelView() {
         guard persistFailure == nil else { return }
-        sentinel.publish(SentinelView(
+        let changes = sentinel.publish(SentinelView(
             masterName: sentinel.masterName, record: witness.record, lastReport: witness.lastReport, contacts: contacts,
             downAfterMilliseconds: sentinel.downAfterMilliseconds, nowMilliseconds: WallClock.monotonicMilliseconds()))
+        recordAll(NodeEvent.witnessHealth(changes, epoch: witness.record?.epoch, downAfterMilliseconds: sentinel.downAfterMilliseconds))
     }
 
     private func recordAll(_ new: [NodeEvent]) {
         for event in new {
             events.record(event, unixMilliseconds: WallClock.nowMilliseconds(), logger: logger)
         }
-    }
-
-    /// Every 100 ms: a primary that stopped heartbeating is reported down (`node_down`).
-    func tick() {
-        recordAll(nodeWatch.tick(nowMilliseconds: WallClock.monotonicMilliseconds(), epoch: witness.record?.epoch))
     }
 
     /// `INFO`-style lines for humans and `understudy status`.

@@ -24,6 +24,19 @@ import Testing
         #expect(NodeEvent.witnessChanges(from: record(3, primary: "a:1", inSync: true), to: record(3, primary: "a:1", inSync: true)).isEmpty)
     }
 
+    @Test func theWitnessReportsANodeDownAndUpAsSentinelClientsAreTold() {
+        let primary = NetworkAddress(host: "10.0.0.1", port: 6380), standby = NetworkAddress(host: "10.0.0.2", port: 6380)
+        let changes: [SentinelEvent] = [
+            .subjectivelyDown(.master(primary)), .objectivelyDown(primary), .newEpoch(Epoch(4)),
+            .subjectivelyUp(.replica(address: "10.0.0.2:6380", standby, master: primary)),
+        ]
+        let events = NodeEvent.witnessHealth(changes, epoch: Epoch(3), downAfterMilliseconds: 1_000)
+        #expect(events.map(\.kind) == [.nodeDown, .nodeUp])
+        #expect(events.map { $0.details["node"] } == ["10.0.0.1:6380", "10.0.0.2:6380"])
+        #expect(events.map { $0.details["role"] } == ["primary", "standby"])
+        #expect(events[0].reason.contains("1000 ms"))
+    }
+
     @Test func theEndOfASwitchoverCarriesItsOutcome() {
         let done = NodeEvent.ended(.switchoverEnded, .done(primary: "b:2"), epoch: Epoch(4))
         #expect(done.details["outcome"] == "done")

@@ -8,7 +8,7 @@ import Testing
 
     private func view(primary: Int, epoch: UInt64, down: Set<Int> = []) -> SentinelView {
         func instance(_ index: Int) -> SentinelView.Instance {
-            SentinelView.Instance(address: nodes[index], endpoint: SentinelEndpoint(address: nodes[index])!, isDown: down.contains(index),
+            SentinelView.Instance(address: nodes[index], endpoint: SentinelEndpoint(parsing: nodes[index])!, isDown: down.contains(index),
                                   silenceMilliseconds: 0, linkUp: !down.contains(index), replicationOffset: 0)
         }
         var view = SentinelView(

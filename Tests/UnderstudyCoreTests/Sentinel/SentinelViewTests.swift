@@ -67,9 +67,9 @@ import Testing
     }
 
     @Test func endpoints_splitHostAndPort_includingIPv6() {
-        #expect(SentinelEndpoint(address: "[::1]:7001") == SentinelEndpoint(host: "::1", port: 7001))
-        #expect(SentinelEndpoint(address: "db.example:6379")?.words == "db.example 6379")
-        #expect(SentinelEndpoint(address: "no-port") == nil)
-        #expect(SentinelEndpoint(address: "h:70000") == nil)
+        #expect(SentinelEndpoint(parsing: "[::1]:7001") == SentinelEndpoint(host: "::1", port: 7001))
+        #expect(SentinelEndpoint(parsing: "db.example:6379")?.words == "db.example 6379")
+        #expect(SentinelEndpoint(parsing: "no-port") == nil)
+        #expect(SentinelEndpoint(parsing: "h:70000") == nil)
     }
 }
