@@ -149,37 +149,16 @@ struct StatusCommand: AsyncParsableCommand {
     private static func json(_ reports: [(name: String, fields: [(String, String)]?, error: String?)],
                              events: [(name: String, lines: [String])]) -> String {
         let entries = reports.map { report -> String in
-            var members = ["\"address\":\(quoted(report.name))", "\"reachable\":\(report.fields != nil)"]
+            var members = ["\"address\":\(JSONText.quoted(report.name))", "\"reachable\":\(report.fields != nil)"]
             if let lines = events.first(where: { $0.name == report.name })?.lines {
                 members.append("\"events\":[" + lines.joined(separator: ",") + "]")
             }
-            if let error = report.error { members.append("\"error\":\(quoted(error))") }
+            if let error = report.error { members.append("\"error\":\(JSONText.quoted(error))") }
             if let fields = report.fields {
-                members.append("\"info\":{" + fields.map { "\(quoted($0.0)):\(quoted($0.1))" }.joined(separator: ",") + "}")
+                members.append("\"info\":{" + fields.map { "\(JSONText.quoted($0.0)):\(JSONText.quoted($0.1))" }.joined(separator: ",") + "}")
             }
             return "{" + members.joined(separator: ",") + "}"
         }
         return "{\"processes\":[" + entries.joined(separator: ",") + "]}"
-    }
-
-    private static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
     }
 }

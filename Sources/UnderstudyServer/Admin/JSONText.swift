@@ -17,6 +17,9 @@ public enum JSONText: Hashable, Sendable {
     /// A number, or null.
     static func optional(_ value: Int64?) -> JSONText { value.map { .int($0) } ?? .null }
 
+    /// `text` as a JSON string literal, quotes and escapes included.
+    public static func quoted(_ text: String) -> String { JSONText.string(text).text }
+
     /// The compact encoding (one line).
     public var text: String {
         var out = ""
