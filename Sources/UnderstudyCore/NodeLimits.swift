@@ -14,10 +14,14 @@ public struct NodeLimits: Hashable, Sendable {
     public var switchoverTimeoutMilliseconds: Int64
     public var forcedPromotionTimeoutMilliseconds: Int64
     public var shutdownHandoverTimeoutMilliseconds: Int64
+    /// A stopped node's admin port keeps answering 503 this long before it closes (only with
+    /// `--admin`), so health checks see the drain rather than a refused connection.
+    public var drainHealthLingerMilliseconds: Int64
 
     /// The limits every node runs with.
     public static let standard = NodeLimits(
         maxReplicationFrameBytes: 64 << 20, snapshotChunkBytes: 256 << 10, fenceNoticeIntervalHeartbeats: 5,
         maxWitnessHeartbeatsInFlight: 4, switchoverTimeoutMilliseconds: 5_000,
-        forcedPromotionTimeoutMilliseconds: 5_000, shutdownHandoverTimeoutMilliseconds: 3_000)
+        forcedPromotionTimeoutMilliseconds: 5_000, shutdownHandoverTimeoutMilliseconds: 3_000,
+        drainHealthLingerMilliseconds: 1_000)
 }

@@ -82,8 +82,13 @@ public struct DataNodeService: Service {
         timers.forEach { $0.cancel() }
         try await engine.shutdownThreads()
         let finalLSN = try await loop.submit { engine.durableLSN }.get()
-        // The admin port answers 503 until here, so probes see the drain, not a refusal.
-        try await adminChannel?.close()
+        // The admin port answers 503 until here, so probes see the drain, not a refusal —
+        // and for a moment longer, so that a probe polling every few hundred milliseconds
+        // sees it too, even when the drain itself took only milliseconds.
+        if let adminChannel {
+            try await Task.sleep(for: .milliseconds(NodeLimits.standard.drainHealthLingerMilliseconds))
+            try await adminChannel.close()
+        }
         try await group.shutdownGracefully()
         logger.info("stopped", metadata: ["durable_lsn": "\(finalLSN)"])
     }
