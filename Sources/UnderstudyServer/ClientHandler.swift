@@ -173,9 +173,9 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Queues a reply behind earlier ones; it is sent once `visibleLSN` covers `requiredLSN`.
     func enqueue(_ reply: Reply, requiredLSN: LSN) {
         if held.isEmpty, requiredLSN <= engine.visibleLSN {
-            output.writeRESPReply(reply)
+            output.writeRESPReply(reply, protocol: session.protocolVersion)
         } else {
-            held.append(reply, requiredLSN: requiredLSN)
+            held.append(reply, requiredLSN: requiredLSN, protocol: session.protocolVersion)
             engine.waitForVisibility(self)
         }
     }
