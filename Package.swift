@@ -35,7 +35,7 @@ let package = Package(
     targets: [
         // Pure core: types, command model, keyspace semantics. Standard library only.
         .target(name: "UnderstudyCore", swiftSettings: strictSettings),
-        // Bytes <-> messages: RESP2. Size limits live here.
+        // Bytes <-> messages: RESP2 and RESP3. Size limits live here.
         .target(
             name: "UnderstudyWire",
             dependencies: [

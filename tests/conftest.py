@@ -4,6 +4,11 @@ Target: ``--target understudy|redis`` or env ``TARGET`` (default ``understudy``)
 ``redis`` the command-behaviour tests run against Debian's ``redis-server`` 7.0.15 so that
 every expectation is checked against the real thing; tests marked ``understudy_only``
 (limits, durability, crash safety) are skipped there.
+
+Protocol: ``--protocol 2|3|both`` or env ``RESP_PROTOCOL`` (default ``both``). The command
+suites (``PROTOCOL_SUITES``) run once per protocol: their ``r``, ``rb`` and ``raw`` clients
+speak RESP2, or RESP3 after ``HELLO 3`` (test ids ``[resp2]``, ``[resp3]``). Every other
+test's clients speak RESP2.
 """
 
 from __future__ import annotations
@@ -15,6 +20,10 @@ import pytest
 from harness import ReplicationPair, ServerProcess
 
 
+#: The command suites that run under RESP2 and RESP3 alike (module names).
+PROTOCOL_SUITES = {"test_strings", "test_keyspace", "test_expiry"}
+
+
 def pytest_addoption(parser):
     parser.addoption(
         "--target",
@@ -22,6 +31,21 @@ def pytest_addoption(parser):
         choices=("understudy", "redis"),
         help="server under test: understudy (default) or Debian's redis-server",
     )
+    parser.addoption(
+        "--protocol",
+        default=os.environ.get("RESP_PROTOCOL", "both"),
+        choices=("2", "3", "both"),
+        help="RESP version of the command suites' clients: 2, 3 or both (default)",
+    )
+
+
+def pytest_generate_tests(metafunc):
+    """Runs every test of a command suite that uses ``r``, ``rb`` or ``raw`` once per protocol."""
+    if "resp_protocol" not in metafunc.fixturenames or metafunc.module.__name__ not in PROTOCOL_SUITES:
+        return
+    chosen = metafunc.config.getoption("--protocol")
+    protocols = [2, 3] if chosen == "both" else [int(chosen)]
+    metafunc.parametrize("resp_protocol", protocols, ids=[f"resp{version}" for version in protocols])
 
 
 def pytest_configure(config):
@@ -68,9 +92,26 @@ def server(target, tmp_path_factory):
 
 
 @pytest.fixture
-def r(server):
-    client = server.client()
+def resp_protocol() -> int:
+    """The RESP version of ``r``, ``rb`` and ``raw``: 2, except in the command suites, where
+    ``pytest_generate_tests`` runs each test with 2 and 3."""
+    return 2
+
+
+def _assert_protocol(client, version: int) -> None:
+    """redis-py negotiated ``version`` (with RESP3, HELLO 3 was accepted, not fallen back from)."""
+    connection = client.connection_pool.get_connection()
+    try:
+        assert int(connection.protocol) == version, f"redis-py speaks RESP{connection.protocol}, not RESP{version}"
+    finally:
+        client.connection_pool.release(connection)
+
+
+@pytest.fixture
+def r(server, resp_protocol):
+    client = server.client(protocol=resp_protocol)
     client.flushall()
+    _assert_protocol(client, resp_protocol)
     try:
         yield client
     finally:
@@ -78,10 +119,11 @@ def r(server):
 
 
 @pytest.fixture
-def rb(server):
+def rb(server, resp_protocol):
     """A redis-py client that returns bytes (binary-safe checks)."""
-    client = server.client(decode_responses=False)
+    client = server.client(decode_responses=False, protocol=resp_protocol)
     client.flushall()
+    _assert_protocol(client, resp_protocol)
     try:
         yield client
     finally:
@@ -89,8 +131,10 @@ def rb(server):
 
 
 @pytest.fixture
-def raw(server):
+def raw(server, resp_protocol):
     client = server.raw()
+    if resp_protocol != 2:
+        client.use_protocol(resp_protocol)
     assert client.call("FLUSHALL") == "OK"
     try:
         yield client

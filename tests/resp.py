@@ -1,4 +1,4 @@
-"""A minimal RESP2 (plus the few RESP3 types HELLO 3 returns) client for exact-reply tests.
+"""A minimal RESP2 and RESP3 client for exact-reply tests.
 
 redis-py reshapes replies and strips error prefixes; these tests need the bytes as the
 server sent them, so this client returns every reply both parsed and raw.
@@ -79,6 +79,8 @@ def parse(buffer: bytes, position: int = 0):
         if len(buffer) < position + length + 2:
             raise _NeedMore
         data = buffer[position : position + length]
+        if kind == b"=":
+            data = data[4:]  # a verbatim string's format (``txt:``) is not part of the text
         return data.decode("utf-8", "surrogateescape"), position + length + 2
     if kind in (b"*", b"~", b">"):
         count = int(text)
@@ -104,6 +106,8 @@ class RawClient:
 
     def __init__(self, host: str, port: int, timeout: float = 10.0):
         self.timeout = timeout
+        #: The protocol the server speaks on this connection (``use_protocol`` changes it).
+        self.protocol = 2
         self.sock = socket.create_connection((host, port), timeout=timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buffer = b""
@@ -155,6 +159,18 @@ class RawClient:
         """Send one command and return its parsed reply (errors as ``Err``)."""
         self.send(encode(*args))
         return self.read_reply()
+
+    def use_protocol(self, version: int) -> None:
+        """Switch the connection to RESP``version`` with ``HELLO``."""
+        reply = self.call("HELLO", str(version))
+        fields = reply if isinstance(reply, dict) else dict(zip(reply[::2], reply[1::2]))
+        assert fields["proto"] == version, reply
+        self.protocol = version
+
+    @property
+    def null_bulk(self) -> bytes:
+        """The bytes of a null bulk reply in this connection's protocol."""
+        return b"_\r\n" if self.protocol == 3 else b"$-1\r\n"
 
     def wire(self, *args) -> bytes:
         """Send one command and return the exact bytes of its reply."""

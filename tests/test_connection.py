@@ -105,32 +105,20 @@ def test_hello_2(raw):
     assert raw.call("PING") == "PONG"
 
 
-def test_hello_3(raw, is_understudy):
+def test_hello_3(raw):
     reply = raw.call("HELLO", "3")
-    if is_understudy:
-        # RESP3 is not offered: a clear error (Redis uses NOPROTO for unsupported versions),
-        # and the connection keeps speaking RESP2.
-        assert isinstance(reply, Err), reply
-        assert reply.message.startswith(("NOPROTO", "ERR")), reply
-        assert raw.wire("PING") == b"+PONG\r\n"
-    else:
-        assert isinstance(reply, dict) and reply["proto"] == 3
-        assert raw.call("HELLO", "2")  # back to RESP2 for the next tests
+    assert isinstance(reply, dict) and reply["proto"] == 3, reply
+    assert raw.wire("GET", "missing") == b"_\r\n"
+    assert raw.call("HELLO", "2")  # back to RESP2 for the next tests
+    assert raw.wire("GET", "missing") == b"$-1\r\n"
 
 
-def test_redis_py_default_protocol(server, is_understudy):
-    """redis-py >= 8 opens with HELLO 3 (RESP3), which Understudy refuses by design (issue 2).
-    redis-py 8.2 falls back to RESP2 by itself (with a warning), so a default client connects;
-    earlier 8.x releases do not fall back, and then this is an xfail. Every other test passes
-    ``protocol=2``.
-    """
+def test_redis_py_default_protocol(server):
+    """redis-py >= 8 opens with HELLO 3 (RESP3) and gets it (tests/test_resp3.py has more)."""
     client = redis.Redis(host=HOST, port=server.port, decode_responses=True, socket_timeout=10)
     try:
         assert client.ping() is True
-    except redis.ResponseError as error:
-        if is_understudy:
-            pytest.xfail(f"redis-py {redis.__version__} default RESP3 handshake refused: {error}")
-        raise
+        assert client.execute_command("HELLO")["proto"] == 3
     finally:
         client.close()
 

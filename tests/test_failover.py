@@ -290,6 +290,8 @@ def test_paused_primary_is_superseded_and_acknowledges_nothing_after(make_cluste
             with old.raw(timeout=5.0) as fresh:
                 fresh_acks, fresh_replies = acknowledgements_on(fresh, "fresh:after", LATE_WRITES)
             cluster.wait_for_role(old, "slave", CONVERGE_TIMEOUT_SECONDS)
+            # A demoted primary closes its clients' connections, so that they re-discover.
+            assert stale.is_closed_by_peer(timeout=5.0), "the superseded primary kept a client connection open"
             wait_acks(cluster, writers, new, ACKS_AFTER_FAILOVER, after=stopped_at)
     finally:
         stale.close()

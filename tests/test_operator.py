@@ -15,6 +15,7 @@ import time
 import pytest
 
 from harness import info, understudy_binary
+from resp import Err
 from test_failover import MODES, acks_from, assert_all_acknowledged_on, wait_acks, wait_caught_up, writing
 
 pytestmark = [pytest.mark.understudy_only, pytest.mark.slow]
@@ -75,6 +76,43 @@ def test_switchover_tells_clients_of_the_old_primary_where_the_new_one_is(make_c
     with pytest.raises(redis.exceptions.ReadOnlyError) as refused:
         client.set("after-switchover", "x")
     assert f"primary=127.0.0.1:{new.port}" in str(refused.value)
+
+
+def test_switchover_closes_the_old_primarys_client_connections_so_clients_rediscover(make_cluster):
+    """A demoted primary closes its clients' connections (as Sentinel's CLIENT KILL TYPE
+    normal), once every request they sent has its answer; a new connection to it gets
+    READONLY, which sends redis-py's Sentinel-managed connections looking for the primary."""
+    cluster = make_cluster("sync")
+    old = cluster.primary()
+    new = cluster.other(old)
+    import redis
+
+    idle = old.raw(timeout=5)
+    in_resp3 = old.raw(timeout=5)
+    in_resp3.use_protocol(3)
+    assert in_resp3.call("SET", "before-switchover", "x") == "OK"
+    default_client = redis.Redis(port=old.port, socket_timeout=5)  # redis-py's defaults: RESP3
+    assert default_client.set("before-switchover-py", "x") is True
+    on_new = new.raw(timeout=5)
+    try:
+        result = run_cli("switchover", "--nodes", nodes_flag(cluster))
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert idle.is_closed_by_peer(timeout=5), "an idle client of the old primary keeps its connection"
+        assert in_resp3.is_closed_by_peer(timeout=5), "a RESP3 client of the old primary keeps its connection"
+        assert not on_new.is_closed_by_peer(timeout=0.3), "the new primary closed a client connection"
+        assert on_new.call("SET", "after-switchover", "x") == "OK"
+        with old.raw(timeout=5) as fresh:
+            refused = fresh.call("SET", "after-switchover", "y")
+            assert isinstance(refused, Err) and refused.message.startswith("READONLY"), refused
+            assert fresh.call("GET", "before-switchover") == "x", "reads are served by the standby"
+            assert not fresh.is_closed_by_peer(timeout=0.3), "a connection opened after the demotion is closed too"
+        # redis-py finds its connection closed, reconnects, and is told READONLY.
+        with pytest.raises(redis.exceptions.ReadOnlyError):
+            default_client.set("after-switchover-py", "x")
+    finally:
+        for client in (idle, in_resp3, on_new):
+            client.close()
+        default_client.close()
 
 
 def test_switchover_with_the_witness_down_is_refused_promptly_and_the_primary_keeps_serving(make_cluster):

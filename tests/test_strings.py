@@ -35,14 +35,14 @@ def test_set_get_binary_safe(rb):
 def test_set_and_get_wire_format(raw):
     assert raw.wire("SET", "k", "hello") == b"+OK\r\n"
     assert raw.wire("GET", "k") == b"$5\r\nhello\r\n"
-    assert raw.wire("GET", "nope") == b"$-1\r\n"
+    assert raw.wire("GET", "nope") == raw.null_bulk
     assert raw.wire("SET", "empty", "") == b"+OK\r\n"
     assert raw.wire("GET", "empty") == b"$0\r\n\r\n"
 
 
 def test_set_nx_xx(raw):
     assert raw.call("SET", "k", "1", "NX") == "OK"
-    assert raw.wire("SET", "k", "2", "NX") == b"$-1\r\n"
+    assert raw.wire("SET", "k", "2", "NX") == raw.null_bulk
     assert raw.call("GET", "k") == "1"
     assert raw.call("SET", "k", "3", "XX") == "OK"
     assert raw.call("GET", "k") == "3"
@@ -174,7 +174,7 @@ def test_getdel(raw):
 
 def test_mget_mset_msetnx(raw):
     assert raw.call("MSET", "a", "1", "b", "2", "c", "3") == "OK"
-    assert raw.wire("MGET", "a", "nope", "c") == b"*3\r\n$1\r\n1\r\n$-1\r\n$1\r\n3\r\n"
+    assert raw.wire("MGET", "a", "nope", "c") == b"*3\r\n$1\r\n1\r\n" + raw.null_bulk + b"$1\r\n3\r\n"
     assert raw.call("MSET", "a", "1", "b") == arity("mset")
     assert raw.call("MSETNX", "x", "1", "a", "9") == 0
     assert raw.call("EXISTS", "x") == 0

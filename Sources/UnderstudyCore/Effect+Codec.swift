@@ -202,6 +202,9 @@ private enum EffectEncoding {
             for element in elements { appendReply(element, to: &buffer) }
         case .array(nil):
             buffer.append(7)
+        case .null, .double, .boolean, .bigNumber, .verbatim, .map, .set, .push:
+            // Keyspace commands answer with RESP2 types; a RESP3 one is kept in its RESP2 shape.
+            appendReply(reply.resp2Shape, to: &buffer)
         }
     }
 

@@ -1,9 +1,9 @@
 /// Number parsing and printing exactly as Redis 7 does it, for command arguments and for
 /// string values used as numbers.
-enum RedisNumber {
+public enum RedisNumber {
     /// Redis's `string2ll`: an optional `-`, then `0` alone or digits without a leading
     /// zero; no `+`, no spaces, no `-0`, at most 20 bytes, within Int64.
-    static func parseInt64(_ bytes: [UInt8]) -> Int64? {
+    public static func parseInt64(_ bytes: [UInt8]) -> Int64? {
         guard !bytes.isEmpty, bytes.count < 21 else { return nil }
         if bytes == [UInt8(ascii: "0")] { return 0 }
         var index = 0

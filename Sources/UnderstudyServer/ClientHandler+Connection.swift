@@ -19,7 +19,10 @@ extension ClientHandler {
             isClosing = true
             return .ok
         case "reset":
+            // As Redis's RESET: the name goes and the protocol is RESP2 again (`+RESET` is
+            // sent in RESP2; it is the same in RESP3).
             session.name = nil
+            session.protocolVersion = .resp2
             return .simple("RESET")
         case "client":
             return client(arguments)
@@ -135,12 +138,7 @@ extension ClientHandler {
         case ("getname", 2):
             return .bulk(session.name)
         case ("setname", 3):
-            let name = arguments[2]
-            guard name.allSatisfy({ $0 > 32 && $0 < 127 }) else {
-                return .error("ERR Client names cannot contain spaces, newlines or special characters.")
-            }
-            session.name = name.isEmpty ? nil : name
-            return .ok
+            return session.setName(arguments[2]) ?? .ok
         case ("setinfo", 4):
             let value = String(decoding: arguments[3], as: UTF8.self)
             guard arguments[3].allSatisfy({ $0 > 32 && $0 < 127 }) else {
@@ -154,10 +152,10 @@ extension ClientHandler {
             }
             return .ok
         case ("info", 2):
-            return .bulk(describe(session) + "\n")
+            return .verbatimText(describe(session) + "\n")
         case ("list", 2):
             let lines = engine.clientHandlers.map { describe($0.session) + "\n" }
-            return .bulk(lines.sorted().joined())
+            return .verbatimText(lines.sorted().joined())
         case ("id", _), ("getname", _), ("setname", _), ("setinfo", _), ("info", _), ("list", _):
             return .error("ERR wrong number of arguments for 'client|\(subcommand)' command")
         default:
@@ -169,41 +167,39 @@ extension ClientHandler {
         let ageSeconds = (WallClock.monotonicMilliseconds() - session.connectedAtMonotonicMilliseconds) / 1000
         let name = session.name.map { String(decoding: $0, as: UTF8.self) } ?? ""
         return "id=\(session.id) addr=\(session.remoteAddress) name=\(name) age=\(ageSeconds) db=0 "
-            + "cmd=\(session.lastCommandName) lib-name=\(session.libraryName ?? "") lib-ver=\(session.libraryVersion ?? "")"
+            + "cmd=\(session.lastCommandName) lib-name=\(session.libraryName ?? "") lib-ver=\(session.libraryVersion ?? "") "
+            + "resp=\(session.protocolVersion.rawValue)"
     }
 
-    /// HELLO [protover [AUTH user pass] [SETNAME name]]: RESP2 only; 3 is refused clearly.
+    /// HELLO [protover [AUTH username password] [SETNAME clientname]]: switches the
+    /// connection to RESP3 (`HELLO 3`) or back to RESP2 (`HELLO 2`), and answers with the
+    /// server's facts in the protocol now spoken — a map in RESP3, a flat array in RESP2.
     private func hello(_ arguments: [[UInt8]]) -> Reply {
-        var index = 1
-        if arguments.count > 1 {
-            guard let version = Int(String(decoding: arguments[1], as: UTF8.self)) else {
-                return .error("ERR Protocol version is not an integer or out of range")
-            }
-            if version == 3 {
-                return .error("NOPROTO unsupported protocol version 3: Understudy speaks RESP2 only; connect with RESP2 (HELLO 2 or no HELLO; redis-py 8: Redis(protocol=2))")
-            }
-            guard version == 2 else { return .error("NOPROTO unsupported protocol version") }
-            index = 2
+        let request: HelloRequest
+        switch HelloRequest.parse(arguments) {
+        case .success(let parsed): request = parsed
+        case .failure(let refused): return refused.reply
         }
-        while index < arguments.count {
-            let option = arguments[index].asciiLowercasedString
-            if option == "setname", index + 1 < arguments.count {
-                session.name = arguments[index + 1]
-                index += 2
-            } else if option == "auth", index + 2 < arguments.count {
-                return .error("ERR AUTH is not supported: Understudy has no users or passwords yet")
-            } else {
-                return .error("ERR Syntax error in HELLO option '\(String(decoding: arguments[index], as: UTF8.self))'")
+        for option in request.options {
+            switch option {
+            case .auth(let username, let password):
+                guard HelloRequest.authenticates(username: username, password: password) else {
+                    return HelloRequest.wrongPassReply
+                }
+            case .setName(let name):
+                _ = session.setName(name)  // valid: the parser checked it
             }
         }
-        return .array([
-            .bulk("server"), .bulk("redis"),
-            .bulk("version"), .bulk(ServerInfo.compatibleRedisVersion),
-            .bulk("proto"), .integer(2),
-            .bulk("id"), .integer(session.id),
-            .bulk("mode"), .bulk("standalone"),
-            .bulk("role"), .bulk("master"),
-            .bulk("modules"), .array([]),
+        if let error = request.error { return error }
+        if let version = request.protocolVersion { session.protocolVersion = version }
+        return .map([
+            "server": .bulk("redis"),
+            "version": .bulk(ServerInfo.compatibleRedisVersion),
+            "proto": .integer(Int64(session.protocolVersion.rawValue)),
+            "id": .integer(session.id),
+            "mode": .bulk("standalone"),
+            "role": .bulk(engine.node.pairRole == .standby ? "replica" : "master"),
+            "modules": .array([]),
         ])
     }
 }

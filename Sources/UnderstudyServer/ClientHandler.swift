@@ -34,6 +34,9 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private(set) var handoverPaused = false
     private(set) var deferredCommands: [Command] = []
     private var closePromise: EventLoopPromise<Void>?
+    /// The node stopped being primary: take no new requests, and close once every request
+    /// already taken has its answer (`closeWhenAnswered`).
+    private var closesWhenAnswered = false
 
     init(engine: NodeEngine, allocator: ByteBufferAllocator) {
         self.engine = engine
@@ -80,7 +83,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !isClosing else { return }
+        guard !isClosing, !closesWhenAnswered else { return }
         let command = unwrapInboundIn(data)
         lastRequestAt = context.eventLoop.now
         guard !waitPending, !handoverPaused else {
@@ -109,6 +112,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func channelReadComplete(context: ChannelHandlerContext) {
         flushOutput()
         if isClosing, held.isEmpty { context.close(promise: nil) }
+        closeIfAnswered()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -184,10 +188,10 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Queues a reply behind earlier ones; it is sent once `visibleLSN` covers `requiredLSN`.
     func enqueue(_ reply: Reply, requiredLSN: LSN) {
         if held.isEmpty, requiredLSN <= engine.visibleLSN {
-            output.writeRESPReply(reply)
+            output.writeRESPReply(reply, protocol: session.protocolVersion)
             enforceOutputBufferLimit()
         } else {
-            held.append(reply, requiredLSN: requiredLSN)
+            held.append(reply, requiredLSN: requiredLSN, protocol: session.protocolVersion)
             engine.waitForVisibility(self)
         }
     }
@@ -235,6 +239,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         flushOutput()
         resumeReadingIfDeferred()
+        closeIfAnswered()
     }
 
     /// The switchover ended: run the requests it held, in order (on a node that became a
@@ -247,6 +252,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         flushOutput()
         resumeReadingIfDeferred()
+        closeIfAnswered()
     }
 
     /// Called by the engine when records timed out waiting for the standby: replies that
@@ -266,7 +272,41 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
             context?.close(promise: nil)
         }
         resumeReadingIfDeferred()
+        closeIfAnswered()
     }
+
+    /// The node stopped being primary (`NodeEngine.closeClientConnections`): this
+    /// connection takes no new requests and closes as soon as every request it already
+    /// took has its answer — held replies released or failed (`-UNCERTAIN …`), a pending
+    /// WAIT or FAILOVER answered, requests held by a switchover run — never before. Its
+    /// client then reconnects and finds the primary, as after Sentinel's `CLIENT KILL TYPE
+    /// normal`; a write it sends here meanwhile gets `-READONLY`.
+    func closeWhenAnswered() {
+        guard !isClosing else { return }
+        closesWhenAnswered = true
+        closeIfAnswered()
+    }
+
+    private func closeIfAnswered() {
+        guard closesWhenAnswered, !isClosing, held.isEmpty, !waitPending, !handoverPaused, deferredCommands.isEmpty,
+              let context else { return }
+        isClosing = true
+        // Once every answer is written, half-close: the client reads them all, then EOF.
+        // (Closing outright while requests it sent meanwhile sit unread would reset the
+        // connection, and a reset can discard answers the client has not read yet.) The
+        // connection closes when the client closes its side, or after a grace period.
+        let bytes = output
+        output = context.channel.allocator.buffer(capacity: 0)
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(bytes)).whenComplete { _ in
+            channel.close(mode: .output, promise: nil)
+            channel.eventLoop.scheduleTask(in: Self.halfClosedGrace) { channel.close(promise: nil) }
+        }
+    }
+
+    /// How long a connection closed for a demotion stays half-open for its client to read
+    /// its last answers and close.
+    static let halfClosedGrace = TimeAmount.seconds(2)
 
     /// Stops taking requests and closes once every held reply is sent (graceful shutdown).
     func closeAfterFlush() -> EventLoopFuture<Void> {

@@ -11,4 +11,22 @@ struct ClientSession {
     var lastCommandName = "NULL"
     /// The LSN of this connection's last write (what WAIT and DURABILITY ask about).
     var lastWriteLSN = LSN.zero
+    /// The protocol replies are encoded in: RESP2 until `HELLO 3`; `HELLO 2` and RESET
+    /// switch back. A reply is encoded when its command runs, so a reply held for
+    /// durability keeps the protocol it was made in.
+    var protocolVersion = ProtocolVersion.resp2
+
+    /// Redis's rule for CLIENT SETNAME and HELLO SETNAME: printable ASCII without spaces.
+    static func isValidName(_ name: [UInt8]) -> Bool {
+        name.allSatisfy { $0 > 32 && $0 < 127 }
+    }
+
+    static let invalidNameReply = Reply.error("ERR Client names cannot contain spaces, newlines or special characters.")
+
+    /// Sets the name (an empty one clears it), or returns the error Redis gives.
+    mutating func setName(_ name: [UInt8]) -> Reply? {
+        guard Self.isValidName(name) else { return Self.invalidNameReply }
+        self.name = name.isEmpty ? nil : name
+        return nil
+    }
 }

@@ -7,7 +7,7 @@ import UnderstudyStorage
 import UnderstudyWire
 
 /// A standalone data node as a swift-service-lifecycle `Service`: recovers the data
-/// directory, serves RESP2 clients, and on graceful shutdown stops accepting, finishes
+/// directory, serves RESP2 and RESP3 clients, and on graceful shutdown stops accepting, finishes
 /// in-flight requests, makes the log durable and returns.
 public struct DataNodeService: Service {
     public let configuration: ServerConfiguration

@@ -26,8 +26,9 @@ struct HeldReplies {
 
     var isEmpty: Bool { count == 0 }
 
-    mutating func append(_ reply: Reply, requiredLSN: LSN) {
-        bytes.writeRESPReply(reply)
+    /// Queues `reply`, encoded now in `version` (the connection's protocol when its command ran).
+    mutating func append(_ reply: Reply, requiredLSN: LSN, protocol version: ProtocolVersion = .resp2) {
+        bytes.writeRESPReply(reply, protocol: version)
         count += 1
         if firstMark < marks.count, marks[marks.count - 1].requiredLSN == requiredLSN {
             marks[marks.count - 1].endIndex = bytes.writerIndex

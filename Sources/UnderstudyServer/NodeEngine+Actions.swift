@@ -97,11 +97,13 @@ extension NodeEngine {
                 replication.pendingVoteSinceMilliseconds = nil
                 // Heartbeat at once: the lease, and with it the first write, is one round trip away.
                 eventLoop.execute { self.replicationTick() }
-            case .becameStandby:
+            case .becameStandby(let newEpoch, _, let wasPrimary):
                 keyspace.deletesExpiredKeys = false
                 replication.pendingVoteSinceMilliseconds = nil
-            case .steppedDown:
-                break  // its note says so; refusals come from the node from now on
+                if wasPrimary { closeClientConnections(reason: "following the primary of epoch \(newEpoch)") }
+            case .steppedDown(let seenEpoch):
+                // Refusals come from the node from now on; its clients go and find the primary.
+                closeClientConnections(reason: "stepped down on seeing epoch \(seenEpoch)")
             case .switchoverEnded(let outcome):
                 endHandover(outcome)
             case .forcedPromotionEnded(let outcome):

@@ -18,7 +18,7 @@ extension NodeEngine {
         switch command.name {
         case "info":
             let sections = arguments.dropFirst().map(\.asciiLowercasedString)
-            return .bulk(info(sections: sections))
+            return .verbatimText(info(sections: sections))  // RESP2: a bulk string
         case "config":
             return config(arguments)
         case "command":
@@ -92,13 +92,12 @@ extension NodeEngine {
         switch subcommand {
         case "get" where arguments.count >= 3:
             let patterns = arguments.dropFirst(2).map { $0.map { ($0 >= 65 && $0 <= 90) ? $0 + 32 : $0 } }
-            var reply: [Reply] = []
+            var reply: [(String, Reply)] = []
             for (name, value) in configParameters
             where patterns.contains(where: { GlobPattern.matches($0, Array(name.utf8)) }) {
-                reply.append(.bulk(name))
-                reply.append(.bulk(value))
+                reply.append((name, .bulk(value)))
             }
-            return .array(reply)
+            return .map(fields: reply)  // RESP2: name, value, name, value, …
         case "resetstat" where arguments.count == 2:
             statistics = ServerStatistics()
             return .ok
@@ -129,12 +128,12 @@ extension NodeEngine {
             return .array(specs.map { $0.map(commandInfo) ?? .array(nil) })
         case "docs":
             let specs = names.isEmpty ? CommandTable.all : names.compactMap(CommandTable.spec(named:))
-            return .array(specs.flatMap { spec -> [Reply] in
-                [.bulk(spec.name), .array([
-                    .bulk("summary"), .bulk("\(spec.name.uppercased()) (Redis 7 semantics)"),
-                    .bulk("since"), .bulk("1.0.0"),
-                    .bulk("group"), .bulk(group(of: spec)),
-                ])]
+            return .map(fields: specs.map { spec in
+                (spec.name, .map([
+                    "summary": .bulk("\(spec.name.uppercased()) (Redis 7 semantics)"),
+                    "since": .bulk("1.0.0"),
+                    "group": .bulk(group(of: spec)),
+                ]))
             })
         default:
             return .error("ERR unknown subcommand '\(String(decoding: arguments[1], as: UTF8.self))'. Try COMMAND HELP.")
@@ -142,15 +141,16 @@ extension NodeEngine {
     }
 
     /// Redis's COMMAND INFO layout: name, arity, flags, first key, last key, step,
-    /// ACL categories, tips, key specs, subcommands.
+    /// ACL categories, tips, key specs, subcommands. Redis 7.0 sends the flags and the last
+    /// four as sets (arrays in RESP2).
     private func commandInfo(_ spec: CommandSpec) -> Reply {
         let keys = keyPositions(of: spec.name)
         var flags: [Reply] = [.simple(spec.isWrite ? "write" : (spec.handler == .keyspace ? "readonly" : "fast"))]
         if spec.handler != .keyspace { flags.append(.simple("stale")) }
         return .array([
-            .bulk(spec.name), .integer(Int64(spec.arity)), .array(flags),
+            .bulk(spec.name), .integer(Int64(spec.arity)), .set(flags),
             .integer(keys.first), .integer(keys.last), .integer(keys.step),
-            .array([]), .array([]), .array([]), .array([]),
+            .set([]), .set([]), .set([]), .set([]),
         ])
     }
 

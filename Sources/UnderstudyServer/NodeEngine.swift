@@ -55,6 +55,8 @@ final class NodeEngine: @unchecked Sendable {
     private var bytesWrittenAtLastSnapshot: Int64 = 0
 
     private var clients: [ObjectIdentifier: ClientHandler] = [:]
+    /// `closeClientConnections` will close the connections at the next turn of the loop.
+    private var clientCloseScheduled = false
     private var waiters: [ObjectIdentifier: ClientHandler] = [:]
     /// Primary or standby state when this node is one of a pair (`--peer`).
     var replication: ReplicationShellState
@@ -391,6 +393,29 @@ final class NodeEngine: @unchecked Sendable {
     }
 
     var connectedClientCount: Int { clients.count }
+
+    /// The node stopped being primary (stepped down, or follows a new primary): close the
+    /// connections of its clients, as Sentinel's `CLIENT KILL TYPE normal` does on a
+    /// reconfiguration, so that clients waiting on this node re-discover the primary at
+    /// once. Replication and witness links are not client connections.
+    ///
+    /// On the next turn of the event loop, after the action list under way — and with it
+    /// the failing or releasing of held replies and the end of a switchover — is carried
+    /// out; each connection then closes once every request it sent has its answer
+    /// (`ClientHandler.closeWhenAnswered`). Connections opened after this call stay.
+    func closeClientConnections(reason: String) {
+        let handlers = Array(clients.values)
+        guard !handlers.isEmpty, !clientCloseScheduled else { return }  // a step-down and a follow in one list: once
+        clientCloseScheduled = true
+        logger.notice("closing client connections: this node is no longer primary", metadata: [
+            "connections": "\(handlers.count)", "reason": "\(reason)",
+        ])
+        let bound = NIOLoopBound(handlers, eventLoop: eventLoop)
+        eventLoop.execute {
+            self.clientCloseScheduled = false
+            for handler in bound.value { handler.closeWhenAnswered() }
+        }
+    }
 
     var clientHandlers: some Collection<ClientHandler> { clients.values }
 

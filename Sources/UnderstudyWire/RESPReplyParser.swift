@@ -1,6 +1,8 @@
 public import UnderstudyCore
 
-/// Parses RESP2 replies (`+`, `-`, `:`, `$`, `*`) from raw bytes into `Reply`s. A pure value.
+/// Parses RESP2 replies (`+`, `-`, `:`, `$`, `*`) and RESP3 replies (`_`, `,`, `#`, `(`,
+/// `=`, `!`, `%`, `~`, `>`; not attributes or streamed strings) from raw bytes into `Reply`s.
+/// A pure value.
 ///
 /// Resumable like `RESPCommandParser`: complete elements are consumed as they arrive and
 /// arrays under construction are kept on an explicit stack, so a large reply spread over
@@ -8,15 +10,24 @@ public import UnderstudyCore
 public struct RESPReplyParser: Sendable {
     public let limits: RESPLimits
 
+    /// An aggregate (array, map, set or push) opened but not yet complete; a map's elements
+    /// are its keys and values in turn.
     private struct PartialArray: Sendable {
+        enum Kind: Sendable { case array, map, set, push }
+        var kind: Kind
         var elements: [Reply]
         var expectedCount: Int
     }
 
-    /// Arrays opened but not yet complete, outermost first.
+    /// What the data of a pending bulk becomes.
+    private enum BulkKind: Sendable { case bulk, verbatim, blobError }
+
+    /// Aggregates opened but not yet complete, outermost first.
     private var openArrays: [PartialArray] = []
-    /// The declared length of a bulk whose `$N` line was consumed but whose data was not.
+    /// The declared length of a bulk (`$`, `=`, `!`) whose length line was consumed but
+    /// whose data was not.
     private var pendingBulkLength: Int?
+    private var pendingBulkKind = BulkKind.bulk
     private var scannedLineBytes = 0
 
     public init(limits: RESPLimits = .default) {
@@ -44,7 +55,8 @@ public struct RESPReplyParser: Sendable {
                     bytes[position + length] == RESPBytes.carriageReturn,
                     bytes[position + length + 1] == RESPBytes.lineFeed
                 else { throw .missingLineTerminator }
-                value = .bulk(Array(UnsafeRawBufferPointer(rebasing: bytes[position..<(position + length)])))
+                let data = Array(UnsafeRawBufferPointer(rebasing: bytes[position..<(position + length)]))
+                value = try bulkValue(data)
                 position += length + 2
                 pendingBulkLength = nil
             } else {
@@ -86,40 +98,135 @@ public struct RESPReplyParser: Sendable {
                 throw .invalidBulkLength
             }
             if length == -1 { return .bulk(nil) }
-            guard length <= limits.maxBulkBytes else {
-                throw .bulkTooLarge(Int(length), limit: limits.maxBulkBytes)
+            try expectBulk(length: length, kind: .bulk)
+            return nil
+        case UInt8(ascii: "="), UInt8(ascii: "!"):
+            guard let length = RESPBytes.parseDecimal(bytes, content), length >= 0 else {
+                throw .invalidBulkLength
             }
-            pendingBulkLength = Int(length)
+            try expectBulk(length: length, kind: type == UInt8(ascii: "=") ? .verbatim : .blobError)
             return nil
         case UInt8(ascii: "*"):
             guard let count = RESPBytes.parseDecimal(bytes, content), count >= -1 else {
                 throw .invalidMultibulkLength
             }
             if count == -1 { return .array(nil) }
-            if count == 0 { return .array([]) }
-            guard count <= limits.maxArguments else {
-                throw .tooManyArguments(Int(count), limit: limits.maxArguments)
+            return try open(.array, count: count)
+        case UInt8(ascii: "%"), UInt8(ascii: "~"), UInt8(ascii: ">"):
+            guard let count = RESPBytes.parseDecimal(bytes, content), count >= 0 else {
+                throw .invalidMultibulkLength
             }
-            guard openArrays.count < limits.maxReplyNestingDepth else {
-                throw .nestingTooDeep(limit: limits.maxReplyNestingDepth)
+            let kind: PartialArray.Kind = type == UInt8(ascii: "%") ? .map : (type == UInt8(ascii: "~") ? .set : .push)
+            return try open(kind, count: count)
+        case UInt8(ascii: "_"):
+            guard content.isEmpty else { throw .invalidReply("invalid null reply") }
+            return .null
+        case UInt8(ascii: "#"):
+            let text = UnsafeRawBufferPointer(rebasing: bytes[content])
+            guard text.count == 1, text[0] == UInt8(ascii: "t") || text[0] == UInt8(ascii: "f") else {
+                throw .invalidReply("invalid boolean reply")
             }
-            var elements: [Reply] = []
-            elements.reserveCapacity(min(Int(count), 1024))
-            openArrays.append(PartialArray(elements: elements, expectedCount: Int(count)))
-            return nil
+            return .boolean(text[0] == UInt8(ascii: "t"))
+        case UInt8(ascii: ","):
+            let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[content]), as: UTF8.self)
+            guard let value = Self.double(text) else { throw .invalidReply("invalid double reply") }
+            return .double(value)
+        case UInt8(ascii: "("):
+            let text = UnsafeRawBufferPointer(rebasing: bytes[content])
+            let digits = text.first == RESPBytes.minus ? text.dropFirst() : text[...]
+            guard !digits.isEmpty, digits.allSatisfy({ $0 >= RESPBytes.zero && $0 <= RESPBytes.nine }) else {
+                throw .invalidReply("invalid big number reply")
+            }
+            return .bigNumber(String(decoding: text, as: UTF8.self))
         default:
             throw .invalidReply("unknown reply type '\(RESPProtocolError.printable(type))'")
         }
     }
 
-    /// Adds `value` to the innermost open array, closing every array it completes. Returns
-    /// the whole reply once the outermost value is complete.
+    private mutating func expectBulk(length: Int64, kind: BulkKind) throws(RESPProtocolError) {
+        guard length <= limits.maxBulkBytes else {
+            throw .bulkTooLarge(Int(length), limit: limits.maxBulkBytes)
+        }
+        pendingBulkLength = Int(length)
+        pendingBulkKind = kind
+    }
+
+    /// The reply a bulk's data makes: a bulk string, a verbatim string (`txt:` or `mkd:`
+    /// first) or an error.
+    private mutating func bulkValue(_ data: [UInt8]) throws(RESPProtocolError) -> Reply {
+        switch pendingBulkKind {
+        case .bulk:
+            return .bulk(data)
+        case .blobError:
+            pendingBulkKind = .bulk
+            return .error(String(decoding: data, as: UTF8.self))
+        case .verbatim:
+            pendingBulkKind = .bulk
+            guard data.count >= 4, data[3] == UInt8(ascii: ":") else {
+                throw .invalidReply("verbatim string without a format")
+            }
+            let format: Reply.VerbatimFormat
+            switch String(decoding: data[0..<3], as: UTF8.self) {
+            case "txt": format = .text
+            case "mkd": format = .markdown
+            default: throw .invalidReply("unknown verbatim string format")
+            }
+            return .verbatim(format, Array(data[4...]))
+        }
+    }
+
+    /// Opens an aggregate of `count` elements (a map of `count` pairs); returns it at once
+    /// if it is empty.
+    private mutating func open(_ kind: PartialArray.Kind, count: Int64) throws(RESPProtocolError) -> Reply? {
+        if count == 0 { return Self.aggregate(kind, []) }
+        guard count <= limits.maxArguments else {  // first: `count * 2` cannot overflow after it
+            throw .tooManyArguments(Int(count), limit: limits.maxArguments)
+        }
+        let elementCount = kind == .map ? count * 2 : count
+        guard elementCount <= limits.maxArguments else {
+            throw .tooManyArguments(Int(elementCount), limit: limits.maxArguments)
+        }
+        guard openArrays.count < limits.maxReplyNestingDepth else {
+            throw .nestingTooDeep(limit: limits.maxReplyNestingDepth)
+        }
+        var elements: [Reply] = []
+        elements.reserveCapacity(min(Int(elementCount), 1024))
+        openArrays.append(PartialArray(kind: kind, elements: elements, expectedCount: Int(elementCount)))
+        return nil
+    }
+
+    private static func aggregate(_ kind: PartialArray.Kind, _ elements: [Reply]) -> Reply {
+        switch kind {
+        case .array: return .array(elements)
+        case .set: return .set(elements)
+        case .push: return .push(elements)
+        case .map:
+            return .map(stride(from: 0, to: elements.count, by: 2).map { Reply.MapEntry(elements[$0], elements[$0 + 1]) })
+        }
+    }
+
+    /// A RESP3 double's text: `inf`, `-inf`, `nan` or a decimal number.
+    private static func double(_ text: String) -> Double? {
+        switch text {
+        case "inf", "+inf": return .infinity
+        case "-inf": return -.infinity
+        case "nan": return .nan
+        default:
+            guard let first = text.utf8.first, first == RESPBytes.minus || (first >= RESPBytes.zero && first <= RESPBytes.nine)
+                    || first == UInt8(ascii: ".") else { return nil }
+            return Double(text)
+        }
+    }
+
+    /// Adds `value` to the innermost open aggregate, closing every aggregate it completes.
+    /// Returns the whole reply once the outermost value is complete.
     private mutating func complete(_ value: Reply) -> Reply? {
         var value = value
         while let last = openArrays.indices.last {
             openArrays[last].elements.append(value)
             guard openArrays[last].elements.count == openArrays[last].expectedCount else { return nil }
-            value = .array(openArrays.removeLast().elements)
+            let closed = openArrays.removeLast()
+            value = Self.aggregate(closed.kind, closed.elements)
         }
         return value
     }

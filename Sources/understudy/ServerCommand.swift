@@ -11,7 +11,7 @@ import UnderstudyWire
 struct ServerCommand: AsyncParsableCommand, ConfigurableCommand {
     static let configuration = CommandConfiguration(
         commandName: "server",
-        abstract: "Run a data node: keys in memory, every write in the write-ahead log, RESP2 on --listen."
+        abstract: "Run a data node: keys in memory, every write in the write-ahead log, RESP2 and RESP3 on --listen."
     )
 
     @Option(help: "Directory for the write-ahead log and snapshots (created if missing).")

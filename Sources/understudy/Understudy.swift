@@ -5,7 +5,7 @@ import UnderstudyConfiguration
 struct Understudy: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "understudy",
-        abstract: "A replicated primary-standby key-value store that speaks RESP2.",
+        abstract: "A replicated primary-standby key-value store that speaks RESP2 and RESP3.",
         subcommands: [
             ServerCommand.self, WitnessCommand.self, LocalCommand.self, StatusCommand.self, SwitchoverCommand.self,
             PromoteCommand.self, DrainCommand.self,

@@ -34,22 +34,122 @@ struct ConnectionCommandTests {
         }
     }
 
-    @Test func hello3_isRefusedWithNOPROTO_hello2Works() async throws {
+    private static func helloFields(proto: Int64, id: Int64) -> KeyValuePairs<String, Reply> {
+        ["server": .bulk("redis"), "version": .bulk("7.0.15"), "proto": .integer(proto), "id": .integer(id),
+         "mode": .bulk("standalone"), "role": .bulk("master"), "modules": .array([])]
+    }
+
+    private static func helloArray(proto: Int64, id: Int64) -> Reply {
+        .array(helloFields(proto: proto, id: id).flatMap { [Reply.bulk($0.key), $0.value] })
+    }
+
+    @Test func hello3_switchesToRESP3_andHello2SwitchesBack() async throws {
         try await withNode { node in
             try await node.withConnection { connection in
-                let refused = try await connection.call("HELLO", "3")
-                guard case .error(let message) = refused else {
-                    Issue.record("HELLO 3 replied \(refused)")
+                guard case .integer(let id) = try await connection.call("CLIENT", "ID") else {
+                    Issue.record("CLIENT ID did not reply with an integer")
                     return
                 }
-                #expect(message.hasPrefix("NOPROTO "))
-                guard case .array(let fields?) = try await connection.call("HELLO", "2") else {
-                    Issue.record("HELLO 2 did not reply with an array")
+                #expect(try await connection.call("GET", "missing") == .nullBulk, "RESP2 until HELLO 3")
+                #expect(try await connection.call("HELLO", "3") == .map(Self.helloFields(proto: 3, id: id)))
+                #expect(try await connection.call("HELLO") == .map(Self.helloFields(proto: 3, id: id)),
+                        "HELLO alone answers in the current protocol")
+                #expect(try await connection.call("SET", "k", "v") == .ok)
+                #expect(try await connection.call("GET", "missing") == .null)
+                #expect(try await connection.call("MGET", "k", "missing") == .array([.bulk("v"), .null]))
+                #expect(try await connection.call("SET", "k", "w", "NX") == .null)
+                #expect(try await connection.call("CLIENT", "GETNAME") == .null)
+                #expect(try await connection.call("CONFIG", "GET", "appendfsync") == .map(["appendfsync": .bulk("everysec")]))
+                #expect(try await connection.call("CONFIG", "GET", "nosuch") == .map([]))
+                #expect(try await connection.call("COMMAND", "INFO", "nosuch") == .array([.null]))
+                guard case .verbatim(.text, let info) = try await connection.call("INFO", "server") else {
+                    Issue.record("INFO is not a verbatim string in RESP3")
                     return
                 }
-                #expect(fields.count == 14)
-                #expect(Array(fields.prefix(6)) == [.bulk("server"), .bulk("redis"), .bulk("version"), .bulk("7.0.15"), .bulk("proto"), .integer(2)])
-                #expect(try await connection.call("PING") == .simple("PONG"), "still connected")
+                #expect(String(decoding: info, as: UTF8.self).hasPrefix("# Server\r\nredis_version:7.0.15\r\n"))
+                guard case .verbatim(.text, let client) = try await connection.call("CLIENT", "INFO") else {
+                    Issue.record("CLIENT INFO is not a verbatim string in RESP3")
+                    return
+                }
+                #expect(String(decoding: client, as: UTF8.self).hasSuffix(" resp=3\n"))
+                #expect(try await connection.call("HELLO", "2") == Self.helloArray(proto: 2, id: id))
+                #expect(try await connection.call("GET", "missing") == .nullBulk)
+                #expect(try await connection.call("CONFIG", "GET", "appendfsync") == .array([.bulk("appendfsync"), .bulk("everysec")]))
+            }
+        }
+    }
+
+    @Test func hello_refusesOtherVersions_andTheProtocolStays() async throws {
+        try await withNode { node in
+            try await node.withConnection { connection in
+                #expect(try await connection.call("HELLO", "4") == .error("NOPROTO unsupported protocol version"))
+                #expect(try await connection.call("HELLO", "1") == .error("NOPROTO unsupported protocol version"))
+                #expect(try await connection.call("HELLO", "03") == .error("ERR Protocol version is not an integer or out of range"))
+                #expect(try await connection.call("GET", "missing") == .nullBulk)
+                _ = try await connection.call("HELLO", "3")
+                #expect(try await connection.call("HELLO", "2", "BOGUS") == .error("ERR Syntax error in HELLO option 'BOGUS'"))
+                #expect(try await connection.call("GET", "missing") == .null, "a refused HELLO 2 leaves RESP3")
+            }
+        }
+    }
+
+    @Test func reset_returnsTheConnectionToRESP2() async throws {
+        try await withNode { node in
+            try await node.withConnection { connection in
+                _ = try await connection.call("HELLO", "3", "SETNAME", "worker")
+                #expect(try await connection.call("RESET") == .simple("RESET"))
+                #expect(try await connection.call("GET", "missing") == .nullBulk)
+                #expect(try await connection.call("CLIENT", "GETNAME") == .nullBulk)
+            }
+        }
+    }
+
+    @Test func helloAuthAndSetname_behaveAsRedis7WithItsDefaultUser() async throws {
+        try await withNode { node in
+            try await node.withConnection { connection in
+                guard case .map = try await connection.call("HELLO", "3", "AUTH", "default", "any-password") else {
+                    Issue.record("the default user takes any password (Redis 7's nopass)")
+                    return
+                }
+                let wrongPass = Reply.error("WRONGPASS invalid username-password pair or user is disabled.")
+                _ = try await connection.call("HELLO", "2")
+                #expect(try await connection.call("HELLO", "3", "AUTH", "bob", "secret") == wrongPass)
+                #expect(try await connection.call("GET", "missing") == .nullBulk, "a refused HELLO 3 leaves RESP2")
+                #expect(try await connection.call("HELLO", "3", "AUTH", "bob") == .error("ERR Syntax error in HELLO option 'AUTH'"))
+                guard case .map = try await connection.call("HELLO", "3", "SETNAME", "worker-1") else {
+                    Issue.record("HELLO 3 SETNAME did not reply with a map")
+                    return
+                }
+                #expect(try await connection.call("CLIENT", "GETNAME") == .bulk("worker-1"), "HELLO SETNAME is CLIENT SETNAME")
+                #expect(try await connection.call("HELLO", "3", "SETNAME", "has space")
+                    == .error("ERR Client names cannot contain spaces, newlines or special characters."))
+                #expect(try await connection.call("CLIENT", "GETNAME") == .bulk("worker-1"))
+                // Redis 7.0 carries out each option as it reads it.
+                #expect(try await connection.call("HELLO", "2", "SETNAME", "worker-2", "AUTH", "bob", "x") == wrongPass)
+                #expect(try await connection.call("CLIENT", "GETNAME") == .bulk("worker-2"))
+                #expect(try await connection.call("GET", "missing") == .null, "still RESP3")
+                _ = try await connection.call("HELLO", "3", "SETNAME", "")
+                #expect(try await connection.call("CLIENT", "GETNAME") == .null, "an empty name clears it")
+            }
+        }
+    }
+
+    @Test func heldReplies_keepTheProtocolTheirCommandRanIn() async throws {
+        let directory = try TemporaryDirectory()
+        try await TestNode.run(TestNode.configuration(dataDirectory: directory.path, fsyncPolicy: .always)) { node in
+            try await node.withConnection { connection in
+                // SET's reply waits for fsync; HELLO and GET run meanwhile and queue behind it.
+                try await connection.send([Command("SET", "k", "v"), Command("HELLO", "3"), Command("GET", "missing"),
+                                           Command("SET", "k", "w"), Command("HELLO", "2"), Command("GET", "missing")])
+                let replies = try await connection.replies(count: 6)
+                #expect(replies[0] == .ok)
+                guard case .map = replies[1], case .array = replies[4] else {
+                    Issue.record("HELLO 3 and HELLO 2 answer in the protocol they switch to: \(replies)")
+                    return
+                }
+                #expect(replies[2] == .null)
+                #expect(replies[3] == .ok)
+                #expect(replies[5] == .nullBulk)
             }
         }
     }

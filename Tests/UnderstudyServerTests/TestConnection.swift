@@ -5,9 +5,9 @@ import Testing
 import UnderstudyCore
 import UnderstudyWire
 
-/// One RESP2 client connection for tests: requests go out exactly as given (one `write` per
-/// call, so a batch is a real pipeline), replies are decoded by `RESPReplyDecoder` and read
-/// one at a time.
+/// One client connection for tests (RESP2, or RESP3 after `HELLO 3`: the decoder reads
+/// both): requests go out exactly as given (one `write` per call, so a batch is a real
+/// pipeline), replies are decoded by `RESPReplyDecoder` and read one at a time.
 struct TestConnection {
     private var replies: NIOAsyncChannelInboundStream<Reply>.AsyncIterator
     private let requests: NIOAsyncChannelOutboundWriter<ByteBuffer>

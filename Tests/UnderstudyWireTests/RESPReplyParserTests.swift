@@ -42,7 +42,7 @@ import UnderstudyWire
 
     @Test func unknownType_isRejected() {
         #expect(replyParseError("?x\r\n") == "ERR Protocol error: unknown reply type '?'")
-        #expect(replyParseError("%1\r\n") == "ERR Protocol error: unknown reply type '%'")
+        #expect(replyParseError("|1\r\n") == "ERR Protocol error: unknown reply type '|'", "RESP3 attributes are not read")
     }
 
     @Test func malformedLengths_areRejected() {

@@ -125,6 +125,12 @@ func encoded(_ reply: Reply) -> String {
     return String(buffer: buffer)
 }
 
+func encoded(_ reply: Reply, protocol version: ProtocolVersion) -> String {
+    var buffer = ByteBuffer()
+    buffer.writeRESPReply(reply, protocol: version)
+    return String(buffer: buffer)
+}
+
 func encoded(_ command: Command) -> [UInt8] {
     var buffer = ByteBuffer()
     buffer.writeRESPCommand(command)
