@@ -18,7 +18,7 @@ import redis
 from redis.sentinel import Sentinel
 
 from harness import HOST
-from resp import Err, RawClient
+from resp import Err, RawClient, encode
 from test_operator import nodes_flag, run_cli
 
 pytestmark = [pytest.mark.understudy_only, pytest.mark.slow]
@@ -72,7 +72,46 @@ def test_discovery_names_the_primary_and_its_standby(make_cluster):
         assert raw.call("SENTINEL", "get-master-addr-by-name", "no-such-cluster") is None
         assert isinstance(raw.call("SENTINEL", "master", "no-such-cluster"), Err)
         assert raw.call("ROLE") == ["sentinel", [MASTER_NAME]]
-        assert isinstance(raw.call("HELLO", "3"), Err)
+        assert isinstance(raw.call("HELLO", "4"), Err)
+
+
+def test_resp3_clients_get_maps_and_push_messages(make_cluster):
+    """``HELLO 3`` on the witness's port: instance fields come as RESP3 maps and Pub/Sub
+    messages as push frames, as a Redis 7 Sentinel sends them; redis-py's Sentinel client with
+    its defaults (RESP3 first) discovers without falling back or warning."""
+    import warnings
+
+    cluster = make_cluster("sync")
+    primary = cluster.primary()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sentinel = sentinel_of(cluster)
+        assert sentinel.discover_master(MASTER_NAME) == (HOST, primary.port)
+        connection = sentinel.sentinels[0].connection_pool.get_connection()
+        try:
+            assert int(connection.protocol) == 3, "redis-py negotiated RESP3 with the witness"
+        finally:
+            sentinel.sentinels[0].connection_pool.release(connection)
+    with RawClient(HOST, cluster.witness.port) as raw:
+        hello = raw.call("HELLO", "3")
+        assert isinstance(hello, dict) and hello["proto"] == 3 and hello["mode"] == "sentinel", hello
+        raw.send(encode("SENTINEL", "MASTER", MASTER_NAME))
+        fields, wire = raw.read_reply_raw()
+        assert wire.startswith(b"%") and fields["name"] == MASTER_NAME, f"SENTINEL MASTER is a map in RESP3: {wire[:80]!r}"
+    subscriber = RawClient(HOST, cluster.witness.port, timeout=10.0)
+    try:
+        assert isinstance(subscriber.call("HELLO", "3"), dict)
+        subscriber.send(encode("SUBSCRIBE", "+switch-master"))
+        confirmation, wire = subscriber.read_reply_raw()
+        assert wire.startswith(b">") and confirmation == ["subscribe", "+switch-master", 1], wire
+        result = run_cli("switchover", "--nodes", nodes_flag(cluster))
+        assert result.returncode == 0, result.stderr
+        message, wire = subscriber.read_reply_raw()
+        assert wire.startswith(b">"), f"a RESP3 message is a push frame: {wire[:80]!r}"
+        assert message[:2] == ["message", "+switch-master"], message
+        assert message[2].startswith(f"{MASTER_NAME} {HOST} {primary.port} "), message
+    finally:
+        subscriber.close()
 
 
 @pytest.mark.skipif(shutil.which("redis-cli") is None, reason="redis-cli is not installed")

@@ -13,7 +13,7 @@ import UnderstudyCore
     @Test func inSubscribedMode_onlyPubSubPingQuitAndReset_areAllowed() {
         let connection = connection()
         #expect(connection.answer(Command("SUBSCRIBE", "+switch-master"))
-            == [.array([.bulk("subscribe"), .bulk("+switch-master"), .integer(1)])])
+            == [.push([.bulk("subscribe"), .bulk("+switch-master"), .integer(1)])])
         #expect(connection.answer(Command("PING")) == [.array([.bulk("pong"), .bulk("")])])
         #expect(connection.answer(Command("PING", "hi")) == [.array([.bulk("pong"), .bulk("hi")])])
         #expect(connection.answer(Command("SENTINEL", "masters")) == [.error(
@@ -23,15 +23,24 @@ import UnderstudyCore
         #expect(connection.answer(Command("PING")) == nil)  // unsubscribed: the witness handler's PONG
     }
 
-    @Test func hello2_isAnswered_andHello3_isRefusedWithNOPROTO() {
+    @Test func hello_switchesTheProtocol_andRefusesAnUnknownOne() {
         let connection = connection()
-        guard case .array(let fields?)? = connection.answer(Command("HELLO", "2", "SETNAME", "app"))?.first else {
-            Issue.record("expected a field array"); return
+        guard case .map(let fields)? = connection.answer(Command("HELLO", "2", "SETNAME", "app"))?.first else {
+            Issue.record("expected a field map"); return
         }
-        #expect(fields.contains(.integer(2)))
+        #expect(fields.contains(Reply.MapEntry(.bulk("proto"), .integer(2))))
+        #expect(connection.protocolVersion == .resp2)
         #expect(connection.answer(Command("CLIENT", "GETNAME")) == [.bulk("app")])
-        #expect(connection.answer(Command("HELLO", "3")) == [.error("NOPROTO this witness speaks RESP2 only")])
+        guard case .map(let resp3)? = connection.answer(Command("HELLO", "3"))?.first else {
+            Issue.record("expected a field map"); return
+        }
+        #expect(resp3.contains(Reply.MapEntry(.bulk("proto"), .integer(3))))
+        #expect(connection.protocolVersion == .resp3)
+        #expect(connection.answer(Command("HELLO", "4")) == [.error("NOPROTO unsupported protocol version")])
         #expect(connection.answer(Command("HELLO", "x"))?.first?.isError == true)
+        #expect(connection.protocolVersion == .resp3, "a refused HELLO changes nothing")
+        #expect(connection.answer(Command("RESET")) == [.simple("RESET")])
+        #expect(connection.protocolVersion == .resp2)
     }
 
     @Test func connectionCommands_thatClientsSend() {

@@ -32,16 +32,16 @@ import UnderstudyCore
     @Test func subscribeAndUnsubscribe_replyAsRedisDoes() {
         let subscription = SentinelSubscription(channel: EmbeddedChannel())
         #expect(subscription.subscribe(["+switch-master", "+sdown"], pattern: false) == [
-            .array([.bulk("subscribe"), .bulk("+switch-master"), .integer(1)]),
-            .array([.bulk("subscribe"), .bulk("+sdown"), .integer(2)]),
+            .push([.bulk("subscribe"), .bulk("+switch-master"), .integer(1)]),
+            .push([.bulk("subscribe"), .bulk("+sdown"), .integer(2)]),
         ])
-        #expect(subscription.subscribe(["*"], pattern: true) == [.array([.bulk("psubscribe"), .bulk("*"), .integer(3)])])
+        #expect(subscription.subscribe(["*"], pattern: true) == [.push([.bulk("psubscribe"), .bulk("*"), .integer(3)])])
         #expect(subscription.unsubscribe([], pattern: false) == [
-            .array([.bulk("unsubscribe"), .bulk("+switch-master"), .integer(2)]),
-            .array([.bulk("unsubscribe"), .bulk("+sdown"), .integer(1)]),
+            .push([.bulk("unsubscribe"), .bulk("+switch-master"), .integer(2)]),
+            .push([.bulk("unsubscribe"), .bulk("+sdown"), .integer(1)]),
         ])
-        #expect(subscription.unsubscribe([], pattern: false) == [.array([.bulk("unsubscribe"), .bulk(nil), .integer(1)])])
-        #expect(subscription.unsubscribe(["*"], pattern: true) == [.array([.bulk("punsubscribe"), .bulk("*"), .integer(0)])])
+        #expect(subscription.unsubscribe([], pattern: false) == [.push([.bulk("unsubscribe"), .bulk(nil), .integer(1)])])
+        #expect(subscription.unsubscribe(["*"], pattern: true) == [.push([.bulk("punsubscribe"), .bulk("*"), .integer(0)])])
     }
 
     @Test func aSwitchOfPrimary_reachesChannelAndPatternSubscribers() throws {

@@ -25,12 +25,12 @@ import UnderstudyCore
         replies(view).answer(words.map { Array($0.utf8) })
     }
 
-    /// A flat field/value array as a dictionary, as clients parse it.
+    /// An instance's field map (a flat field/value array in RESP2) as a dictionary, as clients parse it.
     private func fields(_ reply: Reply) -> [String: String] {
-        guard case .array(let elements?) = reply else { return [:] }
+        guard case .map(let entries) = reply else { return [:] }
         var result: [String: String] = [:]
-        for index in stride(from: 0, to: elements.count - 1, by: 2) {
-            if case .bulk(let key?) = elements[index], case .bulk(let value?) = elements[index + 1] {
+        for entry in entries {
+            if case .bulk(let key?) = entry.key, case .bulk(let value?) = entry.value {
                 result[String(decoding: key, as: UTF8.self)] = String(decoding: value, as: UTF8.self)
             }
         }

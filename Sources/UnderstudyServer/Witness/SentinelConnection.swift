@@ -12,6 +12,9 @@ final class SentinelConnection {
     private var clientName: String?
     /// `CLIENT ID`: a number per connection, as Redis gives.
     let clientID: Int64
+    /// The RESP version this connection speaks (`HELLO 3` switches it); its subscription's
+    /// messages are written in it too.
+    var protocolVersion: ProtocolVersion { subscription.protocolVersion }
 
     init(hub: SentinelHub, channel: any Channel, clientID: Int64) {
         self.hub = hub
@@ -51,6 +54,7 @@ final class SentinelConnection {
             _ = subscription.unsubscribe([], pattern: true)
             hub.update(subscription)
             clientName = nil
+            subscription.protocolVersion = .resp2
             return [.simple("RESET")]
         case "echo":
             guard command.arguments.count == 2 else { return [Self.arity("echo")] }
@@ -69,26 +73,32 @@ final class SentinelConnection {
         hub.remove(subscription)
     }
 
-    /// `HELLO [protover [SETNAME name]]`: RESP2 only. `HELLO 3` gets `NOPROTO`, on which
-    /// clients (redis-py 8.2 among them) go on in RESP2.
+    /// `HELLO [protover [SETNAME name]]`: 2 or 3 switches the connection's protocol (in
+    /// RESP3 the instance fields of `SENTINEL` are maps and Pub/Sub messages push frames, as
+    /// a Redis 7 Sentinel sends them); the options are read before anything changes.
     private func hello(_ arguments: [String]) -> Reply {
-        if let version = arguments.first, version != "2" {
-            guard Int(version) != nil else { return .error("ERR Protocol version is not an integer or out of range") }
-            return .error("NOPROTO this witness speaks RESP2 only")
+        var version = subscription.protocolVersion
+        if let text = arguments.first {
+            guard let number = Int(text) else { return .error("ERR Protocol version is not an integer or out of range") }
+            guard let requested = ProtocolVersion(rawValue: number) else { return .error("NOPROTO unsupported protocol version") }
+            version = requested
         }
+        var name = clientName
         var rest = arguments.dropFirst()
         while let option = rest.first?.lowercased() {
             guard option == "setname", rest.count >= 2 else {
                 return .error("ERR Syntax error in HELLO option '\(option.prefix(64))'")
             }
-            clientName = rest[rest.index(after: rest.startIndex)]
+            name = rest[rest.index(after: rest.startIndex)]
             rest = rest.dropFirst(2)
         }
+        clientName = name
+        subscription.protocolVersion = version
         let fields: [(String, Reply)] = [
-            ("server", .bulk("understudy")), ("version", .bulk("7.0.0")), ("proto", .integer(2)), ("id", .integer(clientID)),
-            ("mode", .bulk("sentinel")), ("role", .bulk("sentinel")), ("modules", .array([])),
+            ("server", .bulk("understudy")), ("version", .bulk("7.0.0")), ("proto", .integer(Int64(version.rawValue))),
+            ("id", .integer(clientID)), ("mode", .bulk("sentinel")), ("role", .bulk("sentinel")), ("modules", .array([])),
         ]
-        return .array(fields.flatMap { [Reply.bulk($0.0), $0.1] })
+        return .map(fields.map { Reply.MapEntry(.bulk($0.0), $0.1) })
     }
 
     private func client(_ arguments: [String]) -> Reply {

@@ -77,7 +77,7 @@ final class SentinelHub: @unchecked Sendable {
                 continue
             }
             var buffer = subscription.channel.allocator.buffer(capacity: 128)
-            for reply in replies { buffer.writeRESPReply(reply) }
+            for reply in replies { buffer.writeRESPReply(reply, protocol: subscription.protocolVersion) }
             subscription.channel.writeAndFlush(buffer, promise: nil)
         }
     }
@@ -86,6 +86,8 @@ final class SentinelHub: @unchecked Sendable {
 /// What one connection subscribes to, in subscription order (Redis replies in that order).
 final class SentinelSubscription {
     let channel: any Channel
+    /// The connection's RESP version: messages are push frames in RESP3, arrays in RESP2.
+    var protocolVersion = ProtocolVersion.resp2
     private(set) var channels: [String] = []
     private(set) var patterns: [String] = []
 
@@ -113,7 +115,7 @@ final class SentinelSubscription {
     func unsubscribe(_ names: [String], pattern: Bool) -> [Reply] {
         let kind = pattern ? "punsubscribe" : "unsubscribe"
         let targets = names.isEmpty ? (pattern ? patterns : channels) : names
-        guard !targets.isEmpty else { return [.array([.bulk(kind), .bulk(nil), .integer(Int64(count))])] }
+        guard !targets.isEmpty else { return [.push([.bulk(kind), .bulk(nil), .integer(Int64(count))])] }
         return targets.map { name in
             if pattern { patterns.removeAll { $0 == name } } else { channels.removeAll { $0 == name } }
             return Self.confirmation(kind, name, count)
@@ -123,14 +125,14 @@ final class SentinelSubscription {
     /// The `message` and `pmessage` replies this connection gets for one publication.
     func messages(channel name: String, message: String) -> [Reply] {
         var replies: [Reply] = []
-        if channels.contains(name) { replies.append(.array([.bulk("message"), .bulk(name), .bulk(message)])) }
+        if channels.contains(name) { replies.append(.push([.bulk("message"), .bulk(name), .bulk(message)])) }
         for pattern in patterns where GlobPattern.matches(Array(pattern.utf8), Array(name.utf8)) {
-            replies.append(.array([.bulk("pmessage"), .bulk(pattern), .bulk(name), .bulk(message)]))
+            replies.append(.push([.bulk("pmessage"), .bulk(pattern), .bulk(name), .bulk(message)]))
         }
         return replies
     }
 
     private static func confirmation(_ kind: String, _ name: String, _ count: Int) -> Reply {
-        .array([.bulk(kind), .bulk(name), .integer(Int64(count))])
+        .push([.bulk(kind), .bulk(name), .integer(Int64(count))])
     }
 }

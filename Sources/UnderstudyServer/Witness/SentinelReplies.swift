@@ -116,6 +116,6 @@ struct SentinelReplies {
     }
 
     private static func pairs(_ fields: [(String, String)]) -> Reply {
-        .array(fields.flatMap { [Reply.bulk($0.0), Reply.bulk($0.1)] })
+        .map(fields.map { Reply.MapEntry(.bulk($0.0), .bulk($0.1)) })
     }
 }

@@ -244,7 +244,7 @@ final class WitnessHandler: ChannelInboundHandler {
         let command = unwrapInboundIn(data)
         if let replies = sentinel.answer(command) {
             var buffer = context.channel.allocator.buffer(capacity: 64)
-            for reply in replies { buffer.writeRESPReply(reply) }
+            for reply in replies { buffer.writeRESPReply(reply, protocol: sentinel.protocolVersion) }
             context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
             return
         }
@@ -270,7 +270,7 @@ final class WitnessHandler: ChannelInboundHandler {
             reply = .error("ERR unknown command '\(String(decoding: command.arguments.first ?? [], as: UTF8.self).prefix(64))': this is an understudy witness (WITNESS, SENTINEL, SUBSCRIBE, PING, INFO, METRICS, QUIT)")
         }
         var buffer = context.channel.allocator.buffer(capacity: 64)
-        buffer.writeRESPReply(reply)
+        buffer.writeRESPReply(reply, protocol: sentinel.protocolVersion)
         let written = context.writeAndFlush(wrapOutboundOut(buffer))
         if close {
             let channel = context.channel
