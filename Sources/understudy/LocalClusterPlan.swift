@@ -19,6 +19,8 @@ struct LocalClusterPlan {
         /// "a", "b" or "witness": the data and log file names.
         var name: String
         var address: ListenAddress
+        /// Its admin HTTP port (`--admin`): health, role, metrics.
+        var adminAddress: ListenAddress
         /// The `understudy` arguments after the program name.
         var arguments: [String]
         var dataDirectory: String
@@ -26,10 +28,12 @@ struct LocalClusterPlan {
     }
 
     static let host = "127.0.0.1"
-    /// Ports above `--base-port`: the nodes at +1 and +2, the witness at +10.
+    /// Ports above `--base-port`: the nodes at +1 and +2, the witness at +10; each one's
+    /// admin HTTP port 10 above its own (+11, +12, +20).
     static let nodeAPortOffset = 1
     static let nodeBPortOffset = 2
     static let witnessPortOffset = 10
+    static let adminPortOffset = 10
 
     var directory: String
     var mode: ReplicationMode
@@ -44,18 +48,23 @@ struct LocalClusterPlan {
         let b = ListenAddress(host: Self.host, port: basePort + Self.nodeBPortOffset)
         let witnessAddress = ListenAddress(host: Self.host, port: basePort + Self.witnessPortOffset)
         func path(_ name: String) -> String { directory.hasSuffix("/") ? directory + name : directory + "/" + name }
+        func admin(_ address: ListenAddress) -> ListenAddress {
+            ListenAddress(host: Self.host, port: address.port + Self.adminPortOffset)
+        }
         func node(_ name: String, _ address: ListenAddress, peer: ListenAddress, role: String) -> Process {
             Process(
-                name: name, address: address,
+                name: name, address: address, adminAddress: admin(address),
                 arguments: ["server", "--data-dir", path(name), "--listen", "\(address)", "--peer", "\(peer)",
-                            "--witness", "\(witnessAddress)", "--replication", mode.rawValue, "--role", role],
+                            "--witness", "\(witnessAddress)", "--replication", mode.rawValue, "--role", role,
+                            "--admin", "\(admin(address))"],
                 dataDirectory: path(name), logPath: path(name + ".log"))
         }
         nodeA = node("a", a, peer: b, role: "primary")
         nodeB = node("b", b, peer: a, role: "standby")
         witness = Process(
-            name: "witness", address: witnessAddress,
-            arguments: ["witness", "--data-dir", path("witness"), "--listen", "\(witnessAddress)", "--nodes", "\(a),\(b)"],
+            name: "witness", address: witnessAddress, adminAddress: admin(witnessAddress),
+            arguments: ["witness", "--data-dir", path("witness"), "--listen", "\(witnessAddress)", "--nodes", "\(a),\(b)",
+                        "--admin", "\(admin(witnessAddress))"],
             dataDirectory: path("witness"), logPath: path("witness.log"))
     }
 
@@ -66,10 +75,12 @@ struct LocalClusterPlan {
     /// - Throws: `LocalClusterError` naming the first port in use and what to do about it.
     func checkPortsAreFree() throws {
         for process in processes {
-            if let problem = Self.bindProblem(process.address) {
-                throw LocalClusterError(
-                    "port \(process.address.port) (for \(process.name == "witness" ? "the witness" : "node \(process.name)")) is not free: \(problem). "
-                        + "Stop whatever uses it, or choose other ports with --base-port N (the cluster uses N+1, N+2 and N+10).")
+            for (address, what) in [(process.address, ""), (process.adminAddress, "admin port ")] {
+                if let problem = Self.bindProblem(address) {
+                    throw LocalClusterError(
+                        "port \(address.port) (\(what)for \(process.name == "witness" ? "the witness" : "node \(process.name)")) is not free: \(problem). "
+                            + "Stop whatever uses it, or choose other ports with --base-port N (the cluster uses N+1, N+2, N+10 and the admin ports N+11, N+12, N+20).")
+                }
             }
         }
     }
@@ -140,6 +151,8 @@ struct LocalClusterPlan {
         lines += [
             "  " + column("witness", 10) + column("\(witness.address)", 17) + "redis-cli -p \(witness.address.port) WITNESS STATUS",
             "  status:   understudy status --nodes \(nodeA.address),\(nodeB.address) --witness \(witness.address)",
+            "  health:   curl http://\(nodeA.adminAddress)/health  (admin ports \(nodeA.adminAddress.port), \(nodeB.adminAddress.port), \(witness.adminAddress.port): /primary, /replica, /metrics, …)",
+            "  sentinel: redis-cli -p \(witness.address.port) SENTINEL get-master-addr-by-name understudy",
             "  logs:     \(directory.hasSuffix("/") ? directory : directory + "/"){a,b,witness}.log",
             "Press Ctrl-C to stop all three.",
         ]

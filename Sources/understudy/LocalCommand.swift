@@ -28,7 +28,7 @@ struct LocalCommand: AsyncParsableCommand {
     @Option(help: "sync (a write is acknowledged once the standby has it on disk) or async.")
     var replication: ReplicationMode = .sync
 
-    @Option(help: "Ports: node a on N+1, node b on N+2, the witness on N+10.")
+    @Option(help: "Ports: node a on N+1, node b on N+2, the witness on N+10; their admin HTTP ports on N+11, N+12, N+20.")
     var basePort: Int = 7000
 
     /// How long to wait for a writable primary before saying so.
@@ -38,7 +38,7 @@ struct LocalCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard basePort >= 1, basePort + LocalClusterPlan.witnessPortOffset <= 65_535 else {
-            throw ValidationError("--base-port must be between 1 and \(65_535 - LocalClusterPlan.witnessPortOffset) (got \(basePort))")
+            throw ValidationError("--base-port must be between 1 and \(65_535 - LocalClusterPlan.witnessPortOffset - LocalClusterPlan.adminPortOffset) (got \(basePort))")
         }
         guard !dir.isEmpty else { throw ValidationError("--dir must not be empty") }
     }
