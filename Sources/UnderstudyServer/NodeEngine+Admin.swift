@@ -19,6 +19,7 @@ extension NodeEngine {
             name: node.node.isEmpty ? "\(configuration.host):\(listeningPort)" : node.node, isWitness: false,
             status: adminStatus, role: adminRole, epoch: Int64(node.knownEpoch.rawValue),
             uptimeSeconds: (now - startedAtMonotonicMilliseconds) / 1000)
+        snapshot.scope = configuration.clusterName
         snapshot.lsn = Int64(wal.lastWrittenLSN.rawValue)
         snapshot.acceptsWrites = node.pairRole != .standby && node.refusal(isWrite: true, nowMilliseconds: now) == nil
         snapshot.isStreamingStandby = node.standby != nil && node.linkStatus == "connected"

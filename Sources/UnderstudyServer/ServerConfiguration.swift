@@ -50,6 +50,9 @@ public struct ServerConfiguration: Sendable {
     var metricsFactory: (any MetricsFactory)?
     /// `--admin HOST:PORT`: the admin HTTP port (nil: none).
     public var adminAddress: ListenAddress?
+    /// `--cluster-name`: the name the admin port reports as the cluster's `scope` (the
+    /// witness gives the same name to Sentinel clients).
+    public var clusterName = "understudy"
     /// `--drain-timeout`: how long in-flight requests get to finish on a drain or SIGTERM.
     public var drainTimeoutMilliseconds: Int64 = 5_000
     /// Called once with the bound port when the listener is up (in-process tests bind port 0).

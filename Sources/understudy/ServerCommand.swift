@@ -88,6 +88,7 @@ struct ServerCommand: AsyncParsableCommand, ConfigurableCommand {
 
     @OptionGroup(title: "Configuration")
     var configurationOptions: ConfigurationOptions
+
     @Option(help: "Log line format: text, or json (one JSON object per line).")
     var logFormat: LogFormat = .text
 
@@ -97,7 +98,11 @@ struct ServerCommand: AsyncParsableCommand, ConfigurableCommand {
     @Option(help: "On a drain or SIGTERM: how long in-flight requests get to finish (e.g. 5s).")
     var drainTimeout: String = "5s"
 
+    @Option(help: "The cluster's name, as the witness's --cluster-name: the 'scope' the admin port reports.")
+    var clusterName: String = "understudy"
+
     func validate() throws {
+        try validateClusterName(clusterName)
         guard DurationText.milliseconds(drainTimeout).map({ $0 > 0 }) == true else {
             throw ValidationError("--drain-timeout must be a positive duration such as 5s or 500ms (got '\(drainTimeout)')")
         }
@@ -144,6 +149,7 @@ struct ServerCommand: AsyncParsableCommand, ConfigurableCommand {
         configuration.idleTimeoutMilliseconds = connection.idleTimeoutMilliseconds
         configuration.maxInflightPerConnection = maxInflightPerConnection
         configuration.adminAddress = admin
+        configuration.clusterName = clusterName
         configuration.drainTimeoutMilliseconds = DurationText.milliseconds(drainTimeout) ?? 5_000
         if let peer {
             let settings = try coordinationSettings()

@@ -47,9 +47,7 @@ struct WitnessCommand: AsyncParsableCommand, ConfigurableCommand {
         for name in names where ListenAddress(parsing: name) == nil {
             throw ValidationError("--nodes: '\(name)' is not HOST:PORT")
         }
-        guard !clusterName.isEmpty, !clusterName.contains(where: { $0 == " " || $0 == "\r" || $0 == "\n" }) else {
-            throw ValidationError("--cluster-name must be one word without spaces (got '\(clusterName)')")
-        }
+        try validateClusterName(clusterName)
         guard let downAfter = DurationText.milliseconds(sentinelDownAfter), downAfter > 0 else {
             throw ValidationError("--sentinel-down-after must be a positive duration such as 1s or 800ms (got '\(sentinelDownAfter)')")
         }
@@ -76,5 +74,12 @@ struct WitnessCommand: AsyncParsableCommand, ConfigurableCommand {
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()
+    }
+}
+
+/// `--cluster-name` (server and witness): one word, as Sentinel clients send it.
+func validateClusterName(_ name: String) throws {
+    guard !name.isEmpty, !name.contains(where: { $0 == " " || $0 == "\r" || $0 == "\n" }) else {
+        throw ValidationError("--cluster-name must be one word without spaces (got '\(name)')")
     }
 }

@@ -34,6 +34,8 @@ public struct AdminSnapshot: Sendable {
     }
 
     public var name: String
+    /// `--cluster-name`: the cluster this process belongs to (Patroni's `scope`).
+    public var scope: String = "understudy"
     public var isWitness: Bool
     public var status: Status
     /// primary, standby, standalone, undecided or witness.
@@ -93,6 +95,7 @@ public struct AdminSnapshot: Sendable {
         .object([
             ("status", .string(status.rawValue)),
             ("name", .string(name)),
+            ("scope", .string(scope)),
             ("role", .string(role)),
             ("epoch", .int(epoch)),
             ("uptime_seconds", .int(uptimeSeconds)),
@@ -117,6 +120,7 @@ public struct AdminSnapshot: Sendable {
                     ("lsn", .optional(member.lsn)), ("lag", .optional(member.lagBytes)),
                 ])
             })),
+            ("scope", .string(scope)),
             ("epoch", .int(epoch)),
             ("reported_by", .string(name)),
         ])

@@ -25,6 +25,7 @@ extension WitnessState {
         var snapshot = AdminSnapshot(
             name: name, isWitness: true, status: persistFailure == nil ? .running : .fenced, role: "witness",
             epoch: Int64(record?.epoch.rawValue ?? 0), uptimeSeconds: (now - startedAtMonotonicMilliseconds) / 1000)
+        snapshot.scope = sentinel.masterName
         let report = witness.lastReport
         let promised = witness.promisedUntilMilliseconds > now
         for node in witness.nodes {
