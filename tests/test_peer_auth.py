@@ -181,3 +181,32 @@ def test_captured_handshake_replayed_on_a_new_connection_is_refused(secured):
         reply = replay.call(*prove)
         assert isinstance(reply, Err) and "PEERAUTH refused" in reply.message, reply
     assert cluster.role(primary) == "master"
+
+
+def test_short_secret_is_refused_at_start_and_readable_file_warns(tmp_path):
+    short = ServerProcess("understudy", tmp_path / "short", cluster_secret_file=secret_file(tmp_path, "fifteen-bytes!!", "short.secret"))
+    assert short.start_expecting_refusal() != 0
+    assert "at least 16" in short.log_text()
+    readable = secret_file(tmp_path, SECRET, "readable.secret")
+    os.chmod(readable, 0o644)
+    node = ServerProcess("understudy", tmp_path / "readable", cluster_secret_file=readable)
+    node.start()
+    try:
+        assert "can be read by group or others" in node.log_text()
+    finally:
+        node.kill()
+
+
+def test_node_with_a_secret_refuses_a_witness_without_one(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("half-secured")
+    cluster = Cluster(directory / "cluster", "sync", cluster_secret_file=secret_file(directory, SECRET))
+    cluster.witness.options["cluster_secret_file"] = None
+    try:
+        cluster.witness.start()
+        cluster.a.start()
+        wait_until(lambda: "is --cluster-secret-file set on both?" in cluster.a.log_text(), 10,
+                   message="the node says why it does not trust the witness")
+        reply = call(cluster.a, "SET", "k", "v")
+        assert isinstance(reply, Err), f"a node that cannot trust its witness acknowledged a write: {reply}"
+    finally:
+        cluster.close()
