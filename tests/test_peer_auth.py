@@ -19,12 +19,13 @@ import hmac
 import os
 import secrets
 import struct
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from cluster import Cluster
-from harness import HOST, ServerProcess, call, understudy_supports, wait_until
+from harness import HOST, ServerProcess, call, understudy_binary, understudy_supports, wait_until
 from resp import Err, RawClient
 
 pytestmark = pytest.mark.skipif(not understudy_supports("--cluster-secret-file"),
@@ -210,3 +211,19 @@ def test_node_with_a_secret_refuses_a_witness_without_one(tmp_path_factory):
         assert isinstance(reply, Err), f"a node that cannot trust its witness acknowledged a write: {reply}"
     finally:
         cluster.close()
+
+
+def test_forced_promotion_fences_the_old_primary_over_an_authenticated_link(secured):
+    """The node's own FENCE (NodeRequest with the handshake first) reaches its secured peer."""
+    cluster, _ = secured
+    old = cluster.wait_ready()
+    new = cluster.other(old)
+    cluster.kill_witness()
+    result = subprocess.run([str(understudy_binary()), "promote", "--force", "--yes", "--nodes",
+                             f"{old.address},{new.address}"], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stdout + result.stderr
+    cluster.wait(lambda: cluster.role(new) == "master" and cluster.role(old) == "slave", 10.0,
+                 "the forced primary fenced the old one, which follows it")
+    logs = old.log_text() + new.log_text()
+    assert "refused an unauthenticated peer" not in logs
+    assert "did not authenticate" not in logs

@@ -9,7 +9,8 @@ public import UnderstudyCore
 public enum NodeRequest {
     /// Requests run first on the fresh connection, each reply read before the next request
     /// is made (a peer handshake: `NodeEngine.fenceHandshake`). Throwing ends the exchange
-    /// with nothing of `commands` sent.
+    /// with nothing of `commands` sent: `.unreachable` for a transport failure,
+    /// `.unexpectedReply` for the prologue's own error.
     public typealias Prologue = @Sendable (_ exchange: @Sendable (Command) async throws -> Reply) async throws -> Void
 
     /// The replies to `commands`, in order (an error reply is a reply, not a throw).
@@ -34,7 +35,10 @@ public enum NodeRequest {
                 }
             } catch {
                 await connection.close()
-                throw UnderstudyClientError(code: .unexpectedReply, message: "\(address): \(error)", node: address)
+                // A transport failure is an unreachable node; anything else is the prologue's
+                // own verdict on the replies (a peer that failed the handshake).
+                let code: UnderstudyClientError.Code = error is TransportFailure ? .unreachable : .unexpectedReply
+                throw UnderstudyClientError(code: code, message: "\(address): \(error)", node: address)
             }
         }
         var replies: [Reply] = []

@@ -157,12 +157,17 @@ extension NodeEngine {
         let words = ["FENCE", "\(fenceEpoch)", nodeName, clusterID] + (forcedFrom.map { ["\($0)"] } ?? [])
         let command = Command(arguments: words.map { Array($0.utf8) })
         let logger = self.logger
+        let metrics = self.metrics
         let loop = eventLoop
         let handshake = fenceHandshake()
         Task {
             let replies: [Reply]
             do {
                 replies = try await NodeRequest.send([command], to: peer, timeoutMilliseconds: 500, prologue: handshake)
+            } catch let error as UnderstudyClientError where error.code == .unexpectedReply && handshake != nil {
+                metrics.refused(.peerAuth)
+                logger.warning("the peer did not authenticate; FENCE not sent", metadata: ["peer": "\(peer)", "error": "\(error)"])
+                return
             } catch {
                 // The peer is down or unreachable: it learns the epoch when it comes back.
                 logger.debug("cannot tell the peer this node's epoch", metadata: ["peer": "\(peer)", "error": "\(error)"])
