@@ -10,10 +10,14 @@ import UnderstudyWire
 extension ClientHandler {
     /// Requests only a cluster member may send here.
     static let peerOnlyCommands: Set<String> = ["replicate", "fence"]
+    /// The lengths of `PEERAUTH` and of the peer-only command names.
+    private static let peerCommandLengths: Set<Int> = Set((peerOnlyCommands.union(["peerauth"])).map(\.utf8.count))
 
     /// Answers `command` if it is the handshake or a peer-only request the connection may not
     /// send; returns false for everything else (dispatched as usual).
     func handlePeerAuthentication(_ command: Command, context: ChannelHandlerContext) -> Bool {
+        // By length first: `name` allocates, and every client command passes here.
+        guard let first = command.arguments.first, Self.peerCommandLengths.contains(first.count) else { return false }
         let name = command.name
         if name == "peerauth" {
             answerPeerHandshake(command, context: context)
