@@ -31,6 +31,9 @@ let package = Package(
         // YAML (and JSON, its subset) config files for `--config`: see docs/operations.md,
         // "Configuration", for why Yams and not swift-configuration.
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        // HMAC-SHA256 and a CSPRNG for peer authentication (docs/security.md); wire and
+        // shell only, never the pure core.
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
     ],
     targets: [
         // Pure core: types, command model, keyspace semantics. Standard library only.
@@ -41,6 +44,7 @@ let package = Package(
             dependencies: [
                 "UnderstudyCore",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strictSettings
         ),

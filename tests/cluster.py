@@ -53,7 +53,7 @@ PROBE_KEY = "cluster:probe"
 class Cluster:
     """A witness and two data nodes. ``flags`` go to both nodes (``failure_timeout="1s"``,
     ``lease``, ``heartbeat_interval``, ``max_lag_on_failover``, ``sync_timeout``,
-    ``log_level`` ...); ``node_options`` adds per-node ones (``{"a": {...}}``). Nothing runs
+    ``log_level`` ...; ``log_level`` and ``cluster_secret_file`` go to the witness too); ``node_options`` adds per-node ones (``{"a": {...}}``). Nothing runs
     until ``start()``; ``close()`` kills everything."""
 
     def __init__(self, work_dir: Path, mode: str = "sync", proxies: bool = False,
@@ -86,7 +86,8 @@ class Cluster:
             return proxy.address if proxy is not None else self.listen[destination]
 
         self.witness = WitnessProcess(self.work_dir / WITNESS, nodes=[self.listen["a"], self.listen["b"]],
-                                      port=port_of[WITNESS], log_level=self.flags.get("log_level"))
+                                      port=port_of[WITNESS], log_level=self.flags.get("log_level"),
+                                      cluster_secret_file=self.flags.get("cluster_secret_file"))
         self.nodes: dict[str, ServerProcess] = {}
         for name, role, other in (("a", "primary", "b"), ("b", "standby", "a")):
             options = {"fsync": "always", "replication": mode, **self.flags,

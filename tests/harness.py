@@ -40,6 +40,8 @@ PASS_THROUGH_FLAGS = (
     "witness", "heartbeat_interval", "failure_timeout", "lease", "max_lag_on_failover",
     # operations (docs/operations.md): admin HTTP port, log format, drain deadline
     "admin", "log_format", "drain_timeout",
+    # peer authentication (docs/security.md, "Peer authentication")
+    "cluster_secret_file",
 )
 
 
@@ -549,7 +551,7 @@ class WitnessProcess(ServerProcess):
             raise ServerStartError(f"understudy binary not found at {binary}; run `swift build` or set UNDERSTUDY_BIN")
         command = [str(binary), "witness", "--data-dir", str(self.data_dir), "--listen", f"{HOST}:{port}",
                    "--nodes", self.options["nodes"]]
-        for name in ("log_level", "admin", "log_format"):
+        for name in ("log_level", "admin", "log_format", "cluster_secret_file"):
             if self.options.get(name) is not None:
                 command += ["--" + name.replace("_", "-"), str(self.options[name])]
         return command

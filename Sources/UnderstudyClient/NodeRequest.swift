@@ -7,12 +7,19 @@ public import UnderstudyCore
 /// its peer its epoch (`FENCE`). No discovery, no retries, no pooling — that is
 /// `UnderstudyClient`'s job.
 public enum NodeRequest {
+    /// Requests run first on the fresh connection, each reply read before the next request
+    /// is made (a peer handshake: `NodeEngine.fenceHandshake`). Throwing ends the exchange
+    /// with nothing of `commands` sent: `.unreachable` for a transport failure,
+    /// `.unexpectedReply` for the prologue's own error.
+    public typealias Prologue = @Sendable (_ exchange: @Sendable (Command) async throws -> Reply) async throws -> Void
+
     /// The replies to `commands`, in order (an error reply is a reply, not a throw).
     /// - Throws: `UnderstudyClientError` — `.unreachable` when nothing was sent (the connect
     ///   failed or timed out), `.indeterminate` when a command was sent and its reply did not
     ///   come within the deadline (it may have run).
     public static func send(_ commands: [Command], to address: NetworkAddress, timeoutMilliseconds: Int64 = 2_000,
-                            group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws(UnderstudyClientError) -> [Reply] {
+                            group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+                            prologue: Prologue? = nil) async throws(UnderstudyClientError) -> [Reply] {
         let clock = MonotonicClock()
         let connection: RESPConnection
         do {
@@ -20,6 +27,19 @@ public enum NodeRequest {
                                                           maxAbandonedReplies: 1).get()
         } catch {
             throw UnderstudyClientError(code: .unreachable, message: "cannot connect to \(address): \(error)", node: address)
+        }
+        if let prologue {
+            do {
+                try await prologue { command in
+                    try await connection.send(command.arguments, timeoutMilliseconds: max(1, timeoutMilliseconds - clock.nowMilliseconds()))
+                }
+            } catch {
+                await connection.close()
+                // A transport failure is an unreachable node; anything else is the prologue's
+                // own verdict on the replies (a peer that failed the handshake).
+                let code: UnderstudyClientError.Code = error is TransportFailure ? .unreachable : .unexpectedReply
+                throw UnderstudyClientError(code: code, message: "\(address): \(error)", node: address)
+            }
         }
         var replies: [Reply] = []
         do throws(TransportFailure) {

@@ -94,6 +94,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func process(_ command: Command, context: ChannelHandlerContext) {
+        if engine.configuration.clusterSecret != nil, handlePeerAuthentication(command, context: context) { return }
         if command.arguments.count >= 7, held.isEmpty, command.name == "replicate" {  // count first: `name` allocates
             becomeReplicationLink(command, context: context)
             return

@@ -1,4 +1,5 @@
 import UnderstudyCore
+import UnderstudyWire
 
 /// Per-connection state that commands such as CLIENT and HELLO read and change.
 struct ClientSession {
@@ -15,6 +16,12 @@ struct ClientSession {
     /// switch back. A reply is encoded when its command runs, so a reply held for
     /// durability keeps the protocol it was made in.
     var protocolVersion = ProtocolVersion.resp2
+    /// The one place that says "this connection is a cluster member": it proved the cluster
+    /// secret with `PEERAUTH` (ClientHandler+PeerAuth.swift). REPLICATE and FENCE need it
+    /// when a secret is configured; client authentication (AUTH) treats it as authenticated.
+    var isAuthenticatedPeer = false
+    /// The server's end of this connection's peer handshake, once `PEERAUTH` was sent.
+    var peerHandshake: PeerAuthResponder?
 
     /// Redis's rule for CLIENT SETNAME and HELLO SETNAME: printable ASCII without spaces.
     static func isValidName(_ name: [UInt8]) -> Bool {

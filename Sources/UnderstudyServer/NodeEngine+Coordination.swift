@@ -42,7 +42,8 @@ extension NodeEngine {
         guard let replicationConfiguration = replication.configuration, let witness = replicationConfiguration.witness else { return }
         replication.witnessLink = WitnessLink(
             address: witness, eventLoop: eventLoop, logger: logger,
-            requestTimeoutMilliseconds: replicationConfiguration.failureTimeoutMilliseconds
+            requestTimeoutMilliseconds: replicationConfiguration.failureTimeoutMilliseconds,
+            authentication: { [unowned self] in self.peerAuthenticationHandler(for: .witness) }
         ) { [unowned self] request, result, sentAt in
             self.witnessReplied(request, result: result, sentAt: sentAt)
         }
@@ -156,11 +157,17 @@ extension NodeEngine {
         let words = ["FENCE", "\(fenceEpoch)", nodeName, clusterID] + (forcedFrom.map { ["\($0)"] } ?? [])
         let command = Command(arguments: words.map { Array($0.utf8) })
         let logger = self.logger
+        let metrics = self.metrics
         let loop = eventLoop
+        let handshake = fenceHandshake()
         Task {
             let replies: [Reply]
             do {
-                replies = try await NodeRequest.send([command], to: peer, timeoutMilliseconds: 500)
+                replies = try await NodeRequest.send([command], to: peer, timeoutMilliseconds: 500, prologue: handshake)
+            } catch let error as UnderstudyClientError where error.code == .unexpectedReply && handshake != nil {
+                metrics.refused(.peerAuth)
+                logger.warning("the peer did not authenticate; FENCE not sent", metadata: ["peer": "\(peer)", "error": "\(error)"])
+                return
             } catch {
                 // The peer is down or unreachable: it learns the epoch when it comes back.
                 logger.debug("cannot tell the peer this node's epoch", metadata: ["peer": "\(peer)", "error": "\(error)"])

@@ -17,6 +17,9 @@ extension NodeEngine {
             .connectTimeout(.seconds(1))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let authentication = engine.peerAuthenticationHandler(for: .replication) {
+                        try channel.pipeline.syncOperations.addHandler(authentication)
+                    }
                     try channel.pipeline.syncOperations.addHandlers(
                         ByteToMessageHandler(StandbyLinkDecoder()),
                         StandbyLinkHandler(engine: engine))

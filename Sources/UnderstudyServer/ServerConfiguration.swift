@@ -53,6 +53,10 @@ public struct ServerConfiguration: Sendable {
     /// `--cluster-name`: the name the admin port reports as the cluster's `scope` (the
     /// witness gives the same name to Sentinel clients).
     public var clusterName = "understudy"
+    /// `--cluster-secret-file`: when set, the replication link and FENCE are taken only from
+    /// a peer that proved this secret, and this node proves it to its primary and witness
+    /// (docs/security.md, "Peer authentication"). Nil: no peer authentication, as before.
+    public var clusterSecret: ClusterSecret?
     /// `--drain-timeout`: how long in-flight requests get to finish on a drain or SIGTERM.
     public var drainTimeoutMilliseconds: Int64 = 5_000
     /// Called once with the bound port when the listener is up (in-process tests bind port 0).

@@ -19,6 +19,8 @@ final class WitnessLink: @unchecked Sendable {
     private let logger: Logger
     private let requestTimeoutMilliseconds: Int64
     private let completion: Completion
+    /// Makes the handshake handler for each new connection (nil: no cluster secret).
+    private let authentication: () -> PeerAuthClientHandler?
     private var channel: (any Channel)?
     private var connecting = false
     /// Sent (or waiting for the connection), oldest first.
@@ -27,8 +29,9 @@ final class WitnessLink: @unchecked Sendable {
     private(set) var isConnected = false
 
     init(address: ListenAddress, eventLoop: any EventLoop, logger: Logger, requestTimeoutMilliseconds: Int64,
-         completion: @escaping Completion) {
+         authentication: @escaping () -> PeerAuthClientHandler? = { nil }, completion: @escaping Completion) {
         self.address = address
+        self.authentication = authentication
         self.eventLoop = eventLoop
         self.logger = logger
         self.requestTimeoutMilliseconds = requestTimeoutMilliseconds
@@ -63,6 +66,7 @@ final class WitnessLink: @unchecked Sendable {
             .connectTimeout(.milliseconds(requestTimeoutMilliseconds))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let handshake = link.authentication() { try channel.pipeline.syncOperations.addHandler(handshake) }
                     try channel.pipeline.syncOperations.addHandlers(
                         ByteToMessageHandler(RESPReplyDecoder()), WitnessLinkHandler(link: link))
                 }

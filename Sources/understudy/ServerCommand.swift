@@ -101,6 +101,9 @@ struct ServerCommand: AsyncParsableCommand, ConfigurableCommand {
     @Option(help: "The cluster's name, as the witness's --cluster-name: the 'scope' the admin port reports.")
     var clusterName: String = "understudy"
 
+    @Option(help: "A file whose first line is the cluster's shared secret (32+ random bytes; chmod 600): replication, witness links and FENCE are then authenticated with it (docs/security.md).")
+    var clusterSecretFile: String?
+
     func validate() throws {
         try validateClusterName(clusterName)
         guard DurationText.milliseconds(drainTimeout).map({ $0 > 0 }) == true else {
@@ -150,6 +153,7 @@ struct ServerCommand: AsyncParsableCommand, ConfigurableCommand {
         configuration.maxInflightPerConnection = maxInflightPerConnection
         configuration.adminAddress = admin
         configuration.clusterName = clusterName
+        configuration.clusterSecret = try clusterSecretFile.map { try ClusterSecretFile.load(path: $0, logger: logger) }
         configuration.drainTimeoutMilliseconds = DurationText.milliseconds(drainTimeout) ?? 5_000
         if let peer {
             let settings = try coordinationSettings()

@@ -28,6 +28,9 @@ struct WitnessCommand: AsyncParsableCommand, ConfigurableCommand {
     @Option(help: "A node the witness has not heard from for this long is reported down (s_down) to Sentinel clients, e.g. 1s, 800ms.")
     var sentinelDownAfter: String = "1s"
 
+    @Option(help: "A file whose first line is the cluster's shared secret (as the nodes' --cluster-secret-file): WITNESS requests are then taken only from nodes that prove it.")
+    var clusterSecretFile: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
@@ -65,6 +68,7 @@ struct WitnessCommand: AsyncParsableCommand, ConfigurableCommand {
             nodes: parsedNodes.compactMap { ListenAddress(parsing: $0).map { "\($0)" } })
         configuration.metricsExposition = { metrics.render() }
         configuration.clusterName = clusterName
+        configuration.clusterSecret = try clusterSecretFile.map { try ClusterSecretFile.load(path: $0, logger: logger) }
         configuration.sentinelDownAfterMilliseconds = DurationText.milliseconds(sentinelDownAfter) ?? 1_000
         configuration.adminAddress = admin
         let service = WitnessService(configuration: configuration, logger: logger)

@@ -31,6 +31,9 @@ enum RefusalReason: String, CaseIterable, Sendable {
     case idleTimeout = "idle_timeout"
     /// A request past the per-connection in-flight limit.
     case inflight
+    /// A peer-only request (REPLICATE, FENCE) from a connection that did not prove the
+    /// cluster secret, a failed peer handshake, or a primary that could not prove it.
+    case peerAuth = "peer_auth"
 }
 
 /// How a command ended: the `result` label of `understudy_commands_total`.

@@ -10,6 +10,7 @@ struct WitnessMetrics: Sendable {
     private let votesDenied: Counter
     private let votesStale: Counter
     private let primaryChanges: Counter
+    private let peerAuthRefusals: Counter
 
     init(factory: any MetricsFactory) {
         epoch = Gauge(label: "understudy_witness_epoch", factory: factory)
@@ -21,7 +22,13 @@ struct WitnessMetrics: Sendable {
         votesDenied = votes("denied")
         votesStale = votes("stale_epoch")
         primaryChanges = Counter(label: "understudy_witness_primary_changes_total", factory: factory)
+        peerAuthRefusals = Counter(label: "understudy_witness_refusals_total", dimensions: [("reason", "peer_auth")], factory: factory)
         Gauge(label: "understudy_build_info", dimensions: [("version", ServerInfo.version)], factory: factory).record(1)
+    }
+
+    /// A request or handshake refused because the connection did not prove the cluster secret.
+    func peerAuthRefused() {
+        peerAuthRefusals.increment()
     }
 
     /// One request was answered: `before` and `after` are the record around it.

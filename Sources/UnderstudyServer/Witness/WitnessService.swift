@@ -5,7 +5,7 @@ import NIOPosix
 public import ServiceLifecycle
 public import UnderstudyCore
 import UnderstudyStorage
-import UnderstudyWire
+public import UnderstudyWire
 
 /// What `understudy witness` needs to start.
 public struct WitnessConfiguration: Sendable {
@@ -19,6 +19,9 @@ public struct WitnessConfiguration: Sendable {
     public var metricsExposition: (@Sendable () -> [UInt8])?
     /// The Sentinel master name clients ask for (`--cluster-name`).
     public var clusterName = "understudy"
+    /// `--cluster-secret-file`: when set, `WITNESS` requests other than STATUS are taken only
+    /// on a connection whose node proved this secret (docs/security.md, "Peer authentication").
+    public var clusterSecret: ClusterSecret?
     /// A node the witness has not heard from for longer than this is `s_down` to Sentinel clients.
     public var sentinelDownAfterMilliseconds: Int64 = 1_000
     /// A Sentinel subscriber with more unsent bytes than this is dropped (its connection closed).
@@ -80,7 +83,11 @@ public struct WitnessService: Service {
                             ByteToMessageHandler(RESPCommandDecoder(limits: RESPLimits())),
                             WitnessHandler(
                                 state: state, metricsExposition: configuration.metricsExposition,
-                                sentinel: SentinelConnection(hub: hub, channel: channel, clientID: hub.nextClientID())))
+                                sentinel: SentinelConnection(hub: hub, channel: channel, clientID: hub.nextClientID()),
+                                peerHandshake: configuration.clusterSecret.map {
+                                    PeerAuthResponder(authenticator: PeerAuthenticator(secret: $0), serverName: "witness",
+                                                      allowedLinks: [.witness])
+                                }))
                     }
                 }
                 .bind(host: configuration.host, port: configuration.port).get()
@@ -182,6 +189,14 @@ final class WitnessState: @unchecked Sendable {
     /// Publishes to Sentinel subscribers what changed since the last view, and keeps a node
     /// going down or coming back as an event (`node_down`, `node_up`): only what is durable,
     /// so nothing once a record could not be persisted.
+    /// A `WITNESS` request or a peer handshake refused for want of the cluster secret.
+    func peerRefused(address: String, reason: String, request: String) {
+        metrics.peerAuthRefused()
+        logger.warning("refused an unauthenticated peer", metadata: [
+            "peer": "\(address)", "request": "\(request)", "reason": "\(reason)",
+        ])
+    }
+
     func publishSentinelView() {
         guard persistFailure == nil else { return }
         let changes = sentinel.publish(SentinelView(
@@ -225,14 +240,21 @@ final class WitnessState: @unchecked Sendable {
 final class WitnessHandler: ChannelInboundHandler {
     typealias InboundIn = Command
     typealias OutboundOut = ByteBuffer
-    private let state: WitnessState
+    let state: WitnessState
     private let metricsExposition: (@Sendable () -> [UInt8])?
     private let sentinel: SentinelConnection
+    /// The server's end of the peer handshake (nil: no `--cluster-secret-file`, every
+    /// request is taken as before). See WitnessHandler+PeerAuth.swift.
+    var peerHandshake: PeerAuthResponder?
+    /// The one place that says "this connection is a cluster member" (it proved the secret).
+    var isAuthenticatedPeer = false
 
-    init(state: WitnessState, metricsExposition: (@Sendable () -> [UInt8])?, sentinel: SentinelConnection) {
+    init(state: WitnessState, metricsExposition: (@Sendable () -> [UInt8])?, sentinel: SentinelConnection,
+         peerHandshake: PeerAuthResponder? = nil) {
         self.state = state
         self.metricsExposition = metricsExposition
         self.sentinel = sentinel
+        self.peerHandshake = peerHandshake
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -242,6 +264,7 @@ final class WitnessHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let command = unwrapInboundIn(data)
+        if peerHandshake != nil, answeredAsPeerOnly(command, context: context) { return }
         if let replies = sentinel.answer(command) {
             var buffer = context.channel.allocator.buffer(capacity: 64)
             for reply in replies { buffer.writeRESPReply(reply, protocol: sentinel.protocolVersion) }
