@@ -31,6 +31,8 @@ let package = Package(
         // YAML (and JSON, its subset) config files for `--config`: see docs/operations.md,
         // "Configuration", for why Yams and not swift-configuration.
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        // TLS on the client port, replication and witness links (docs/security.md, "TLS").
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         // Pure core: types, command model, keyspace semantics. Standard library only.
@@ -78,6 +80,7 @@ let package = Package(
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: strictSettings
         ),
@@ -93,6 +96,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: strictSettings
         ),

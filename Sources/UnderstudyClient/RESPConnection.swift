@@ -19,14 +19,16 @@ final class RESPConnection: Sendable {
 
     var isActive: Bool { channel.isActive }
 
-    /// Connects within `timeoutMilliseconds`.
+    /// Connects within `timeoutMilliseconds` (the TCP connect; a TLS handshake that fails
+    /// fails the first request).
     static func connect(to node: NodeAddress, group: any EventLoopGroup, timeoutMilliseconds: Int64,
-                        maxAbandonedReplies: Int) -> EventLoopFuture<RESPConnection> {
+                        maxAbandonedReplies: Int, tls: ClientTLS? = nil) -> EventLoopFuture<RESPConnection> {
         ClientBootstrap(group: group)
             .connectTimeout(.milliseconds(timeoutMilliseconds))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    try tls?.addHandler(to: channel, host: node.host)
                     try channel.pipeline.syncOperations.addHandlers(
                         ByteToMessageHandler(RESPReplyDecoder()),
                         RESPConnectionHandler(maxAbandonedReplies: maxAbandonedReplies))

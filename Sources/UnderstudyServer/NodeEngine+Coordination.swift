@@ -42,7 +42,7 @@ extension NodeEngine {
         guard let replicationConfiguration = replication.configuration, let witness = replicationConfiguration.witness else { return }
         replication.witnessLink = WitnessLink(
             address: witness, eventLoop: eventLoop, logger: logger,
-            requestTimeoutMilliseconds: replicationConfiguration.failureTimeoutMilliseconds
+            requestTimeoutMilliseconds: replicationConfiguration.failureTimeoutMilliseconds, tls: configuration.tls?.linkTLS
         ) { [unowned self] request, result, sentAt in
             self.witnessReplied(request, result: result, sentAt: sentAt)
         }
@@ -157,10 +157,11 @@ extension NodeEngine {
         let command = Command(arguments: words.map { Array($0.utf8) })
         let logger = self.logger
         let loop = eventLoop
+        let tls = configuration.tls?.linkTLS
         Task {
             let replies: [Reply]
             do {
-                replies = try await NodeRequest.send([command], to: peer, timeoutMilliseconds: 500)
+                replies = try await NodeRequest.send([command], to: peer, timeoutMilliseconds: 500, tls: tls)
             } catch {
                 // The peer is down or unreachable: it learns the epoch when it comes back.
                 logger.debug("cannot tell the peer this node's epoch", metadata: ["peer": "\(peer)", "error": "\(error)"])

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import UnderstudyClient
 import UnderstudyCore
 import UnderstudyStorage
 import UnderstudyWire
@@ -12,11 +13,13 @@ extension NodeEngine {
     func connectToPrimary() {
         guard let peer = replication.configuration?.peer else { return }
         let engine = self
+        let tls = configuration.tls?.linkTLS
         ClientBootstrap(group: eventLoop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connectTimeout(.seconds(1))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    try tls?.addHandler(to: channel, host: peer.host)
                     try channel.pipeline.syncOperations.addHandlers(
                         ByteToMessageHandler(StandbyLinkDecoder()),
                         StandbyLinkHandler(engine: engine))

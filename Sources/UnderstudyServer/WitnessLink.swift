@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import UnderstudyClient
 import UnderstudyCore
 import UnderstudyWire
 
@@ -19,6 +20,8 @@ final class WitnessLink: @unchecked Sendable {
     private let logger: Logger
     private let requestTimeoutMilliseconds: Int64
     private let completion: Completion
+    /// `--tls-replication`: TLS to the witness (nil: plaintext).
+    private let tls: ClientTLS?
     private var channel: (any Channel)?
     private var connecting = false
     /// Sent (or waiting for the connection), oldest first.
@@ -27,7 +30,8 @@ final class WitnessLink: @unchecked Sendable {
     private(set) var isConnected = false
 
     init(address: ListenAddress, eventLoop: any EventLoop, logger: Logger, requestTimeoutMilliseconds: Int64,
-         completion: @escaping Completion) {
+         tls: ClientTLS? = nil, completion: @escaping Completion) {
+        self.tls = tls
         self.address = address
         self.eventLoop = eventLoop
         self.logger = logger
@@ -58,11 +62,14 @@ final class WitnessLink: @unchecked Sendable {
         guard !connecting else { return }
         connecting = true
         let link = self
+        let tls = self.tls
+        let host = address.host
         ClientBootstrap(group: eventLoop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connectTimeout(.milliseconds(requestTimeoutMilliseconds))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    try tls?.addHandler(to: channel, host: host)
                     try channel.pipeline.syncOperations.addHandlers(
                         ByteToMessageHandler(RESPReplyDecoder()), WitnessLinkHandler(link: link))
                 }

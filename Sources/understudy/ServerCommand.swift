@@ -101,6 +101,9 @@ struct ServerCommand: AsyncParsableCommand, ConfigurableCommand {
     @Option(help: "The cluster's name, as the witness's --cluster-name: the 'scope' the admin port reports.")
     var clusterName: String = "understudy"
 
+    @OptionGroup(title: "TLS (see docs/security.md)")
+    var tlsOptions: TLSServerOptions
+
     func validate() throws {
         try validateClusterName(clusterName)
         guard DurationText.milliseconds(drainTimeout).map({ $0 > 0 }) == true else {
@@ -151,6 +154,7 @@ struct ServerCommand: AsyncParsableCommand, ConfigurableCommand {
         configuration.adminAddress = admin
         configuration.clusterName = clusterName
         configuration.drainTimeoutMilliseconds = DurationText.milliseconds(drainTimeout) ?? 5_000
+        configuration.tls = try tlsOptions.contexts()
         if let peer {
             let settings = try coordinationSettings()
             var pair = ReplicationConfiguration(
@@ -169,7 +173,8 @@ struct ServerCommand: AsyncParsableCommand, ConfigurableCommand {
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 // `understudy drain` ends the service by itself: the process then exits 0.
-                services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
+                services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)]
+                    + TLSReloadOnHangup.entry(configuration.tls, logger: logger),
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()

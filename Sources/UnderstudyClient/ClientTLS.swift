@@ -1,0 +1,46 @@
+public import NIOCore
+public import NIOSSL
+
+/// TLS for a connection this process dials: to a node (clients, operator commands, FENCE, a
+/// standby's replication link) or to the witness.
+///
+/// The context is asked for at each connect, so a certificate reloaded after SIGHUP is
+/// presented by the next connection while open ones keep theirs. What is verified is the
+/// context's business (see `TLSSetup` in UnderstudyServer): with full verification the peer's
+/// certificate MUST chain to the CA and name the address dialled — its DNS name when the
+/// address is a name (also sent as SNI), its IP address (an IP SAN) when it is an IP literal.
+public struct ClientTLS: Sendable {
+    /// The context for the next connection.
+    public let currentContext: @Sendable () -> NIOSSLContext
+
+    public init(currentContext: @escaping @Sendable () -> NIOSSLContext) {
+        self.currentContext = currentContext
+    }
+
+    /// A fixed context (no reload): for one-shot tools and tests.
+    public init(context: NIOSSLContext) {
+        self.currentContext = { context }
+    }
+
+    /// Puts the TLS handler first in `channel`'s pipeline, for a connection to `host`.
+    ///
+    /// MUST be called on the channel's event loop (a channel initializer), before any other
+    /// handler that reads or writes bytes. An IP literal is not sent as SNI (RFC 6066); the
+    /// handshake then checks the certificate against the address connected to.
+    public func addHandler(to channel: any Channel, host: String) throws {
+        let serverHostname = Self.isIPLiteral(host) ? nil : host
+        let handler = try NIOSSLClientHandler(context: currentContext(), serverHostname: serverHostname)
+        try channel.pipeline.syncOperations.addHandler(handler)
+    }
+
+    /// Whether `host` is an IPv4 or IPv6 address rather than a name.
+    public static func isIPLiteral(_ host: String) -> Bool {
+        do {
+            _ = try SocketAddress(ipAddress: host, port: 0)
+            return true
+        } catch {
+            // Not an address: a name, checked as a DNS name.
+            return false
+        }
+    }
+}
