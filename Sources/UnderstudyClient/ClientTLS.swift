@@ -1,5 +1,6 @@
 public import NIOCore
 public import NIOSSL
+import NIOTLS
 
 /// TLS for a connection this process dials: to a node (clients, operator commands, FENCE, a
 /// standby's replication link) or to the witness.
@@ -27,10 +28,31 @@ public struct ClientTLS: Sendable {
     /// MUST be called on the channel's event loop (a channel initializer), before any other
     /// handler that reads or writes bytes. An IP literal is not sent as SNI (RFC 6066); the
     /// handshake then checks the certificate against the address connected to.
-    public func addHandler(to channel: any Channel, host: String) throws {
+    public func addHandler(to channel: any Channel, host: String, awaitingHandshake: Bool = false) throws {
         let serverHostname = Self.isIPLiteral(host) ? nil : host
         let handler = try NIOSSLClientHandler(context: currentContext(), serverHostname: serverHostname)
         try channel.pipeline.syncOperations.addHandler(handler)
+        if awaitingHandshake {
+            try channel.pipeline.syncOperations.addHandler(TLSHandshakeWaiter(promise: channel.eventLoop.makePromise()))
+        }
+    }
+
+    /// Succeeds once the handshake on `channel` (set up by `addHandler` with
+    /// `awaitingHandshake: true`) has completed; fails if it fails, the channel closes first,
+    /// or `timeoutMilliseconds` pass. A request written before then would wait in the TLS
+    /// handler and, should the handshake fail, would certainly not have run: callers wait
+    /// here so that such a failure reads as "not sent", not as an unknown outcome.
+    ///
+    /// MUST be called on the channel's event loop.
+    public static func handshakeCompleted(on channel: any Channel, timeoutMilliseconds: Int64) throws -> EventLoopFuture<Void> {
+        let waiter = try channel.pipeline.syncOperations.handler(type: TLSHandshakeWaiter.self)
+        let promise = waiter.promise
+        let timeout = channel.eventLoop.scheduleTask(in: .milliseconds(timeoutMilliseconds)) {
+            promise.fail(TLSHandshakeTimeout(milliseconds: timeoutMilliseconds))
+            channel.close(promise: nil)
+        }
+        promise.futureResult.whenComplete { _ in timeout.cancel() }
+        return promise.futureResult
     }
 
     /// Whether `host` is an IPv4 or IPv6 address rather than a name.
@@ -42,5 +64,40 @@ public struct ClientTLS: Sendable {
             // Not an address: a name, checked as a DNS name.
             return false
         }
+    }
+}
+
+/// The TLS handshake did not complete in time.
+struct TLSHandshakeTimeout: Error, CustomStringConvertible {
+    let milliseconds: Int64
+    var description: String { "the TLS handshake did not complete within \(milliseconds) ms" }
+}
+
+/// Completes `promise` with the handshake's outcome, then only passes events on.
+final class TLSHandshakeWaiter: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = NIOAny
+    let promise: EventLoopPromise<Void>
+
+    init(promise: EventLoopPromise<Void>) {
+        self.promise = promise
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .handshakeCompleted? = event as? TLSUserEvent { promise.succeed() }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        promise.fail(error)
+        context.fireErrorCaught(error)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        promise.fail(ChannelError.ioOnClosedChannel)
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        promise.fail(ChannelError.ioOnClosedChannel)
     }
 }

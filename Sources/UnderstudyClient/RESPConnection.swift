@@ -19,8 +19,8 @@ final class RESPConnection: Sendable {
 
     var isActive: Bool { channel.isActive }
 
-    /// Connects within `timeoutMilliseconds` (the TCP connect; a TLS handshake that fails
-    /// fails the first request).
+    /// Connects within `timeoutMilliseconds`, and with `tls` completes the handshake within as
+    /// long again: a certificate that does not verify fails the connect, so nothing was sent.
     static func connect(to node: NodeAddress, group: any EventLoopGroup, timeoutMilliseconds: Int64,
                         maxAbandonedReplies: Int, tls: ClientTLS? = nil) -> EventLoopFuture<RESPConnection> {
         ClientBootstrap(group: group)
@@ -28,7 +28,7 @@ final class RESPConnection: Sendable {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try tls?.addHandler(to: channel, host: node.host)
+                    try tls?.addHandler(to: channel, host: node.host, awaitingHandshake: true)
                     try channel.pipeline.syncOperations.addHandlers(
                         ByteToMessageHandler(RESPReplyDecoder()),
                         RESPConnectionHandler(maxAbandonedReplies: maxAbandonedReplies))
@@ -36,10 +36,19 @@ final class RESPConnection: Sendable {
             }
             .connect(host: node.host, port: node.port)
             .flatMap { channel in
-                channel.eventLoop.submit {
-                    let handler = try channel.pipeline.syncOperations.handler(type: RESPConnectionHandler.self)
-                    return RESPConnection(node: node, channel: channel,
-                                          handler: NIOLoopBound(handler, eventLoop: channel.eventLoop))
+                channel.eventLoop.flatSubmit {
+                    let handshake: EventLoopFuture<Void>
+                    do {
+                        handshake = tls == nil ? channel.eventLoop.makeSucceededVoidFuture()
+                            : try ClientTLS.handshakeCompleted(on: channel, timeoutMilliseconds: timeoutMilliseconds)
+                    } catch {
+                        return channel.eventLoop.makeFailedFuture(error)
+                    }
+                    return handshake.flatMapThrowing {
+                        let handler = try channel.pipeline.syncOperations.handler(type: RESPConnectionHandler.self)
+                        return RESPConnection(node: node, channel: channel,
+                                              handler: NIOLoopBound(handler, eventLoop: channel.eventLoop))
+                    }
                 }
             }
     }
