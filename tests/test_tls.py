@@ -221,6 +221,14 @@ def test_a_certificate_for_another_address_is_refused_by_the_dialling_side(make_
     assert "hostname" in (result.stdout + result.stderr).lower() or "validate" in (result.stdout + result.stderr).lower(), result
 
 
+def test_a_host_name_is_checked_against_the_dns_san(make_server, ca, node_files):
+    """Dialled by name (``localhost``, a DNS SAN of the node certificate) the check passes."""
+    node = make_server(**tls_options(ca, node_files))
+    result = understudy_cli("status", "--nodes", f"localhost:{node.port}", "--events", "0",
+                            "--tls", "--tls-ca-cert-file", str(ca.cert))
+    assert result.returncode == 0 and "unreachable" not in result.stdout, result
+
+
 def test_sighup_reloads_rotated_files_and_a_bad_file_keeps_the_old_certificate(make_server, ca, tmp_path):
     cert, key = tmp_path / "live.pem", tmp_path / "live.key"
     first_cert, first_key = ca.issue("first", "first node certificate", "serverAuth,clientAuth", san="IP:127.0.0.1")
