@@ -221,6 +221,22 @@ def test_a_certificate_for_another_address_is_refused_by_the_dialling_side(make_
     assert "hostname" in (result.stdout + result.stderr).lower() or "validate" in (result.stdout + result.stderr).lower(), result
 
 
+@pytest.mark.skipif(not understudy_has_witness(), reason="the witness is not built")
+def test_a_node_refuses_a_witness_whose_certificate_names_another_address(make_cluster, ca, node_files):
+    """Node → witness: the witness's certificate chains to the CA but does not name
+    127.0.0.1, so the node's link fails with the reason in its log and it takes no role."""
+    elsewhere_cert, elsewhere_key = ca.issue("witness-elsewhere", "elsewhere", "serverAuth,clientAuth",
+                                             san="DNS:elsewhere.invalid")
+    cluster = make_cluster(start=False, every_process=tls_options(ca, node_files))
+    cluster.witness.options.update(tls_cert_file=str(elsewhere_cert), tls_key_file=str(elsewhere_key),
+                                   tls_client=ca.client_context_without_name_check())
+    cluster.witness.start()
+    cluster.a.start()
+    wait_until(lambda: "failedToValidateHostname" in cluster.a.log_of_last_start(), 15, 0.05,
+               "the node logs why the witness link failed")
+    assert cluster.role("a") != "master"
+
+
 def test_a_host_name_is_checked_against_the_dns_san(make_server, ca, node_files):
     """Dialled by name (``localhost``, a DNS SAN of the node certificate) the check passes."""
     node = make_server(**tls_options(ca, node_files))

@@ -119,6 +119,13 @@ final class WitnessLink: @unchecked Sendable {
         failAll("the witness at \(address) closed the connection")
     }
 
+    /// A link error (a TLS certificate that does not verify, say): said in the log, not
+    /// hidden behind the close that follows.
+    fileprivate func failed(_ channel: any Channel, error: any Error) {
+        guard channel === self.channel else { return }
+        failAll("the link to the witness at \(address) failed: \(error)")
+    }
+
     private func failAll(_ reason: String) {
         let failed = pending
         pending.removeAll()
@@ -162,6 +169,7 @@ private final class WitnessLinkHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        link.failed(context.channel, error: error)
         context.close(promise: nil)
     }
 }
