@@ -54,10 +54,11 @@ class Cluster:
     """A witness and two data nodes. ``flags`` go to both nodes (``failure_timeout="1s"``,
     ``lease``, ``heartbeat_interval``, ``max_lag_on_failover``, ``sync_timeout``,
     ``log_level`` ...; ``log_level`` and ``cluster_secret_file`` go to the witness too); ``node_options`` adds per-node ones (``{"a": {...}}``). Nothing runs
-    until ``start()``; ``close()`` kills everything."""
+    until ``start()``; ``close()`` kills everything. ``every_process`` adds options to the
+    witness and both nodes alike (the TLS flags and ``tls_client``, see harness.TLS_FLAGS)."""
 
     def __init__(self, work_dir: Path, mode: str = "sync", proxies: bool = False,
-                 node_options: dict[str, dict] | None = None, **flags):
+                 node_options: dict[str, dict] | None = None, every_process: dict | None = None, **flags):
         self.mode = mode
         self.work_dir = Path(work_dir)
         self.flags = {**DEFAULT_TIMING, **flags}
@@ -87,10 +88,11 @@ class Cluster:
 
         self.witness = WitnessProcess(self.work_dir / WITNESS, nodes=[self.listen["a"], self.listen["b"]],
                                       port=port_of[WITNESS], log_level=self.flags.get("log_level"),
-                                      cluster_secret_file=self.flags.get("cluster_secret_file"))
+                                      cluster_secret_file=self.flags.get("cluster_secret_file"),
+                                      **(every_process or {}))
         self.nodes: dict[str, ServerProcess] = {}
         for name, role, other in (("a", "primary", "b"), ("b", "standby", "a")):
-            options = {"fsync": "always", "replication": mode, **self.flags,
+            options = {"fsync": "always", "replication": mode, **self.flags, **(every_process or {}),
                        **(node_options or {}).get(name, {})}
             self.nodes[name] = ServerProcess(
                 "understudy", self.work_dir / name, port=port_of[name], peer=reach(name, other),

@@ -43,6 +43,9 @@ PASS_THROUGH_FLAGS = (
     # peer authentication (docs/security.md, "Peer authentication")
     "cluster_secret_file",
 )
+# TLS (docs/security.md), for servers and the witness alike. A process given them is polled
+# over TLS with its ``tls_client`` option (an ``ssl.SSLContext``).
+TLS_FLAGS = ("tls_cert_file", "tls_key_file", "tls_ca_cert_file", "tls_auth_clients", "tls_replication")
 
 
 class ServerStartError(RuntimeError):
@@ -112,8 +115,8 @@ def wait_until(predicate: Callable[[], object], timeout: float, interval: float 
         time.sleep(interval)
 
 
-def _ping(port: int) -> bool:
-    with RawClient(HOST, port, timeout=1.0) as client:
+def _ping(port: int, ssl_context=None) -> bool:
+    with RawClient(HOST, port, timeout=1.0, ssl_context=ssl_context) as client:
         return client.call("PING") == "PONG"
 
 
@@ -154,7 +157,7 @@ class ServerProcess:
                 "--listen", f"{HOST}:{port}",
                 "--fsync", self.options.get("fsync", "always"),
             ]
-            for name in PASS_THROUGH_FLAGS:
+            for name in PASS_THROUGH_FLAGS + TLS_FLAGS:
                 if self.options.get(name) is not None:
                     command += ["--" + name.replace("_", "-"), str(self.options[name])]
             return command
@@ -202,7 +205,7 @@ class ServerProcess:
             self.port = port
             self.starts += 1
             try:
-                wait_until(lambda: self._exited() or _ping(port), STARTUP_TIMEOUT_SECONDS, 0.02,
+                wait_until(lambda: self._exited() or _ping(port, self.tls_client), STARTUP_TIMEOUT_SECONDS, 0.02,
                            f"{self.target} answers PING on {port}")
             except TimeoutError as error:
                 self.kill()
@@ -232,7 +235,7 @@ class ServerProcess:
         self.port = port
         self.starts += 1
         try:
-            wait_until(lambda: self._exited() or _ping(port), timeout, 0.02, "process exits or serves")
+            wait_until(lambda: self._exited() or _ping(port, self.tls_client), timeout, 0.02, "process exits or serves")
         finally:
             if not self._exited():
                 self.kill()
@@ -248,6 +251,12 @@ class ServerProcess:
         # process that was just killed a moment to let go of it.
         wait_until(lambda: port_is_free(fixed), STOP_TIMEOUT_SECONDS, 0.05, f"port {fixed} is free")
         return fixed
+
+    @property
+    def tls_client(self):
+        """The ``ssl.SSLContext`` the harness talks to this process with (option
+        ``tls_client``), or None for plaintext."""
+        return self.options.get("tls_client")
 
     @property
     def address(self) -> str:
@@ -311,7 +320,7 @@ class ServerProcess:
         return redis.Redis(host=HOST, port=self.port, **kwargs)
 
     def raw(self, timeout: float = 10.0) -> RawClient:
-        return RawClient(HOST, self.port, timeout=timeout)
+        return RawClient(HOST, self.port, timeout=timeout, ssl_context=self.tls_client)
 
     def log_text(self) -> str:
         if self._log_file is not None:
@@ -386,7 +395,7 @@ def parse_info(text: str) -> dict[str, str]:
 def info(process: "ServerProcess", section: str = "replication", timeout: float = 5.0) -> dict[str, str]:
     """One ``INFO <section>`` on a fresh connection (a reply held back by the server, e.g.
     behind a sync write that waits for the standby, cannot leak into a later call)."""
-    with RawClient(HOST, process.port, timeout=timeout) as client:
+    with RawClient(HOST, process.port, timeout=timeout, ssl_context=process.tls_client) as client:
         reply = client.call("INFO", section)
     if not isinstance(reply, str):
         raise AssertionError(f"INFO {section} answered {reply!r}")
@@ -395,7 +404,7 @@ def info(process: "ServerProcess", section: str = "replication", timeout: float 
 
 def call(process: "ServerProcess", *args, timeout: float = 5.0):
     """One command on a fresh raw connection; errors come back as ``resp.Err``."""
-    with RawClient(HOST, process.port, timeout=timeout) as client:
+    with RawClient(HOST, process.port, timeout=timeout, ssl_context=process.tls_client) as client:
         return client.call(*args)
 
 
@@ -551,7 +560,7 @@ class WitnessProcess(ServerProcess):
             raise ServerStartError(f"understudy binary not found at {binary}; run `swift build` or set UNDERSTUDY_BIN")
         command = [str(binary), "witness", "--data-dir", str(self.data_dir), "--listen", f"{HOST}:{port}",
                    "--nodes", self.options["nodes"]]
-        for name in ("log_level", "admin", "log_format", "cluster_secret_file"):
+        for name in ("log_level", "admin", "log_format", "cluster_secret_file", *TLS_FLAGS):
             if self.options.get(name) is not None:
                 command += ["--" + name.replace("_", "-"), str(self.options[name])]
         return command

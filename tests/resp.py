@@ -104,12 +104,20 @@ def parse(buffer: bytes, position: int = 0):
 class RawClient:
     """One TCP connection that sends bytes and reads whole replies, with a deadline."""
 
-    def __init__(self, host: str, port: int, timeout: float = 10.0):
+    def __init__(self, host: str, port: int, timeout: float = 10.0, ssl_context=None):
+        """``ssl_context`` (an ``ssl.SSLContext``): talk TLS, as to a process started with
+        ``--tls-cert-file`` (the handshake is done here, within ``timeout``)."""
         self.timeout = timeout
         #: The protocol the server speaks on this connection (``use_protocol`` changes it).
         self.protocol = 2
         self.sock = socket.create_connection((host, port), timeout=timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if ssl_context is not None:
+            try:
+                self.sock = ssl_context.wrap_socket(self.sock, server_hostname=host)
+            except BaseException:
+                self.sock.close()
+                raise
         self.buffer = b""
 
     def close(self) -> None:

@@ -112,7 +112,7 @@ actor NodePool {
         case .ready, .empty:
             future = RESPConnection.connect(
                 to: node, group: group, timeoutMilliseconds: min(configuration.connectTimeoutMilliseconds, timeoutMilliseconds),
-                maxAbandonedReplies: configuration.maxAbandonedRepliesPerConnection)
+                maxAbandonedReplies: configuration.maxAbandonedRepliesPerConnection, tls: configuration.tls)
             slots[index] = .connecting(future)
         }
         let connection: RESPConnection

@@ -18,13 +18,14 @@ public enum NodeRequest {
     ///   failed or timed out), `.indeterminate` when a command was sent and its reply did not
     ///   come within the deadline (it may have run).
     public static func send(_ commands: [Command], to address: NetworkAddress, timeoutMilliseconds: Int64 = 2_000,
+                            tls: ClientTLS? = nil,
                             group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
                             prologue: Prologue? = nil) async throws(UnderstudyClientError) -> [Reply] {
         let clock = MonotonicClock()
         let connection: RESPConnection
         do {
             connection = try await RESPConnection.connect(to: address, group: group, timeoutMilliseconds: timeoutMilliseconds,
-                                                          maxAbandonedReplies: 1).get()
+                                                          maxAbandonedReplies: 1, tls: tls).get()
         } catch {
             throw UnderstudyClientError(code: .unreachable, message: "cannot connect to \(address): \(error)", node: address)
         }

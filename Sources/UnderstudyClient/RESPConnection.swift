@@ -19,14 +19,16 @@ final class RESPConnection: Sendable {
 
     var isActive: Bool { channel.isActive }
 
-    /// Connects within `timeoutMilliseconds`.
+    /// Connects within `timeoutMilliseconds`, and with `tls` completes the handshake within as
+    /// long again: a certificate that does not verify fails the connect, so nothing was sent.
     static func connect(to node: NodeAddress, group: any EventLoopGroup, timeoutMilliseconds: Int64,
-                        maxAbandonedReplies: Int) -> EventLoopFuture<RESPConnection> {
+                        maxAbandonedReplies: Int, tls: ClientTLS? = nil) -> EventLoopFuture<RESPConnection> {
         ClientBootstrap(group: group)
             .connectTimeout(.milliseconds(timeoutMilliseconds))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    try tls?.addHandler(to: channel, host: node.host, awaitingHandshake: true)
                     try channel.pipeline.syncOperations.addHandlers(
                         ByteToMessageHandler(RESPReplyDecoder()),
                         RESPConnectionHandler(maxAbandonedReplies: maxAbandonedReplies))
@@ -34,10 +36,19 @@ final class RESPConnection: Sendable {
             }
             .connect(host: node.host, port: node.port)
             .flatMap { channel in
-                channel.eventLoop.submit {
-                    let handler = try channel.pipeline.syncOperations.handler(type: RESPConnectionHandler.self)
-                    return RESPConnection(node: node, channel: channel,
-                                          handler: NIOLoopBound(handler, eventLoop: channel.eventLoop))
+                channel.eventLoop.flatSubmit {
+                    let handshake: EventLoopFuture<Void>
+                    do {
+                        handshake = tls == nil ? channel.eventLoop.makeSucceededVoidFuture()
+                            : try ClientTLS.handshakeCompleted(on: channel, timeoutMilliseconds: timeoutMilliseconds)
+                    } catch {
+                        return channel.eventLoop.makeFailedFuture(error)
+                    }
+                    return handshake.flatMapThrowing {
+                        let handler = try channel.pipeline.syncOperations.handler(type: RESPConnectionHandler.self)
+                        return RESPConnection(node: node, channel: channel,
+                                              handler: NIOLoopBound(handler, eventLoop: channel.eventLoop))
+                    }
                 }
             }
     }

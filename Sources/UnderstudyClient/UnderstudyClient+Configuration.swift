@@ -49,6 +49,8 @@ extension UnderstudyClient {
         public var idempotentWrites = true
         /// Backoff jitter and idempotency keys.
         public var randomSource = RandomSource.system
+        /// TLS to every node (nil: plaintext), as `redis-cli --tls` talks to a TLS port.
+        public var tls: ClientTLS?
 
         public init() {}
     }

@@ -1,6 +1,7 @@
 public import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 public import ServiceLifecycle
 import UnderstudyCore
 import UnderstudyStorage
@@ -60,6 +61,7 @@ public struct DataNodeService: Service {
         let boundPort = serverChannel.localAddress?.port ?? configuration.port
         logger.info("ready to accept connections", metadata: [
             "listen": "\(configuration.host):\(boundPort)", "fsync": "\(configuration.fsyncPolicy.rawValue)",
+            "tls": "\(configuration.tls.map { "on, auth-clients \($0.settings.authClients.rawValue)" } ?? "off")",
         ])
         try await loop.submit {
             engine.listeningPort = boundPort
@@ -124,6 +126,7 @@ public struct DataNodeService: Service {
 
     private func makeBootstrap(group: MultiThreadedEventLoopGroup, engine: NodeEngine) -> ServerBootstrap {
         let limits = configuration.wireLimits
+        let tls = configuration.tls
         return ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 511)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -131,6 +134,9 @@ public struct DataNodeService: Service {
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.serverContext))
+                    }
                     try channel.pipeline.syncOperations.addHandlers(
                         ByteToMessageHandler(RESPCommandDecoder(limits: limits)),
                         ClientHandler(engine: engine, allocator: channel.allocator)

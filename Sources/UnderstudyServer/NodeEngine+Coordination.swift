@@ -42,7 +42,7 @@ extension NodeEngine {
         guard let replicationConfiguration = replication.configuration, let witness = replicationConfiguration.witness else { return }
         replication.witnessLink = WitnessLink(
             address: witness, eventLoop: eventLoop, logger: logger,
-            requestTimeoutMilliseconds: replicationConfiguration.failureTimeoutMilliseconds,
+            requestTimeoutMilliseconds: replicationConfiguration.failureTimeoutMilliseconds, tls: configuration.tls?.linkTLS,
             authentication: { [unowned self] in self.peerAuthenticationHandler(for: .witness) }
         ) { [unowned self] request, result, sentAt in
             self.witnessReplied(request, result: result, sentAt: sentAt)
@@ -160,10 +160,11 @@ extension NodeEngine {
         let metrics = self.metrics
         let loop = eventLoop
         let handshake = fenceHandshake()
+        let tls = configuration.tls?.linkTLS
         Task {
             let replies: [Reply]
             do {
-                replies = try await NodeRequest.send([command], to: peer, timeoutMilliseconds: 500, prologue: handshake)
+                replies = try await NodeRequest.send([command], to: peer, timeoutMilliseconds: 500, tls: tls, prologue: handshake)
             } catch let error as UnderstudyClientError where error.code == .unexpectedReply && handshake != nil {
                 metrics.refused(.peerAuth)
                 logger.warning("the peer did not authenticate; FENCE not sent", metadata: ["peer": "\(peer)", "error": "\(error)"])

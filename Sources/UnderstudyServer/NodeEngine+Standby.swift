@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import UnderstudyClient
 import UnderstudyCore
 import UnderstudyStorage
 import UnderstudyWire
@@ -12,11 +13,14 @@ extension NodeEngine {
     func connectToPrimary() {
         guard let peer = replication.configuration?.peer else { return }
         let engine = self
+        let tls = configuration.tls?.linkTLS
         ClientBootstrap(group: eventLoop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connectTimeout(.seconds(1))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    // TLS next to the socket, the peer handshake inside it.
+                    try tls?.addHandler(to: channel, host: peer.host)
                     if let authentication = engine.peerAuthenticationHandler(for: .replication) {
                         try channel.pipeline.syncOperations.addHandler(authentication)
                     }

@@ -59,6 +59,9 @@ public struct ServerConfiguration: Sendable {
     public var clusterSecret: ClusterSecret?
     /// `--drain-timeout`: how long in-flight requests get to finish on a drain or SIGTERM.
     public var drainTimeoutMilliseconds: Int64 = 5_000
+    /// `--tls-*`: with it the client port speaks only TLS, and with `--tls-replication` so do
+    /// the links this node dials (nil: plaintext everywhere).
+    public var tls: TLSContexts?
     /// Called once with the bound port when the listener is up (in-process tests bind port 0).
     var onListening: (@Sendable (_ port: Int) -> Void)?
 

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import UnderstudyClient
 import UnderstudyCore
 import UnderstudyWire
 
@@ -21,6 +22,8 @@ final class WitnessLink: @unchecked Sendable {
     private let completion: Completion
     /// Makes the handshake handler for each new connection (nil: no cluster secret).
     private let authentication: () -> PeerAuthClientHandler?
+    /// `--tls-replication`: TLS to the witness (nil: plaintext).
+    private let tls: ClientTLS?
     private var channel: (any Channel)?
     private var connecting = false
     /// Sent (or waiting for the connection), oldest first.
@@ -29,7 +32,9 @@ final class WitnessLink: @unchecked Sendable {
     private(set) var isConnected = false
 
     init(address: ListenAddress, eventLoop: any EventLoop, logger: Logger, requestTimeoutMilliseconds: Int64,
-         authentication: @escaping () -> PeerAuthClientHandler? = { nil }, completion: @escaping Completion) {
+         tls: ClientTLS? = nil, authentication: @escaping () -> PeerAuthClientHandler? = { nil },
+         completion: @escaping Completion) {
+        self.tls = tls
         self.address = address
         self.authentication = authentication
         self.eventLoop = eventLoop
@@ -61,11 +66,15 @@ final class WitnessLink: @unchecked Sendable {
         guard !connecting else { return }
         connecting = true
         let link = self
+        let tls = self.tls
+        let host = address.host
         ClientBootstrap(group: eventLoop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connectTimeout(.milliseconds(requestTimeoutMilliseconds))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    // TLS next to the socket, the peer handshake inside it.
+                    try tls?.addHandler(to: channel, host: host)
                     if let handshake = link.authentication() { try channel.pipeline.syncOperations.addHandler(handshake) }
                     try channel.pipeline.syncOperations.addHandlers(
                         ByteToMessageHandler(RESPReplyDecoder()), WitnessLinkHandler(link: link))
@@ -116,6 +125,13 @@ final class WitnessLink: @unchecked Sendable {
         failAll("the witness at \(address) closed the connection")
     }
 
+    /// A link error (a TLS certificate that does not verify, say): said in the log, not
+    /// hidden behind the close that follows.
+    fileprivate func failed(_ channel: any Channel, error: any Error) {
+        guard channel === self.channel else { return }
+        failAll("the link to the witness at \(address) failed: \(error)")
+    }
+
     private func failAll(_ reason: String) {
         let failed = pending
         pending.removeAll()
@@ -159,6 +175,7 @@ private final class WitnessLinkHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        link.failed(context.channel, error: error)
         context.close(promise: nil)
     }
 }

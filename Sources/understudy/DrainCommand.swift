@@ -18,15 +18,19 @@ struct DrainCommand: AsyncParsableCommand {
     @Option(help: "How long to wait for the node to stop after it accepted the drain (e.g. 30s).")
     var wait: String = "30s"
 
+    @OptionGroup(title: "TLS")
+    var tlsOptions: TLSClientOptions
+
     func validate() throws {
         guard DurationText.milliseconds(wait).map({ $0 > 0 }) == true else { throw ValidationError("--wait must be a duration such as 30s") }
     }
 
     func run() async throws {
         let waitMilliseconds = DurationText.milliseconds(wait) ?? 30_000
+        let tls = try tlsOptions.clientTLS()
         let replies: [Reply]
         do {
-            replies = try await NodeRequest.send([Command("DRAIN")], to: node, timeoutMilliseconds: 5_000)
+            replies = try await NodeRequest.send([Command("DRAIN")], to: node, timeoutMilliseconds: 5_000, tls: tls)
         } catch {
             throw ExitMessage("cannot reach \(node): \(error)")
         }
@@ -42,7 +46,7 @@ struct DrainCommand: AsyncParsableCommand {
         let deadline = started + .milliseconds(waitMilliseconds)
         while ContinuousClock.now < deadline {
             do {
-                _ = try await NodeRequest.send([Command("PING")], to: node, timeoutMilliseconds: 1_000)
+                _ = try await NodeRequest.send([Command("PING")], to: node, timeoutMilliseconds: 1_000, tls: tls)
             } catch {
                 // The client port closes as the drain begins; the process then hands over,
                 // finishes in-flight requests and exits (its log says when).

@@ -19,9 +19,9 @@ struct NodeInfo {
     }
 
     /// `INFO <section>` (or plain `INFO`) from `address`.
-    static func fetch(_ address: ListenAddress, section: String?, timeoutMilliseconds: Int64) async throws -> NodeInfo {
+    static func fetch(_ address: ListenAddress, section: String?, timeoutMilliseconds: Int64, tls: ClientTLS?) async throws -> NodeInfo {
         let command = section.map { Command("INFO", $0) } ?? Command("INFO")
-        let replies = try await NodeRequest.send([command], to: address, timeoutMilliseconds: timeoutMilliseconds)
+        let replies = try await NodeRequest.send([command], to: address, timeoutMilliseconds: timeoutMilliseconds, tls: tls)
         guard case .bulk(let bytes?)? = replies.first else {
             throw ExitMessage("\(address) answered INFO with \(String(describing: replies.first))")
         }

@@ -27,6 +27,9 @@ struct PromoteCommand: AsyncParsableCommand {
     @Option(help: "How long to wait for the promotion (e.g. 10s).")
     var timeout: String = "10s"
 
+    @OptionGroup(title: "TLS")
+    var tlsOptions: TLSClientOptions
+
     func validate() throws {
         guard force else { throw ValidationError("promote needs --force: it may lose acknowledged writes (for a safe hand-over use understudy switchover)") }
         guard !NodeInfo.addresses(nodes).isEmpty else { throw ValidationError("--nodes needs HOST:PORT,HOST:PORT") }
@@ -34,11 +37,12 @@ struct PromoteCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let tls = try tlsOptions.clientTLS()
         var standby: NodeInfo?
         var primary: NodeInfo?
         for address in NodeInfo.addresses(nodes) {
             do {
-                let info = try await NodeInfo.fetch(address, section: "replication", timeoutMilliseconds: 2_000)
+                let info = try await NodeInfo.fetch(address, section: "replication", timeoutMilliseconds: 2_000, tls: tls)
                 if info.role == "standby" { standby = info }
                 if info.role == "primary" { primary = info }
             } catch {
@@ -66,7 +70,7 @@ struct PromoteCommand: AsyncParsableCommand {
         let timeoutMilliseconds = DurationText.milliseconds(timeout) ?? 10_000
         let replies = try await NodeRequest.send(
             [Command("PROMOTE", "FORCE", "TIMEOUT", "\(timeoutMilliseconds)")], to: standby.address,
-            timeoutMilliseconds: timeoutMilliseconds + 5_000)
+            timeoutMilliseconds: timeoutMilliseconds + 5_000, tls: tls)
         switch replies.first {
         case .simple?:
             print("promoted: \(standby.address) is the primary")

@@ -103,6 +103,8 @@ struct ServerCommand: AsyncParsableCommand, ConfigurableCommand {
 
     @Option(help: "A file whose first line is the cluster's shared secret (32+ random bytes; chmod 600): replication, witness links and FENCE are then authenticated with it (docs/security.md).")
     var clusterSecretFile: String?
+    @OptionGroup(title: "TLS (see docs/security.md)")
+    var tlsOptions: TLSServerOptions
 
     func validate() throws {
         try validateClusterName(clusterName)
@@ -155,6 +157,7 @@ struct ServerCommand: AsyncParsableCommand, ConfigurableCommand {
         configuration.clusterName = clusterName
         configuration.clusterSecret = try clusterSecretFile.map { try ClusterSecretFile.load(path: $0, logger: logger) }
         configuration.drainTimeoutMilliseconds = DurationText.milliseconds(drainTimeout) ?? 5_000
+        configuration.tls = try tlsOptions.contexts()
         if let peer {
             let settings = try coordinationSettings()
             var pair = ReplicationConfiguration(
@@ -173,7 +176,8 @@ struct ServerCommand: AsyncParsableCommand, ConfigurableCommand {
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 // `understudy drain` ends the service by itself: the process then exits 0.
-                services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
+                services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)]
+                    + TLSReloadOnHangup.entry(configuration.tls, logger: logger),
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()

@@ -26,6 +26,9 @@ struct StatusCommand: AsyncParsableCommand {
     @Option(help: "How many of each node's recent events to show (its EVENTS command; 0: none).")
     var events: Int = 10
 
+    @OptionGroup(title: "TLS")
+    var tlsOptions: TLSClientOptions
+
     func validate() throws {
         guard !addresses.isEmpty else { throw ValidationError("--nodes needs at least one HOST:PORT") }
         guard DurationText.milliseconds(timeout) != nil else { throw ValidationError("--timeout must be a duration such as 2s") }
@@ -35,16 +38,17 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         let timeoutMilliseconds = DurationText.milliseconds(timeout) ?? 2_000
+        let tls = try tlsOptions.clientTLS()
         var reports: [(name: String, fields: [(String, String)]?, error: String?)] = []
         for address in addresses {
-            reports.append(await Self.info(address, section: "replication", timeoutMilliseconds: timeoutMilliseconds))
+            reports.append(await Self.info(address, section: "replication", timeoutMilliseconds: timeoutMilliseconds, tls: tls))
         }
         if let witness {
-            reports.append(await Self.info(witness, section: nil, timeoutMilliseconds: timeoutMilliseconds))
+            reports.append(await Self.info(witness, section: nil, timeoutMilliseconds: timeoutMilliseconds, tls: tls))
         }
         var recent: [(name: String, lines: [String])] = []
         for address in addresses where events > 0 {
-            recent.append(("\(address)", await Self.recentEvents(address, count: events, timeoutMilliseconds: timeoutMilliseconds)))
+            recent.append(("\(address)", await Self.recentEvents(address, count: events, timeoutMilliseconds: timeoutMilliseconds, tls: tls)))
         }
         if json {
             print(Self.json(reports, events: recent))
@@ -59,10 +63,10 @@ struct StatusCommand: AsyncParsableCommand {
 
     /// `EVENTS <count>`: one JSON object per event; if the node cannot say, one object with
     /// kind `unavailable` and the reason (the table also shows an unreachable node).
-    private static func recentEvents(_ address: ListenAddress, count: Int, timeoutMilliseconds: Int64) async -> [String] {
+    private static func recentEvents(_ address: ListenAddress, count: Int, timeoutMilliseconds: Int64, tls: ClientTLS?) async -> [String] {
         let replies: [Reply]
         do {
-            replies = try await NodeRequest.send([Command("EVENTS", "\(count)")], to: address, timeoutMilliseconds: timeoutMilliseconds)
+            replies = try await NodeRequest.send([Command("EVENTS", "\(count)")], to: address, timeoutMilliseconds: timeoutMilliseconds, tls: tls)
         } catch {
             return [JSONText.object([("kind", .string("unavailable")), ("reason", .string("\(error)"))]).text]
         }
@@ -93,11 +97,11 @@ struct StatusCommand: AsyncParsableCommand {
         return "#\(field("sequence") ?? "?") \(field("kind") ?? "?") (epoch \(field("epoch") ?? "-")): \(field("reason") ?? "")"
     }
 
-    private static func info(_ address: ListenAddress, section: String?, timeoutMilliseconds: Int64)
+    private static func info(_ address: ListenAddress, section: String?, timeoutMilliseconds: Int64, tls: ClientTLS?)
         async -> (name: String, fields: [(String, String)]?, error: String?)
     {
         do {
-            let info = try await NodeInfo.fetch(address, section: section, timeoutMilliseconds: timeoutMilliseconds)
+            let info = try await NodeInfo.fetch(address, section: section, timeoutMilliseconds: timeoutMilliseconds, tls: tls)
             return ("\(address)", info.fields, nil)
         } catch {
             return ("\(address)", nil, "\(error)")

@@ -19,6 +19,9 @@ struct SwitchoverCommand: AsyncParsableCommand {
     @Option(help: "How long the standby may take to catch up before the switchover is abandoned (e.g. 5s).")
     var timeout: String = "5s"
 
+    @OptionGroup(title: "TLS")
+    var tlsOptions: TLSClientOptions
+
     func validate() throws {
         guard NodeInfo.addresses(nodes).count >= 2 else { throw ValidationError("--nodes needs both data nodes, HOST:PORT,HOST:PORT") }
         guard DurationText.milliseconds(timeout).map({ $0 > 0 }) == true else { throw ValidationError("--timeout must be a duration such as 5s") }
@@ -26,11 +29,12 @@ struct SwitchoverCommand: AsyncParsableCommand {
 
     func run() async throws {
         let timeoutMilliseconds = DurationText.milliseconds(timeout) ?? 5_000
+        let tls = try tlsOptions.clientTLS()
         var primary: NodeInfo?
         var problems: [String] = []
         for address in NodeInfo.addresses(nodes) {
             do {
-                let info = try await NodeInfo.fetch(address, section: "replication", timeoutMilliseconds: 2_000)
+                let info = try await NodeInfo.fetch(address, section: "replication", timeoutMilliseconds: 2_000, tls: tls)
                 if info.role == "primary" { primary = info }
             } catch {
                 problems.append("\(address): \(error)")
@@ -49,7 +53,7 @@ struct SwitchoverCommand: AsyncParsableCommand {
         let started = ContinuousClock.now
         let replies = try await NodeRequest.send(
             [Command(arguments: command.map { Array($0.utf8) })], to: primary.address,
-            timeoutMilliseconds: timeoutMilliseconds + 5_000)
+            timeoutMilliseconds: timeoutMilliseconds + 5_000, tls: tls)
         let elapsed = ContinuousClock.now - started
         switch replies.first {
         case .simple(let line)?:

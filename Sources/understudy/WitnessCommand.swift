@@ -42,6 +42,9 @@ struct WitnessCommand: AsyncParsableCommand, ConfigurableCommand {
     @Option(help: "Admin HTTP address, HOST:PORT (health, liveness, cluster, history, events, metrics); none without it.")
     var admin: ListenAddress?
 
+    @OptionGroup(title: "TLS (see docs/security.md)")
+    var tlsOptions: TLSServerOptions
+
     func validate() throws {
         let names = parsedNodes
         guard names.count == 2, names[0] != names[1] else {
@@ -71,10 +74,11 @@ struct WitnessCommand: AsyncParsableCommand, ConfigurableCommand {
         configuration.clusterSecret = try clusterSecretFile.map { try ClusterSecretFile.load(path: $0, logger: logger) }
         configuration.sentinelDownAfterMilliseconds = DurationText.milliseconds(sentinelDownAfter) ?? 1_000
         configuration.adminAddress = admin
+        configuration.tls = try tlsOptions.contexts()
         let service = WitnessService(configuration: configuration, logger: logger)
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [.init(service: service)],
+                services: [.init(service: service)] + TLSReloadOnHangup.entry(configuration.tls, logger: logger),
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()

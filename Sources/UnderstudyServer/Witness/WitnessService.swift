@@ -2,6 +2,7 @@ public import Logging
 import CoreMetrics
 import NIOCore
 import NIOPosix
+import NIOSSL
 public import ServiceLifecycle
 public import UnderstudyCore
 import UnderstudyStorage
@@ -30,6 +31,8 @@ public struct WitnessConfiguration: Sendable {
     var onListening: (@Sendable (_ port: Int) -> Void)?
     /// `--admin HOST:PORT`: the admin HTTP port (nil: none).
     public var adminAddress: ListenAddress?
+    /// `--tls-*`: the witness port speaks only TLS (nil: plaintext).
+    public var tls: TLSContexts?
 
     public init(dataDirectory: String, host: String, port: Int, nodes: [String]) {
         self.dataDirectory = dataDirectory
@@ -67,6 +70,7 @@ public struct WitnessService: Service {
             dataDirectory: configuration.dataDirectory, sentinel: hub, logger: logger,
             metrics: WitnessMetrics(factory: MetricsSystem.factory))
         let pendingBytes = configuration.maxSubscriberPendingBytes
+        let tls = configuration.tls
         logger.info("witness record loaded", metadata: [
             "dir": "\(configuration.dataDirectory)", "record": "\(record?.text ?? "none: a new cluster")",
             "nodes": "\(configuration.nodes.joined(separator: ","))",
@@ -79,6 +83,9 @@ public struct WitnessService: Service {
                 .childChannelOption(.writeBufferWaterMark, value: .init(low: pendingBytes / 2, high: pendingBytes))
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        if let tls {
+                            try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.serverContext))
+                        }
                         try channel.pipeline.syncOperations.addHandlers(
                             ByteToMessageHandler(RESPCommandDecoder(limits: RESPLimits())),
                             WitnessHandler(
@@ -96,7 +103,7 @@ public struct WitnessService: Service {
             throw ServerStartError(message: "cannot listen on \(configuration.host):\(configuration.port): \(error)")
         }
         let port = serverChannel.localAddress?.port ?? configuration.port
-        logger.info("witness ready", metadata: ["listen": "\(configuration.host):\(port)"])
+        logger.info("witness ready", metadata: ["listen": "\(configuration.host):\(port)", "tls": "\(tls == nil ? "off" : "on")"])
         let adminChannel = try await startAdmin(group: group, state: state, loop: serverChannel.eventLoop)
         configuration.onListening?(port)
         // Silence is an event too (a node stops being heard): look again at a tenth of down-after.
