@@ -15,6 +15,11 @@ struct ClientSession {
     /// switch back. A reply is encoded when its command runs, so a reply held for
     /// durability keeps the protocol it was made in.
     var protocolVersion = ProtocolVersion.resp2
+    /// The user this connection authenticated as, and what it may do; nil until it
+    /// authenticates (set at connect when no password is configured).
+    var user: UserTable.User?
+    /// The client's IP address without its port: what failed authentications are counted by.
+    var remoteHost = "?"
 
     /// Redis's rule for CLIENT SETNAME and HELLO SETNAME: printable ASCII without spaces.
     static func isValidName(_ name: [UInt8]) -> Bool {

@@ -120,6 +120,7 @@ struct NodeAdminBackend: AdminBackend {
     let engine: NodeEngine
     let metricsExposition: (@Sendable () -> [UInt8])?
     var isWitness: Bool { false }
+    var users: UserTable { engine.configuration.users }
 
     func snapshot() -> EventLoopFuture<AdminSnapshot> {
         engine.eventLoop.submit { engine.adminSnapshot() }

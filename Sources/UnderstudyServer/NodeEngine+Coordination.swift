@@ -157,10 +157,11 @@ extension NodeEngine {
         let command = Command(arguments: words.map { Array($0.utf8) })
         let logger = self.logger
         let loop = eventLoop
+        let password = peerPassword
         Task {
             let replies: [Reply]
             do {
-                replies = try await NodeRequest.send([command], to: peer, timeoutMilliseconds: 500)
+                replies = try await NodeRequest.send([command], to: peer, timeoutMilliseconds: 500, password: password)
             } catch {
                 // The peer is down or unreachable: it learns the epoch when it comes back.
                 logger.debug("cannot tell the peer this node's epoch", metadata: ["peer": "\(peer)", "error": "\(error)"])

@@ -18,7 +18,7 @@ extension NodeEngine {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandlers(
-                        ByteToMessageHandler(StandbyLinkDecoder()),
+                        ByteToMessageHandler(StandbyLinkDecoder(sentAuthentication: engine.peerPassword != nil)),
                         StandbyLinkHandler(engine: engine))
                 }
             }

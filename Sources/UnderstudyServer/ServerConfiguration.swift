@@ -55,6 +55,9 @@ public struct ServerConfiguration: Sendable {
     public var clusterName = "understudy"
     /// `--drain-timeout`: how long in-flight requests get to finish on a drain or SIGTERM.
     public var drainTimeoutMilliseconds: Int64 = 5_000
+    /// The users who may connect (`--password-file`, `--users-file`, `UNDERSTUDY_PASSWORD`);
+    /// empty: no password, every connection is `default` (docs/security.md).
+    public var users = UserTable()
     /// Called once with the bound port when the listener is up (in-process tests bind port 0).
     var onListening: (@Sendable (_ port: Int) -> Void)?
 

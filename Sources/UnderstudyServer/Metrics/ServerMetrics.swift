@@ -31,6 +31,8 @@ enum RefusalReason: String, CaseIterable, Sendable {
     case idleTimeout = "idle_timeout"
     /// A request past the per-connection in-flight limit.
     case inflight
+    /// A failed authentication (`AUTH`, `HELLO … AUTH`, admin HTTP Basic auth).
+    case auth
 }
 
 /// How a command ended: the `result` label of `understudy_commands_total`.
