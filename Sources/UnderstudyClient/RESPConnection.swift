@@ -19,9 +19,11 @@ final class RESPConnection: Sendable {
 
     var isActive: Bool { channel.isActive }
 
-    /// Connects within `timeoutMilliseconds`.
+    /// Connects within `timeoutMilliseconds` and, given `authentication` (the arguments of an
+    /// `AUTH` command), authenticates before any caller's request is sent; a refused `AUTH`
+    /// closes the connection and fails the future with `AuthenticationRefused`.
     static func connect(to node: NodeAddress, group: any EventLoopGroup, timeoutMilliseconds: Int64,
-                        maxAbandonedReplies: Int) -> EventLoopFuture<RESPConnection> {
+                        maxAbandonedReplies: Int, authentication: [[UInt8]]? = nil) -> EventLoopFuture<RESPConnection> {
         ClientBootstrap(group: group)
             .connectTimeout(.milliseconds(timeoutMilliseconds))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -40,6 +42,40 @@ final class RESPConnection: Sendable {
                                           handler: NIOLoopBound(handler, eventLoop: channel.eventLoop))
                 }
             }
+            .flatMap { connection in
+                guard let authentication else { return connection.channel.eventLoop.makeSucceededFuture(connection) }
+                return connection.authenticate(authentication, timeoutMilliseconds: timeoutMilliseconds)
+            }
+    }
+
+    /// Sends `AUTH …` first; the connection, or a failure once it is closed.
+    private func authenticate(_ arguments: [[UInt8]], timeoutMilliseconds: Int64) -> EventLoopFuture<RESPConnection> {
+        let promise = channel.eventLoop.makePromise(of: Reply.self)
+        handler.value.enqueue(Command(arguments: arguments), timeoutMilliseconds: timeoutMilliseconds, promise: promise)
+        let channel = self.channel
+        return promise.futureResult.flatMapThrowing { reply in
+            if case .error(let message) = reply {
+                channel.close(promise: nil)
+                throw AuthenticationRefused(node: self.node, message: message)
+            }
+            return self
+        }
+    }
+}
+
+/// The node refused the `AUTH` a new connection sent (`-WRONGPASS`, or `-ERR AUTH … without
+/// any password configured`).
+struct AuthenticationRefused: Error, CustomStringConvertible {
+    var node: NodeAddress
+    var message: String
+    var description: String { "\(node) refused the password: \(message)" }
+}
+
+extension RESPConnection {
+    /// The `AUTH` arguments for a password and an optional user name (nil: `default`).
+    static func authenticationArguments(username: String?, password: String?) -> [[UInt8]]? {
+        guard let password else { return nil }
+        return [Array("AUTH".utf8)] + (username.map { [Array($0.utf8)] } ?? []) + [Array(password.utf8)]
     }
 
     /// Sends `arguments` and waits for its reply at most `timeoutMilliseconds`.
