@@ -41,7 +41,9 @@ struct LocalClusterPlan {
     var nodeB: Process
     var witness: Process
 
-    init(directory: String, mode: ReplicationMode, basePort: Int) {
+    /// - Parameter passwordFile: given to both nodes as `--password-file` (an absolute path:
+    ///   the children may resolve relative paths differently); nil: no password.
+    init(directory: String, mode: ReplicationMode, basePort: Int, passwordFile: String? = nil) {
         self.directory = directory
         self.mode = mode
         let a = ListenAddress(host: Self.host, port: basePort + Self.nodeAPortOffset)
@@ -56,7 +58,7 @@ struct LocalClusterPlan {
                 name: name, address: address, adminAddress: admin(address),
                 arguments: ["server", "--data-dir", path(name), "--listen", "\(address)", "--peer", "\(peer)",
                             "--witness", "\(witnessAddress)", "--replication", mode.rawValue, "--role", role,
-                            "--admin", "\(admin(address))"],
+                            "--admin", "\(admin(address))"] + (passwordFile.map { ["--password-file", $0] } ?? []),
                 dataDirectory: path(name), logPath: path(name + ".log"))
         }
         nodeA = node("a", a, peer: b, role: "primary")

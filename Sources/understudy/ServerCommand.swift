@@ -101,6 +101,17 @@ struct ServerCommand: AsyncParsableCommand, ConfigurableCommand {
     @Option(help: "The cluster's name, as the witness's --cluster-name: the 'scope' the admin port reports.")
     var clusterName: String = "understudy"
 
+    @Option(help: "A file whose first non-blank line is the 'default' user's password: clients must AUTH (docs/security.md).")
+    var passwordFile: String?
+
+    @Option(help: "A file of users, one a line: 'username password [read-write|read-only]' ('#' comments).")
+    var usersFile: String?
+
+    @Option(help: "The 'default' user's password: only from the config file or UNDERSTUDY_PASSWORD, never on the command line.")
+    var password: String?
+
+    static var commandLineForbiddenKeys: Set<String> { ["password"] }
+
     func validate() throws {
         try validateClusterName(clusterName)
         guard DurationText.milliseconds(drainTimeout).map({ $0 > 0 }) == true else {
@@ -127,6 +138,10 @@ struct ServerCommand: AsyncParsableCommand, ConfigurableCommand {
         let settings = try coordinationSettings()
         if let problem = settings.problem { throw ValidationError(problem) }
         if witness != nil, peer == nil { throw ValidationError("--witness needs --peer (the other data node's address)") }
+        if passwordFile != nil, password != nil {
+            throw ValidationError("--password-file and the password key (UNDERSTUDY_PASSWORD) both give the default user's password: keep one")
+        }
+        _ = try SecretFiles.userTable(passwordFile: passwordFile, password: password, usersFile: usersFile)
         if let peer, peer.host == listen.host, peer.port == listen.port {
             throw ValidationError("--peer must name the other node, not this node's --listen address")
         }
@@ -151,6 +166,9 @@ struct ServerCommand: AsyncParsableCommand, ConfigurableCommand {
         configuration.adminAddress = admin
         configuration.clusterName = clusterName
         configuration.drainTimeoutMilliseconds = DurationText.milliseconds(drainTimeout) ?? 5_000
+        let (users, warnings) = try SecretFiles.userTable(passwordFile: passwordFile, password: password, usersFile: usersFile)
+        configuration.users = users
+        for warning in warnings { logger.warning("\(warning)") }
         if let peer {
             let settings = try coordinationSettings()
             var pair = ReplicationConfiguration(

@@ -26,6 +26,9 @@ struct StatusCommand: AsyncParsableCommand {
     @Option(help: "How many of each node's recent events to show (its EVENTS command; 0: none).")
     var events: Int = 10
 
+    @OptionGroup(title: "Authentication")
+    var passwordOptions: PasswordOptions
+
     func validate() throws {
         guard !addresses.isEmpty else { throw ValidationError("--nodes needs at least one HOST:PORT") }
         guard DurationText.milliseconds(timeout) != nil else { throw ValidationError("--timeout must be a duration such as 2s") }
@@ -35,16 +38,17 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         let timeoutMilliseconds = DurationText.milliseconds(timeout) ?? 2_000
+        let credentials = (password: try passwordOptions.password(), user: passwordOptions.user)
         var reports: [(name: String, fields: [(String, String)]?, error: String?)] = []
         for address in addresses {
-            reports.append(await Self.info(address, section: "replication", timeoutMilliseconds: timeoutMilliseconds))
+            reports.append(await Self.info(address, section: "replication", timeoutMilliseconds: timeoutMilliseconds, credentials: credentials))
         }
         if let witness {
-            reports.append(await Self.info(witness, section: nil, timeoutMilliseconds: timeoutMilliseconds))
+            reports.append(await Self.info(witness, section: nil, timeoutMilliseconds: timeoutMilliseconds, credentials: (nil, nil)))
         }
         var recent: [(name: String, lines: [String])] = []
         for address in addresses where events > 0 {
-            recent.append(("\(address)", await Self.recentEvents(address, count: events, timeoutMilliseconds: timeoutMilliseconds)))
+            recent.append(("\(address)", await Self.recentEvents(address, count: events, timeoutMilliseconds: timeoutMilliseconds, credentials: credentials)))
         }
         if json {
             print(Self.json(reports, events: recent))
@@ -59,10 +63,11 @@ struct StatusCommand: AsyncParsableCommand {
 
     /// `EVENTS <count>`: one JSON object per event; if the node cannot say, one object with
     /// kind `unavailable` and the reason (the table also shows an unreachable node).
-    private static func recentEvents(_ address: ListenAddress, count: Int, timeoutMilliseconds: Int64) async -> [String] {
+    private static func recentEvents(_ address: ListenAddress, count: Int, timeoutMilliseconds: Int64, credentials: Credentials) async -> [String] {
         let replies: [Reply]
         do {
-            replies = try await NodeRequest.send([Command("EVENTS", "\(count)")], to: address, timeoutMilliseconds: timeoutMilliseconds)
+            replies = try await NodeRequest.send([Command("EVENTS", "\(count)")], to: address, timeoutMilliseconds: timeoutMilliseconds,
+                                                password: credentials.password, username: credentials.user)
         } catch {
             return [JSONText.object([("kind", .string("unavailable")), ("reason", .string("\(error)"))]).text]
         }
@@ -93,11 +98,15 @@ struct StatusCommand: AsyncParsableCommand {
         return "#\(field("sequence") ?? "?") \(field("kind") ?? "?") (epoch \(field("epoch") ?? "-")): \(field("reason") ?? "")"
     }
 
-    private static func info(_ address: ListenAddress, section: String?, timeoutMilliseconds: Int64)
+    /// The password and user sent as `AUTH` first (the witness: none).
+    typealias Credentials = (password: String?, user: String?)
+
+    private static func info(_ address: ListenAddress, section: String?, timeoutMilliseconds: Int64, credentials: Credentials)
         async -> (name: String, fields: [(String, String)]?, error: String?)
     {
         do {
-            let info = try await NodeInfo.fetch(address, section: section, timeoutMilliseconds: timeoutMilliseconds)
+            let info = try await NodeInfo.fetch(address, section: section, timeoutMilliseconds: timeoutMilliseconds,
+                                                password: credentials.password, username: credentials.user)
             return ("\(address)", info.fields, nil)
         } catch {
             return ("\(address)", nil, "\(error)")
@@ -109,7 +118,8 @@ struct StatusCommand: AsyncParsableCommand {
         var notes: [String] = []
         for report in reports {
             guard let list = report.fields else {
-                rows.append([report.name, "unreachable", "-", "-", "-", "-", "-", "-"])
+                let needsPassword = report.error?.contains("requires a password") == true
+                rows.append([report.name, needsPassword ? "auth required" : "unreachable", "-", "-", "-", "-", "-", "-"])
                 notes.append("\(report.name): \(report.error ?? "no answer")")
                 continue
             }

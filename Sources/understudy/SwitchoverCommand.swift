@@ -24,13 +24,19 @@ struct SwitchoverCommand: AsyncParsableCommand {
         guard DurationText.milliseconds(timeout).map({ $0 > 0 }) == true else { throw ValidationError("--timeout must be a duration such as 5s") }
     }
 
+
+    @OptionGroup(title: "Authentication")
+    var passwordOptions: PasswordOptions
+
     func run() async throws {
+        let password = try passwordOptions.password()
         let timeoutMilliseconds = DurationText.milliseconds(timeout) ?? 5_000
         var primary: NodeInfo?
         var problems: [String] = []
         for address in NodeInfo.addresses(nodes) {
             do {
-                let info = try await NodeInfo.fetch(address, section: "replication", timeoutMilliseconds: 2_000)
+                let info = try await NodeInfo.fetch(address, section: "replication", timeoutMilliseconds: 2_000,
+                                                    password: password, username: passwordOptions.user)
                 if info.role == "primary" { primary = info }
             } catch {
                 problems.append("\(address): \(error)")
@@ -49,7 +55,7 @@ struct SwitchoverCommand: AsyncParsableCommand {
         let started = ContinuousClock.now
         let replies = try await NodeRequest.send(
             [Command(arguments: command.map { Array($0.utf8) })], to: primary.address,
-            timeoutMilliseconds: timeoutMilliseconds + 5_000)
+            timeoutMilliseconds: timeoutMilliseconds + 5_000, password: password, username: passwordOptions.user)
         let elapsed = ContinuousClock.now - started
         switch replies.first {
         case .simple(let line)?:
