@@ -16,7 +16,8 @@ extension ClientHandler {
 
     /// The reply refusing `command` to this connection's user (`-NOAUTH`, `-NOPERM`), or nil.
     func accessRefusal(for command: Command) -> Reply? {
-        if let user = session.user, user.permission == .readWrite { return nil }  // the common case: no lookup
+        // The common cases first, without a lookup: no password, or a read-write user.
+        guard engine.configuration.users.requiresAuthentication, session.user?.permission != .readWrite else { return nil }
         let name = command.name
         return AccessRule.refusal(
             commandName: name, isWrite: CommandTable.spec(named: name)?.isWrite ?? false, permission: session.user?.permission)

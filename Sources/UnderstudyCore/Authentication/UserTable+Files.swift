@@ -4,7 +4,7 @@ extension UserTable {
     /// whitespace around it (a trailing newline from `echo` must not become part of it).
     /// - Throws: when the file has no such line.
     public static func password(fromPasswordFile text: String, path: String) throws(UserTableError) -> [UInt8] {
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        for line in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
             let password = trimmed(line)
             if !password.isEmpty { return Array(password.utf8) }
         }
@@ -18,7 +18,7 @@ extension UserTable {
     public static func users(fromUsersFile text: String, path: String) throws(UserTableError) -> [User] {
         var users: [User] = []
         var seen: [String: Int] = [:]
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (index, rawLine) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let lineNumber = index + 1
             let line = trimmed(rawLine)
             if line.isEmpty || line.hasPrefix("#") { continue }
