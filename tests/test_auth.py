@@ -186,6 +186,10 @@ def test_a_pair_with_a_witness_and_a_password_replicates_fails_over_and_status_a
     assert "requires a password" in refused.stdout + refused.stderr, refused.stdout + refused.stderr
     from_env = run_understudy("status", "--nodes", nodes, "--events", "0", environment={"UNDERSTUDY_PASSWORD": PASSWORD})
     assert "requires a password" not in from_env.stdout and "primary" in from_env.stdout
+    switched = run_understudy("switchover", "--nodes", nodes, "--password-file", str(password_file))
+    assert switched.returncode == 0 and "switched over" in switched.stdout, switched.stdout + switched.stderr
+    primary, standby = standby, primary
+    wait_until(lambda: info(standby).get("master_link_status") == "up", 30, 0.1, "the old primary follows the new one")
     cluster.kill9(primary)
     new = cluster.primary(timeout=30)
     assert new is standby
