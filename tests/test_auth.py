@@ -124,11 +124,14 @@ def test_repeated_failures_from_one_address_get_slower(secured):
 
 
 def test_admin_switchover_needs_basic_auth(secured):
+    before = denied_count(secured)
     admin = f"http://{secured.options['admin']}/switchover"
     request = urllib.request.Request(admin, data=b"{}", method="POST")
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=10)
     assert refused.value.code == 401
+    assert refused.value.headers["WWW-Authenticate"].startswith("Basic")
+    wait_until(lambda: denied_count(secured) == before + 1, 5, 0.05, "the refused request is counted")
     with urllib.request.urlopen(f"http://{secured.options['admin']}/liveness", timeout=10) as response:
         assert response.status == 200  # probes stay open
     token = base64.b64encode(f"default:{PASSWORD}".encode()).decode()

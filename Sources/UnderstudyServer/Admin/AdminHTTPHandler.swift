@@ -15,10 +15,14 @@ public protocol AdminBackend: Sendable {
     /// Who may `POST /switchover` (HTTP Basic auth) when a password is set; the health
     /// endpoints stay open for probes. Default: no password.
     var users: UserTable { get }
+    /// A `POST /switchover` whose credentials were missing or wrong: log and count it as a
+    /// failed authentication (never the password).
+    func authenticationFailed(client: String)
 }
 
 extension AdminBackend {
     public var users: UserTable { UserTable() }
+    public func authenticationFailed(client: String) {}
 }
 
 /// How a `POST /switchover` ended (Patroni's codes: 200 done, 412 refused before it
@@ -87,6 +91,7 @@ public final class AdminHTTPHandler: ChannelInboundHandler, RemovableChannelHand
             finish(AdminRouter.Response(status: 200, contentType: AdminRouter.metricsContentType, body: text))
         case .switchover:
             guard BasicAuthorization.authorizes(header: head.headers.first(name: "Authorization"), users: backend.users) else {
+                backend.authenticationFailed(client: context.remoteAddress?.description ?? "?")
                 finish(Self.unauthorized)
                 return
             }
