@@ -42,6 +42,9 @@ PASS_THROUGH_FLAGS = (
     "admin", "log_format", "drain_timeout",
     # peer authentication (docs/security.md, "Peer authentication")
     "cluster_secret_file",
+    # client authentication (docs/security.md); the option ``password`` is not a flag: it
+    # is what the harness's own connections send as AUTH (``info``, ``call``, ``client``)
+    "password_file", "users_file",
 )
 # TLS (docs/security.md), for servers and the witness alike. A process given them is polled
 # over TLS with its ``tls_client`` option (an ``ssl.SSLContext``).
@@ -317,10 +320,12 @@ class ServerProcess:
         kwargs.setdefault("decode_responses", True)
         kwargs.setdefault("protocol", 2)
         kwargs.setdefault("socket_timeout", 10)
+        kwargs.setdefault("password", self.options.get("password"))
         return redis.Redis(host=HOST, port=self.port, **kwargs)
 
     def raw(self, timeout: float = 10.0) -> RawClient:
-        return RawClient(HOST, self.port, timeout=timeout, ssl_context=self.tls_client)
+        """A raw connection, authenticated first when the process has a ``password`` option."""
+        return _authenticated(RawClient(HOST, self.port, timeout=timeout, ssl_context=self.tls_client), self.options.get("password"))
 
     def log_text(self) -> str:
         if self._log_file is not None:
@@ -392,10 +397,20 @@ def parse_info(text: str) -> dict[str, str]:
     return fields
 
 
+def _authenticated(client: RawClient, password: str | None) -> RawClient:
+    if password is not None:
+        reply = client.call("AUTH", password)
+        if reply != "OK":
+            client.close()
+            raise AssertionError(f"AUTH answered {reply!r}")
+    return client
+
+
 def info(process: "ServerProcess", section: str = "replication", timeout: float = 5.0) -> dict[str, str]:
     """One ``INFO <section>`` on a fresh connection (a reply held back by the server, e.g.
     behind a sync write that waits for the standby, cannot leak into a later call)."""
-    with RawClient(HOST, process.port, timeout=timeout, ssl_context=process.tls_client) as client:
+    with _authenticated(RawClient(HOST, process.port, timeout=timeout, ssl_context=process.tls_client),
+                        process.options.get("password")) as client:
         reply = client.call("INFO", section)
     if not isinstance(reply, str):
         raise AssertionError(f"INFO {section} answered {reply!r}")
@@ -404,7 +419,8 @@ def info(process: "ServerProcess", section: str = "replication", timeout: float 
 
 def call(process: "ServerProcess", *args, timeout: float = 5.0):
     """One command on a fresh raw connection; errors come back as ``resp.Err``."""
-    with RawClient(HOST, process.port, timeout=timeout, ssl_context=process.tls_client) as client:
+    with _authenticated(RawClient(HOST, process.port, timeout=timeout, ssl_context=process.tls_client),
+                        process.options.get("password")) as client:
         return client.call(*args)
 
 

@@ -112,7 +112,8 @@ actor NodePool {
         case .ready, .empty:
             future = RESPConnection.connect(
                 to: node, group: group, timeoutMilliseconds: min(configuration.connectTimeoutMilliseconds, timeoutMilliseconds),
-                maxAbandonedReplies: configuration.maxAbandonedRepliesPerConnection, tls: configuration.tls)
+                maxAbandonedReplies: configuration.maxAbandonedRepliesPerConnection, tls: configuration.tls,
+                authentication: RESPConnection.authenticationArguments(username: configuration.username, password: configuration.password))
             slots[index] = .connecting(future)
         }
         let connection: RESPConnection

@@ -17,15 +17,21 @@ public enum NodeRequest {
     /// - Throws: `UnderstudyClientError` — `.unreachable` when nothing was sent (the connect
     ///   failed or timed out), `.indeterminate` when a command was sent and its reply did not
     ///   come within the deadline (it may have run).
+    /// - Parameters:
+    ///   - password: sent as `AUTH [username] password` before the commands (a node with
+    ///     `--password-file`; nil: none). A refused password throws `.authenticationFailed`.
     public static func send(_ commands: [Command], to address: NetworkAddress, timeoutMilliseconds: Int64 = 2_000,
-                            tls: ClientTLS? = nil,
+                            tls: ClientTLS? = nil, password: String? = nil, username: String? = nil,
                             group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
                             prologue: Prologue? = nil) async throws(UnderstudyClientError) -> [Reply] {
         let clock = MonotonicClock()
         let connection: RESPConnection
         do {
-            connection = try await RESPConnection.connect(to: address, group: group, timeoutMilliseconds: timeoutMilliseconds,
-                                                          maxAbandonedReplies: 1, tls: tls).get()
+            connection = try await RESPConnection.connect(
+                to: address, group: group, timeoutMilliseconds: timeoutMilliseconds, maxAbandonedReplies: 1, tls: tls,
+                authentication: RESPConnection.authenticationArguments(username: username, password: password)).get()
+        } catch let refused as AuthenticationRefused {
+            throw UnderstudyClientError(code: .authenticationFailed, message: "\(refused)", node: address)
         } catch {
             throw UnderstudyClientError(code: .unreachable, message: "cannot connect to \(address): \(error)", node: address)
         }

@@ -21,8 +21,12 @@ final class RESPConnection: Sendable {
 
     /// Connects within `timeoutMilliseconds`, and with `tls` completes the handshake within as
     /// long again: a certificate that does not verify fails the connect, so nothing was sent.
+    /// Given `authentication` (the arguments of an `AUTH` command), it authenticates before
+    /// any caller's request is sent; a refused `AUTH` closes the connection and fails the
+    /// future with `AuthenticationRefused`.
     static func connect(to node: NodeAddress, group: any EventLoopGroup, timeoutMilliseconds: Int64,
-                        maxAbandonedReplies: Int, tls: ClientTLS? = nil) -> EventLoopFuture<RESPConnection> {
+                        maxAbandonedReplies: Int, tls: ClientTLS? = nil,
+                        authentication: [[UInt8]]? = nil) -> EventLoopFuture<RESPConnection> {
         ClientBootstrap(group: group)
             .connectTimeout(.milliseconds(timeoutMilliseconds))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -35,8 +39,8 @@ final class RESPConnection: Sendable {
                 }
             }
             .connect(host: node.host, port: node.port)
-            .flatMap { channel in
-                channel.eventLoop.flatSubmit {
+            .flatMap { (channel: any Channel) -> EventLoopFuture<RESPConnection> in
+                channel.eventLoop.flatSubmit { () -> EventLoopFuture<RESPConnection> in
                     let handshake: EventLoopFuture<Void>
                     do {
                         handshake = tls == nil ? channel.eventLoop.makeSucceededVoidFuture()
@@ -44,13 +48,47 @@ final class RESPConnection: Sendable {
                     } catch {
                         return channel.eventLoop.makeFailedFuture(error)
                     }
-                    return handshake.flatMapThrowing {
+                    return handshake.flatMapThrowing { () -> RESPConnection in
                         let handler = try channel.pipeline.syncOperations.handler(type: RESPConnectionHandler.self)
                         return RESPConnection(node: node, channel: channel,
                                               handler: NIOLoopBound(handler, eventLoop: channel.eventLoop))
                     }
                 }
             }
+            .flatMap { (connection: RESPConnection) -> EventLoopFuture<RESPConnection> in
+                guard let authentication else { return connection.channel.eventLoop.makeSucceededFuture(connection) }
+                return connection.authenticate(authentication, timeoutMilliseconds: timeoutMilliseconds)
+            }
+    }
+
+    /// Sends `AUTH …` first; the connection, or a failure once it is closed.
+    private func authenticate(_ arguments: [[UInt8]], timeoutMilliseconds: Int64) -> EventLoopFuture<RESPConnection> {
+        let promise = channel.eventLoop.makePromise(of: Reply.self)
+        handler.value.enqueue(Command(arguments: arguments), timeoutMilliseconds: timeoutMilliseconds, promise: promise)
+        let channel = self.channel
+        return promise.futureResult.flatMapThrowing { reply in
+            if case .error(let message) = reply {
+                channel.close(promise: nil)
+                throw AuthenticationRefused(node: self.node, message: message)
+            }
+            return self
+        }
+    }
+}
+
+/// The node refused the `AUTH` a new connection sent (`-WRONGPASS`, or `-ERR AUTH … without
+/// any password configured`).
+struct AuthenticationRefused: Error, CustomStringConvertible {
+    var node: NodeAddress
+    var message: String
+    var description: String { "\(node) refused the password: \(message)" }
+}
+
+extension RESPConnection {
+    /// The `AUTH` arguments for a password and an optional user name (nil: `default`).
+    static func authenticationArguments(username: String?, password: String?) -> [[UInt8]]? {
+        guard let password else { return nil }
+        return [Array("AUTH".utf8)] + (username.map { [Array($0.utf8)] } ?? []) + [Array(password.utf8)]
     }
 
     /// Sends `arguments` and waits for its reply at most `timeoutMilliseconds`.

@@ -47,6 +47,11 @@ extension UnderstudyClient {
         /// Wrap writes that are not naturally idempotent in `IDEMPOTENT <key> …` with a fresh
         /// random key, so that a retry after an unknown outcome is safe.
         public var idempotentWrites = true
+        /// Sent as `AUTH [username] password` on each new connection, before any command
+        /// (a node started with `--password-file`; docs/security.md). Nil: no AUTH.
+        public var password: String?
+        /// The user `password` belongs to; nil: Redis's `default` user (`AUTH password`).
+        public var username: String?
         /// Backoff jitter and idempotency keys.
         public var randomSource = RandomSource.system
         /// TLS to every node (nil: plaintext), as `redis-cli --tls` talks to a TLS port.

@@ -10,7 +10,7 @@ public struct UnderstudyClientError: Error, Sendable, CustomStringConvertible {
         private enum Value: String, Hashable, Sendable {
             case indeterminate, serverError, idempotencyKeyConflict, deadlineExceeded
             case retriesExhausted, retryBudgetExhausted, circuitOpen, bulkheadFull, invalidArgument
-            case unexpectedReply, shutDown, cancelled, unreachable
+            case unexpectedReply, shutDown, cancelled, unreachable, authenticationFailed
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -45,6 +45,9 @@ public struct UnderstudyClientError: Error, Sendable, CustomStringConvertible {
         public static let shutDown = Code(.shutDown)
         /// `NodeRequest`: the node could not be reached (nothing was sent).
         public static let unreachable = Code(.unreachable)
+        /// The node refused the configured password (`-WRONGPASS`), or requires one and none
+        /// is configured (`-NOAUTH`). Nothing was executed.
+        public static let authenticationFailed = Code(.authenticationFailed)
     }
 
     public var code: Code

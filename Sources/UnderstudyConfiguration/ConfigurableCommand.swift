@@ -10,10 +10,15 @@ public protocol ConfigurableCommand: ParsableCommand {
     /// Keys whose values `--print-config` prints as `<redacted>` (password files and the
     /// like). Empty by default.
     static var secretConfigurationKeys: Set<String> { get }
+    /// Keys that may come only from the config file or the environment, never from the
+    /// command line, where `ps` shows every argument (a password). A command line giving
+    /// one is refused; `--print-config` prints them redacted. Empty by default.
+    static var commandLineForbiddenKeys: Set<String> { get }
 }
 
 extension ConfigurableCommand {
     public static var secretConfigurationKeys: Set<String> { [] }
+    public static var commandLineForbiddenKeys: Set<String> { [] }
 }
 
 /// The two flags every configurable command adds.

@@ -18,9 +18,13 @@ public struct ConfigurationResolver: Sendable {
     /// (a witness's `UNDERSTUDY_NODES` in a server's environment) is ignored, not refused.
     public var otherCommandsKeys: Set<String>
 
-    public init(options: CommandOptions, otherCommandsKeys: Set<String>) {
+    /// Keys the command line must not give (`ConfigurableCommand.commandLineForbiddenKeys`).
+    public var commandLineForbiddenKeys: Set<String>
+
+    public init(options: CommandOptions, otherCommandsKeys: Set<String>, commandLineForbiddenKeys: Set<String> = []) {
         self.options = options
         self.otherCommandsKeys = otherCommandsKeys
+        self.commandLineForbiddenKeys = commandLineForbiddenKeys
     }
 
     /// - Parameters:
@@ -31,6 +35,11 @@ public struct ConfigurationResolver: Sendable {
         commandLine: [String], environment: [String: String], readFile: (String) throws -> String
     ) throws -> EffectiveConfiguration {
         let fromCommandLine = commandLineSettings(commandLine)
+        if let forbidden = fromCommandLine.first(where: { commandLineForbiddenKeys.contains($0.key) }) {
+            throw ConfigurationError(
+                "--\(forbidden.key) cannot be given on the command line, where any user can read it (ps): put it in the config file "
+                    + "(key '\(forbidden.key)') or in \(ConfigurationKey.environmentName(forKey: forbidden.key)), or use a file option such as --\(forbidden.key)-file")
+        }
         let fromEnvironment = try environmentSettings(environment)
         let configPath = (fromEnvironment + fromCommandLine).last { $0.key == Self.configKey }?.values.last  // the command line wins
         var fromFile: [ConfigurationSetting] = []

@@ -28,7 +28,9 @@ public enum ConfiguredLaunch {
         do {
             let others = root.configuration.subcommands.filter { ObjectIdentifier($0) != ObjectIdentifier(command) }
             let otherKeys = try others.flatMap { try CommandOptions(of: $0).keys }
-            let resolver = ConfigurationResolver(options: try CommandOptions(of: command), otherCommandsKeys: Set(otherKeys))
+            let resolver = ConfigurationResolver(
+                options: try CommandOptions(of: command), otherCommandsKeys: Set(otherKeys),
+                commandLineForbiddenKeys: configurable.commandLineForbiddenKeys)
             effective = try resolver.resolve(
                 commandLine: Array(arguments.dropFirst()), environment: environment,
                 readFile: { try String(contentsOfFile: $0, encoding: .utf8) })
@@ -48,7 +50,8 @@ public enum ConfiguredLaunch {
             root.exit(withError: error)
         }
         if let configured = parsed as? any ConfigurableCommand, configured.configurationOptions.printConfig {
-            print(effective.renderedAsFile(secretKeys: configurable.secretConfigurationKeys), terminator: "")
+            print(effective.renderedAsFile(
+                secretKeys: configurable.secretConfigurationKeys.union(configurable.commandLineForbiddenKeys)), terminator: "")
             return
         }
         do {

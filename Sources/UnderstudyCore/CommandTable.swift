@@ -34,6 +34,7 @@ public enum CommandTable {
         CommandSpec(name: "select", arity: 2, handler: .connection, isWrite: false),
         CommandSpec(name: "client", arity: -2, handler: .connection, isWrite: false),
         CommandSpec(name: "hello", arity: -1, handler: .connection, isWrite: false),
+        CommandSpec(name: "auth", arity: -2, handler: .connection, isWrite: false),
         CommandSpec(name: "quit", arity: -1, handler: .connection, isWrite: false),
         CommandSpec(name: "reset", arity: 1, handler: .connection, isWrite: false),
     ]

@@ -1,6 +1,6 @@
 import UnderstudyCore
 
-/// Commands about the connection itself: PING, ECHO, SELECT, CLIENT, HELLO, QUIT, RESET.
+/// Commands about the connection itself: PING, ECHO, SELECT, CLIENT, HELLO, AUTH, QUIT, RESET.
 extension ClientHandler {
     func executeConnectionCommand(_ command: Command) -> Reply {
         let arguments = command.arguments
@@ -23,6 +23,7 @@ extension ClientHandler {
             // sent in RESP2; it is the same in RESP3).
             session.name = nil
             session.protocolVersion = .resp2
+            if engine.configuration.users.requiresAuthentication { session.user = nil }  // as Redis: RESET de-authenticates
             return .simple("RESET")
         case "client":
             return client(arguments)
@@ -33,6 +34,8 @@ extension ClientHandler {
             return .array([.bulk(level), .integer(Int64(lsn.rawValue))])
         case "hello":
             return hello(arguments)
+        case "auth":
+            return auth(arguments)
         case "failover":
             return failover(arguments)
         case "promote":
@@ -180,19 +183,25 @@ extension ClientHandler {
         case .success(let parsed): request = parsed
         case .failure(let refused): return refused.reply
         }
+        var delayMilliseconds: Int64 = 0
         for option in request.options {
             switch option {
             case .auth(let username, let password):
-                guard HelloRequest.authenticates(username: username, password: password) else {
-                    return HelloRequest.wrongPassReply
-                }
+                let outcome = authenticate(username: String(decoding: username, as: UTF8.self), password: password)
+                delayMilliseconds = outcome.delayMilliseconds
+                if let refusal = outcome.refusal { return delayed(refusal, byMilliseconds: delayMilliseconds) }
             case .setName(let name):
                 _ = session.setName(name)  // valid: the parser checked it
             }
         }
-        if let error = request.error { return error }
+        if session.user == nil { return AccessRule.helloNoAuthReply }
+        if let error = request.error { return delayed(error, byMilliseconds: delayMilliseconds) }
         if let version = request.protocolVersion { session.protocolVersion = version }
-        return .map([
+        return delayed(helloReply(), byMilliseconds: delayMilliseconds)
+    }
+
+    private func helloReply() -> Reply {
+        .map([
             "server": .bulk("redis"),
             "version": .bulk(ServerInfo.compatibleRedisVersion),
             "proto": .integer(Int64(session.protocolVersion.rawValue)),

@@ -70,6 +70,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         session.id = id
         session.connectedAtMonotonicMilliseconds = WallClock.monotonicMilliseconds()
         session.remoteAddress = context.remoteAddress?.description ?? "?"
+        startAuthentication(remoteAddress: context.remoteAddress)
         startIdleTimer(context: context)
         context.fireChannelActive()
     }
@@ -95,6 +96,10 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func process(_ command: Command, context: ChannelHandlerContext) {
         if engine.configuration.clusterSecret != nil, handlePeerAuthentication(command, context: context) { return }
+        if let refusal = accessRefusal(for: command) {
+            enqueue(refusal, requiredLSN: .zero)
+            return
+        }
         if command.arguments.count >= 7, held.isEmpty, command.name == "replicate" {  // count first: `name` allocates
             becomeReplicationLink(command, context: context)
             return

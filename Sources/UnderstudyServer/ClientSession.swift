@@ -22,6 +22,11 @@ struct ClientSession {
     var isAuthenticatedPeer = false
     /// The server's end of this connection's peer handshake, once `PEERAUTH` was sent.
     var peerHandshake: PeerAuthResponder?
+    /// The user this connection authenticated as, and what it may do; nil until it
+    /// authenticates (set at connect when no password is configured).
+    var user: UserTable.User?
+    /// The client's IP address without its port: what failed authentications are counted by.
+    var remoteHost = "?"
 
     /// Redis's rule for CLIENT SETNAME and HELLO SETNAME: printable ASCII without spaces.
     static func isValidName(_ name: [UInt8]) -> Bool {

@@ -50,16 +50,6 @@ struct HelloRequest: Equatable {
         }
         return .success(request)
     }
-
-    /// Redis 7's answer to a username and password it does not accept.
-    static let wrongPassReply = Reply.error("WRONGPASS invalid username-password pair or user is disabled.")
-
-    /// Understudy has no users or passwords yet: it accepts what Redis 7 accepts with its
-    /// default configuration, where the only user is `default` with `nopass` (any
-    /// password). Issue 13 (authentication) replaces this.
-    static func authenticates(username: [UInt8], password: [UInt8]) -> Bool {
-        username == Array("default".utf8)
-    }
 }
 
 /// A HELLO refused before anything in it was carried out.

@@ -67,6 +67,7 @@ extension NodeEngine {
             case .sendHandshake(let handshake):
                 guard let link = replication.primaryChannel else { break }
                 var buffer = link.channel.allocator.buffer(capacity: 256)
+                writePeerAuthentication(into: &buffer)
                 buffer.writeRESPCommand(Command(arguments: handshake.arguments))
                 link.channel.writeAndFlush(buffer, promise: nil)
             case .receiveSnapshot(let lsn, let bytes):

@@ -120,6 +120,15 @@ struct NodeAdminBackend: AdminBackend {
     let engine: NodeEngine
     let metricsExposition: (@Sendable () -> [UInt8])?
     var isWitness: Bool { false }
+    var users: UserTable { engine.configuration.users }
+
+    func authenticationFailed(client: String) {
+        engine.eventLoop.execute {
+            engine.statistics.authenticationFailures += 1
+            engine.metrics.refused(.auth)
+            engine.logger.warning("authentication failed", metadata: ["client": "\(client)", "endpoint": "POST /switchover"])
+        }
+    }
 
     func snapshot() -> EventLoopFuture<AdminSnapshot> {
         engine.eventLoop.submit { engine.adminSnapshot() }

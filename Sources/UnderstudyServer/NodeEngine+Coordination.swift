@@ -161,10 +161,12 @@ extension NodeEngine {
         let loop = eventLoop
         let handshake = fenceHandshake()
         let tls = configuration.tls?.linkTLS
+        let password = peerPassword
         Task {
             let replies: [Reply]
             do {
-                replies = try await NodeRequest.send([command], to: peer, timeoutMilliseconds: 500, tls: tls, prologue: handshake)
+                replies = try await NodeRequest.send([command], to: peer, timeoutMilliseconds: 500, tls: tls, password: password,
+                                                     prologue: handshake)
             } catch let error as UnderstudyClientError where error.code == .unexpectedReply && handshake != nil {
                 metrics.refused(.peerAuth)
                 logger.warning("the peer did not authenticate; FENCE not sent", metadata: ["peer": "\(peer)", "error": "\(error)"])

@@ -36,6 +36,7 @@ extension NodeEngine {
                 ("rejected_connections", "\(statistics.rejectedConnections)"),
                 ("expired_keys", "\(statistics.expiredKeys)"),
                 ("total_error_replies_protocol", "\(statistics.protocolErrors)"),
+                ("acl_access_denied_auth", "\(statistics.authenticationFailures)"),
                 ("client_output_buffer_limit_disconnections", "\(statistics.clientOutputBufferLimitDisconnections)"),
                 ("idle_timeout_disconnections", "\(statistics.idleTimeoutDisconnections)"),
                 ("rejected_waiting_writes", "\(statistics.rejectedWaitingWrites)"),

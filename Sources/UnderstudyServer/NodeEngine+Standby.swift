@@ -25,7 +25,7 @@ extension NodeEngine {
                         try channel.pipeline.syncOperations.addHandler(authentication)
                     }
                     try channel.pipeline.syncOperations.addHandlers(
-                        ByteToMessageHandler(StandbyLinkDecoder()),
+                        ByteToMessageHandler(StandbyLinkDecoder(sentAuthentication: engine.peerPassword != nil)),
                         StandbyLinkHandler(engine: engine))
                 }
             }

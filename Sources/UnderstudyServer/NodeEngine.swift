@@ -62,6 +62,8 @@ final class NodeEngine: @unchecked Sendable {
     var replication: ReplicationShellState
     private var nextClientID: Int64 = 1
     var statistics = ServerStatistics()
+    /// Failed authentications per client address (ClientHandler+Authentication.swift).
+    var authenticationThrottle = AuthenticationThrottle()
     private var isShuttingDown = false
     /// The pending `drain()` and the closes of the connections it is waiting for.
     private var pendingDrain: (promise: EventLoopPromise<Void>, closes: [EventLoopFuture<Void>])?

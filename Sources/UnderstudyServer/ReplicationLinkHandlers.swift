@@ -14,8 +14,24 @@ enum StandbyInbound {
 struct StandbyLinkDecoder: ByteToMessageDecoder {
     typealias InboundOut = StandbyInbound
     private var handshakeAnswered = false
+    /// The standby sent `AUTH` before `REPLICATE` (`NodeEngine.peerPassword`): its `+OK` comes
+    /// first and is dropped; a refusal is passed on as the handshake's answer.
+    private var authenticationReplyPending: Bool
+
+    init(sentAuthentication: Bool = false) {
+        self.authenticationReplyPending = sentAuthentication
+    }
 
     mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        if authenticationReplyPending {
+            guard let reply = try buffer.readRESPReply() else { return .needMoreData }
+            authenticationReplyPending = false
+            if case .error = reply {
+                handshakeAnswered = true
+                context.fireChannelRead(wrapInboundOut(.handshakeReply(reply)))
+            }
+            return .continue
+        }
         if !handshakeAnswered {
             guard let reply = try buffer.readRESPReply() else { return .needMoreData }
             handshakeAnswered = true

@@ -62,6 +62,9 @@ public struct ServerConfiguration: Sendable {
     /// `--tls-*`: with it the client port speaks only TLS, and with `--tls-replication` so do
     /// the links this node dials (nil: plaintext everywhere).
     public var tls: TLSContexts?
+    /// The users who may connect (`--password-file`, `--users-file`, `UNDERSTUDY_PASSWORD`);
+    /// empty: no password, every connection is `default` (docs/security.md).
+    public var users = UserTable()
     /// Called once with the bound port when the listener is up (in-process tests bind port 0).
     var onListening: (@Sendable (_ port: Int) -> Void)?
 

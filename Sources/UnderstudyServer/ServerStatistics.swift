@@ -5,6 +5,8 @@ struct ServerStatistics {
     var totalCommandsProcessed: Int64 = 0
     var expiredKeys: Int64 = 0
     var protocolErrors: Int64 = 0
+    /// Failed authentications (Redis's `acl_access_denied_auth`).
+    var authenticationFailures: Int64 = 0
     /// Connections closed for load (`--client-output-buffer-limit`, `--idle-timeout`); named
     /// as Redis 7.4's INFO field where Redis has one.
     var clientOutputBufferLimitDisconnections: Int64 = 0

@@ -25,12 +25,17 @@ struct DrainCommand: AsyncParsableCommand {
         guard DurationText.milliseconds(wait).map({ $0 > 0 }) == true else { throw ValidationError("--wait must be a duration such as 30s") }
     }
 
+    @OptionGroup(title: "Authentication")
+    var passwordOptions: PasswordOptions
+
     func run() async throws {
+        let password = try passwordOptions.password()
         let waitMilliseconds = DurationText.milliseconds(wait) ?? 30_000
         let tls = try tlsOptions.clientTLS()
         let replies: [Reply]
         do {
-            replies = try await NodeRequest.send([Command("DRAIN")], to: node, timeoutMilliseconds: 5_000, tls: tls)
+            replies = try await NodeRequest.send([Command("DRAIN")], to: node, timeoutMilliseconds: 5_000, tls: tls,
+                                                 password: password, username: passwordOptions.user)
         } catch {
             throw ExitMessage("cannot reach \(node): \(error)")
         }

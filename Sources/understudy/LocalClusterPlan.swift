@@ -37,13 +37,18 @@ struct LocalClusterPlan {
 
     var directory: String
     var mode: ReplicationMode
+    /// `--password-file`, given to both nodes (nil: none).
+    var passwordFile: String?
     var nodeA: Process
     var nodeB: Process
     var witness: Process
 
-    init(directory: String, mode: ReplicationMode, basePort: Int) {
+    /// - Parameter passwordFile: given to both nodes as `--password-file` (an absolute path:
+    ///   the children may resolve relative paths differently); nil: no password.
+    init(directory: String, mode: ReplicationMode, basePort: Int, passwordFile: String? = nil) {
         self.directory = directory
         self.mode = mode
+        self.passwordFile = passwordFile
         let a = ListenAddress(host: Self.host, port: basePort + Self.nodeAPortOffset)
         let b = ListenAddress(host: Self.host, port: basePort + Self.nodeBPortOffset)
         let witnessAddress = ListenAddress(host: Self.host, port: basePort + Self.witnessPortOffset)
@@ -56,7 +61,7 @@ struct LocalClusterPlan {
                 name: name, address: address, adminAddress: admin(address),
                 arguments: ["server", "--data-dir", path(name), "--listen", "\(address)", "--peer", "\(peer)",
                             "--witness", "\(witnessAddress)", "--replication", mode.rawValue, "--role", role,
-                            "--admin", "\(admin(address))"],
+                            "--admin", "\(admin(address))"] + (passwordFile.map { ["--password-file", $0] } ?? []),
                 dataDirectory: path(name), logPath: path(name + ".log"))
         }
         nodeA = node("a", a, peer: b, role: "primary")
@@ -146,11 +151,12 @@ struct LocalClusterPlan {
                 : "Understudy local cluster (\(mode.rawValue) replication) started, but no node took writes within \(elapsedMilliseconds) ms (see the logs):",
         ]
         for node in nodes {
-            lines.append("  " + column(roles[node.name] ?? "unknown", 10) + column("\(node.address)", 17) + "redis-cli -p \(node.address.port)")
+            lines.append("  " + column(roles[node.name] ?? "unknown", 10) + column("\(node.address)", 17) + "redis-cli -p \(node.address.port)"
+                + (passwordFile == nil ? "" : " --askpass"))
         }
         lines += [
             "  " + column("witness", 10) + column("\(witness.address)", 17) + "redis-cli -p \(witness.address.port) WITNESS STATUS",
-            "  status:   understudy status --nodes \(nodeA.address),\(nodeB.address) --witness \(witness.address)",
+            "  status:   understudy status --nodes \(nodeA.address),\(nodeB.address) --witness \(witness.address)" + (passwordFile.map { " --password-file \($0)" } ?? ""),
             "  health:   curl http://\(nodeA.adminAddress)/health  (admin ports \(nodeA.adminAddress.port), \(nodeB.adminAddress.port), \(witness.adminAddress.port): /primary, /replica, /metrics, …)",
             "  sentinel: redis-cli -p \(witness.address.port) SENTINEL get-master-addr-by-name understudy",
             "  logs:     \(directory.hasSuffix("/") ? directory : directory + "/"){a,b,witness}.log",

@@ -18,7 +18,7 @@ enum LocalClusterReadiness {
 
     /// Polls `nodes` until one is a writable primary or `deadlineMilliseconds` pass.
     /// Returns nil when cancelled.
-    static func wait(for nodes: [(name: String, address: ListenAddress)], deadlineMilliseconds: Int64) async -> Outcome? {
+    static func wait(for nodes: [(name: String, address: ListenAddress)], deadlineMilliseconds: Int64, password: String? = nil) async -> Outcome? {
         let clock = ContinuousClock()
         let start = clock.now
         func elapsed() -> Int64 {
@@ -29,7 +29,7 @@ enum LocalClusterReadiness {
         while !Task.isCancelled {
             var ready = false
             for node in nodes {
-                let fields = await replicationFields(node.address)
+                let fields = await replicationFields(node.address, password: password)
                 roles[node.name] = fields?["understudy_role"] ?? "unreachable"
                 if fields?["understudy_role"] == "primary", let lease = fields?["understudy_lease_remaining_ms"].flatMap({ Int64($0) }), lease > 0 {
                     ready = true
@@ -51,10 +51,11 @@ enum LocalClusterReadiness {
 
     /// The node's `INFO replication` fields, or nil while it does not answer (not started
     /// yet, or still recovering): during startup that is expected, not an error.
-    private static func replicationFields(_ address: ListenAddress) async -> [String: String]? {
+    private static func replicationFields(_ address: ListenAddress, password: String?) async -> [String: String]? {
         let replies: [Reply]
         do {
-            replies = try await NodeRequest.send([Command("INFO", "replication")], to: address, timeoutMilliseconds: requestTimeoutMilliseconds)
+            replies = try await NodeRequest.send([Command("INFO", "replication")], to: address, timeoutMilliseconds: requestTimeoutMilliseconds,
+                                                password: password)
         } catch {
             return nil
         }

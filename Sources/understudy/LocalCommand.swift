@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Glibc
 import UnderstudyCore
 import UnixSignals
@@ -31,6 +32,9 @@ struct LocalCommand: AsyncParsableCommand {
     @Option(help: "Ports: node a on N+1, node b on N+2, the witness on N+10; their admin HTTP ports on N+11, N+12, N+20.")
     var basePort: Int = 7000
 
+    @Option(help: "A password file (first non-blank line) given to both nodes: clients must AUTH.")
+    var passwordFile: String?
+
     /// How long to wait for a writable primary before saying so.
     static let readinessDeadlineMilliseconds: Int64 = 10_000
     /// How long the children get to stop after SIGTERM before SIGKILL.
@@ -44,19 +48,21 @@ struct LocalCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let plan = LocalClusterPlan(directory: dir, mode: replication, basePort: basePort)
+        let absolutePasswordFile = passwordFile.map { $0.hasPrefix("/") ? $0 : FileManager.default.currentDirectoryPath + "/" + $0 }
+        let plan = LocalClusterPlan(directory: dir, mode: replication, basePort: basePort, passwordFile: absolutePasswordFile)
+        let password = try passwordFile.map { String(decoding: try SecretFiles.password(path: $0), as: UTF8.self) }
         try plan.checkPortsAreFree()
         try plan.createDirectories()
         let executable = try Self.executablePath()
         // Trap the signals before any child exists, so that none is left behind by an early Ctrl-C.
         let signals = await UnixSignalsSequence(trapping: .sigint, .sigterm)
-        let exitCode = try await supervise(plan, executable: executable, signals: signals)
+        let exitCode = try await supervise(plan, executable: executable, signals: signals, password: password)
         guard exitCode == 0 else { throw ExitCode(exitCode) }
     }
 
     /// Starts the children and carries out `LocalClusterSupervision`'s actions until they are
     /// all gone; returns the exit code.
-    private func supervise(_ plan: LocalClusterPlan, executable: String, signals: UnixSignalsSequence) async throws -> Int32 {
+    private func supervise(_ plan: LocalClusterPlan, executable: String, signals: UnixSignalsSequence, password: String?) async throws -> Int32 {
         let displayNames = ["a": "node a", "b": "node b", "witness": "witness"]
         var logPaths: [String: String] = [:]
         var children: [ChildSpecification] = []
@@ -88,7 +94,7 @@ struct LocalCommand: AsyncParsableCommand {
             }
             group.addTask {
                 let nodes = [plan.nodeA, plan.nodeB].map { (name: $0.name, address: $0.address) }
-                if let outcome = await LocalClusterReadiness.wait(for: nodes, deadlineMilliseconds: Self.readinessDeadlineMilliseconds) {
+                if let outcome = await LocalClusterReadiness.wait(for: nodes, deadlineMilliseconds: Self.readinessDeadlineMilliseconds, password: password) {
                     continuation.yield(.readiness(outcome))
                 }
             }

@@ -19,9 +19,15 @@ struct NodeInfo {
     }
 
     /// `INFO <section>` (or plain `INFO`) from `address`.
-    static func fetch(_ address: ListenAddress, section: String?, timeoutMilliseconds: Int64, tls: ClientTLS?) async throws -> NodeInfo {
+    /// - Parameter password: sent as `AUTH` first (nil: none; the witness takes none).
+    static func fetch(_ address: ListenAddress, section: String?, timeoutMilliseconds: Int64, tls: ClientTLS?,
+                      password: String? = nil, username: String? = nil) async throws -> NodeInfo {
         let command = section.map { Command("INFO", $0) } ?? Command("INFO")
-        let replies = try await NodeRequest.send([command], to: address, timeoutMilliseconds: timeoutMilliseconds, tls: tls)
+        let replies = try await NodeRequest.send([command], to: address, timeoutMilliseconds: timeoutMilliseconds, tls: tls,
+                                                 password: password, username: username)
+        if case .error(let message)? = replies.first, message.hasPrefix("NOAUTH") {
+            throw ExitMessage("\(address) requires a password (\(message)): give --password-file FILE or set UNDERSTUDY_PASSWORD")
+        }
         guard case .bulk(let bytes?)? = replies.first else {
             throw ExitMessage("\(address) answered INFO with \(String(describing: replies.first))")
         }

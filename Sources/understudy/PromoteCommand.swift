@@ -36,13 +36,18 @@ struct PromoteCommand: AsyncParsableCommand {
         guard DurationText.milliseconds(timeout).map({ $0 > 0 }) == true else { throw ValidationError("--timeout must be a duration such as 10s") }
     }
 
+    @OptionGroup(title: "Authentication")
+    var passwordOptions: PasswordOptions
+
     func run() async throws {
         let tls = try tlsOptions.clientTLS()
+        let password = try passwordOptions.password()
         var standby: NodeInfo?
         var primary: NodeInfo?
         for address in NodeInfo.addresses(nodes) {
             do {
-                let info = try await NodeInfo.fetch(address, section: "replication", timeoutMilliseconds: 2_000, tls: tls)
+                let info = try await NodeInfo.fetch(address, section: "replication", timeoutMilliseconds: 2_000, tls: tls,
+                                                    password: password, username: passwordOptions.user)
                 if info.role == "standby" { standby = info }
                 if info.role == "primary" { primary = info }
             } catch {
@@ -70,7 +75,7 @@ struct PromoteCommand: AsyncParsableCommand {
         let timeoutMilliseconds = DurationText.milliseconds(timeout) ?? 10_000
         let replies = try await NodeRequest.send(
             [Command("PROMOTE", "FORCE", "TIMEOUT", "\(timeoutMilliseconds)")], to: standby.address,
-            timeoutMilliseconds: timeoutMilliseconds + 5_000, tls: tls)
+            timeoutMilliseconds: timeoutMilliseconds + 5_000, tls: tls, password: password, username: passwordOptions.user)
         switch replies.first {
         case .simple?:
             print("promoted: \(standby.address) is the primary")

@@ -103,6 +103,18 @@ struct ServerCommand: AsyncParsableCommand, ConfigurableCommand {
 
     @Option(help: "A file whose first line is the cluster's shared secret (32+ random bytes; chmod 600): replication, witness links and FENCE are then authenticated with it (docs/security.md).")
     var clusterSecretFile: String?
+
+    @Option(help: "A file whose first non-blank line is the 'default' user's password: clients must AUTH (docs/security.md).")
+    var passwordFile: String?
+
+    @Option(help: "A file of users, one a line: 'username password [read-write|read-only]' ('#' comments).")
+    var usersFile: String?
+
+    @Option(help: "The 'default' user's password: only from the config file or UNDERSTUDY_PASSWORD, never on the command line.")
+    var password: String?
+
+    static var commandLineForbiddenKeys: Set<String> { ["password"] }
+
     @OptionGroup(title: "TLS (see docs/security.md)")
     var tlsOptions: TLSServerOptions
 
@@ -132,6 +144,10 @@ struct ServerCommand: AsyncParsableCommand, ConfigurableCommand {
         let settings = try coordinationSettings()
         if let problem = settings.problem { throw ValidationError(problem) }
         if witness != nil, peer == nil { throw ValidationError("--witness needs --peer (the other data node's address)") }
+        if passwordFile != nil, password != nil {
+            throw ValidationError("--password-file and the password key (UNDERSTUDY_PASSWORD) both give the default user's password: keep one")
+        }
+        _ = try SecretFiles.userTable(passwordFile: passwordFile, password: password, usersFile: usersFile)
         if let peer, peer.host == listen.host, peer.port == listen.port {
             throw ValidationError("--peer must name the other node, not this node's --listen address")
         }
@@ -158,6 +174,9 @@ struct ServerCommand: AsyncParsableCommand, ConfigurableCommand {
         configuration.clusterSecret = try clusterSecretFile.map { try ClusterSecretFile.load(path: $0, logger: logger) }
         configuration.drainTimeoutMilliseconds = DurationText.milliseconds(drainTimeout) ?? 5_000
         configuration.tls = try tlsOptions.contexts()
+        let (users, warnings) = try SecretFiles.userTable(passwordFile: passwordFile, password: password, usersFile: usersFile)
+        configuration.users = users
+        for warning in warnings { logger.warning("\(warning)") }
         if let peer {
             let settings = try coordinationSettings()
             var pair = ReplicationConfiguration(

@@ -29,6 +29,9 @@ struct StatusCommand: AsyncParsableCommand {
     @OptionGroup(title: "TLS")
     var tlsOptions: TLSClientOptions
 
+    @OptionGroup(title: "Authentication")
+    var passwordOptions: PasswordOptions
+
     func validate() throws {
         guard !addresses.isEmpty else { throw ValidationError("--nodes needs at least one HOST:PORT") }
         guard DurationText.milliseconds(timeout) != nil else { throw ValidationError("--timeout must be a duration such as 2s") }
@@ -39,16 +42,19 @@ struct StatusCommand: AsyncParsableCommand {
     func run() async throws {
         let timeoutMilliseconds = DurationText.milliseconds(timeout) ?? 2_000
         let tls = try tlsOptions.clientTLS()
+        let credentials = (password: try passwordOptions.password(), user: passwordOptions.user)
         var reports: [(name: String, fields: [(String, String)]?, error: String?)] = []
         for address in addresses {
-            reports.append(await Self.info(address, section: "replication", timeoutMilliseconds: timeoutMilliseconds, tls: tls))
+            reports.append(await Self.info(address, section: "replication", timeoutMilliseconds: timeoutMilliseconds, tls: tls,
+                                           credentials: credentials))
         }
         if let witness {
-            reports.append(await Self.info(witness, section: nil, timeoutMilliseconds: timeoutMilliseconds, tls: tls))
+            reports.append(await Self.info(witness, section: nil, timeoutMilliseconds: timeoutMilliseconds, tls: tls, credentials: (nil, nil)))
         }
         var recent: [(name: String, lines: [String])] = []
         for address in addresses where events > 0 {
-            recent.append(("\(address)", await Self.recentEvents(address, count: events, timeoutMilliseconds: timeoutMilliseconds, tls: tls)))
+            recent.append(("\(address)", await Self.recentEvents(address, count: events, timeoutMilliseconds: timeoutMilliseconds,
+                                                                  tls: tls, credentials: credentials)))
         }
         if json {
             print(Self.json(reports, events: recent))
@@ -63,10 +69,12 @@ struct StatusCommand: AsyncParsableCommand {
 
     /// `EVENTS <count>`: one JSON object per event; if the node cannot say, one object with
     /// kind `unavailable` and the reason (the table also shows an unreachable node).
-    private static func recentEvents(_ address: ListenAddress, count: Int, timeoutMilliseconds: Int64, tls: ClientTLS?) async -> [String] {
+    private static func recentEvents(_ address: ListenAddress, count: Int, timeoutMilliseconds: Int64, tls: ClientTLS?,
+                                     credentials: Credentials) async -> [String] {
         let replies: [Reply]
         do {
-            replies = try await NodeRequest.send([Command("EVENTS", "\(count)")], to: address, timeoutMilliseconds: timeoutMilliseconds, tls: tls)
+            replies = try await NodeRequest.send([Command("EVENTS", "\(count)")], to: address, timeoutMilliseconds: timeoutMilliseconds,
+                                                tls: tls, password: credentials.password, username: credentials.user)
         } catch {
             return [JSONText.object([("kind", .string("unavailable")), ("reason", .string("\(error)"))]).text]
         }
@@ -97,11 +105,15 @@ struct StatusCommand: AsyncParsableCommand {
         return "#\(field("sequence") ?? "?") \(field("kind") ?? "?") (epoch \(field("epoch") ?? "-")): \(field("reason") ?? "")"
     }
 
-    private static func info(_ address: ListenAddress, section: String?, timeoutMilliseconds: Int64, tls: ClientTLS?)
-        async -> (name: String, fields: [(String, String)]?, error: String?)
+    /// The password and user sent as `AUTH` first (the witness: none).
+    typealias Credentials = (password: String?, user: String?)
+
+    private static func info(_ address: ListenAddress, section: String?, timeoutMilliseconds: Int64, tls: ClientTLS?,
+                             credentials: Credentials) async -> (name: String, fields: [(String, String)]?, error: String?)
     {
         do {
-            let info = try await NodeInfo.fetch(address, section: section, timeoutMilliseconds: timeoutMilliseconds, tls: tls)
+            let info = try await NodeInfo.fetch(address, section: section, timeoutMilliseconds: timeoutMilliseconds, tls: tls,
+                                                password: credentials.password, username: credentials.user)
             return ("\(address)", info.fields, nil)
         } catch {
             return ("\(address)", nil, "\(error)")
@@ -113,7 +125,8 @@ struct StatusCommand: AsyncParsableCommand {
         var notes: [String] = []
         for report in reports {
             guard let list = report.fields else {
-                rows.append([report.name, "unreachable", "-", "-", "-", "-", "-", "-"])
+                let needsPassword = report.error?.contains("requires a password") == true
+                rows.append([report.name, needsPassword ? "auth required" : "unreachable", "-", "-", "-", "-", "-", "-"])
                 notes.append("\(report.name): \(report.error ?? "no answer")")
                 continue
             }

@@ -27,14 +27,19 @@ struct SwitchoverCommand: AsyncParsableCommand {
         guard DurationText.milliseconds(timeout).map({ $0 > 0 }) == true else { throw ValidationError("--timeout must be a duration such as 5s") }
     }
 
+    @OptionGroup(title: "Authentication")
+    var passwordOptions: PasswordOptions
+
     func run() async throws {
+        let password = try passwordOptions.password()
         let timeoutMilliseconds = DurationText.milliseconds(timeout) ?? 5_000
         let tls = try tlsOptions.clientTLS()
         var primary: NodeInfo?
         var problems: [String] = []
         for address in NodeInfo.addresses(nodes) {
             do {
-                let info = try await NodeInfo.fetch(address, section: "replication", timeoutMilliseconds: 2_000, tls: tls)
+                let info = try await NodeInfo.fetch(address, section: "replication", timeoutMilliseconds: 2_000, tls: tls,
+                                                    password: password, username: passwordOptions.user)
                 if info.role == "primary" { primary = info }
             } catch {
                 problems.append("\(address): \(error)")
@@ -53,7 +58,7 @@ struct SwitchoverCommand: AsyncParsableCommand {
         let started = ContinuousClock.now
         let replies = try await NodeRequest.send(
             [Command(arguments: command.map { Array($0.utf8) })], to: primary.address,
-            timeoutMilliseconds: timeoutMilliseconds + 5_000, tls: tls)
+            timeoutMilliseconds: timeoutMilliseconds + 5_000, tls: tls, password: password, username: passwordOptions.user)
         let elapsed = ContinuousClock.now - started
         switch replies.first {
         case .simple(let line)?:

@@ -4,14 +4,17 @@ import Logging
 import ServiceLifecycle
 import Testing
 @testable import UnderstudyServer
+import UnderstudyCore
 
 /// A real standalone data node (no `--peer`) in this process on 127.0.0.1 and an ephemeral
 /// port, in a fresh /tmp directory, for the length of `body` (as UnderstudyServerTests'
 /// `TestNode` does).
 enum LoopbackNode {
-    static func run<Result: Sendable>(_ body: (_ port: Int) async throws -> Result) async throws -> Result {
+    /// - Parameter users: who may connect (default: no password).
+    static func run<Result: Sendable>(users: UserTable = UserTable(), _ body: (_ port: Int) async throws -> Result) async throws -> Result {
         let directory = try TemporaryDirectory()
         var configuration = ServerConfiguration(dataDirectory: directory.path, host: "127.0.0.1", port: 0, fsyncPolicy: .no)
+        configuration.users = users
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         configuration.onListening = { port in portContinuation.yield(port) }
         var logger = Logger(label: "understudy.client-test", factory: { StreamLogHandler.standardError(label: $0) })

@@ -49,10 +49,4 @@ import UnderstudyCore
             protocolVersion: .resp3, error: .error("ERR Client names cannot contain spaces, newlines or special characters."))))
     }
 
-    @Test func theDefaultUser_takesAnyPassword_noOtherUserExists() {
-        #expect(HelloRequest.authenticates(username: bytes("default"), password: bytes("")))
-        #expect(HelloRequest.authenticates(username: bytes("default"), password: bytes("anything")))
-        #expect(!HelloRequest.authenticates(username: bytes("Default"), password: bytes("x")))
-        #expect(!HelloRequest.authenticates(username: bytes("bob"), password: bytes("x")))
-    }
 }

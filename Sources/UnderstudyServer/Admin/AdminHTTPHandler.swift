@@ -1,6 +1,6 @@
 public import NIOCore
 public import NIOHTTP1
-import UnderstudyCore
+public import UnderstudyCore
 
 /// What the admin port asks of its process. Each call hops to the process's own event
 /// loop and reads its one state there; the handler decides nothing but the HTTP answer.
@@ -12,6 +12,17 @@ public protocol AdminBackend: Sendable {
     func switchover(candidate: String?) -> EventLoopFuture<AdminSwitchoverOutcome>
     /// The Prometheus text (nil: no registry wired; `/metrics` answers an empty body).
     var metricsExposition: (@Sendable () -> [UInt8])? { get }
+    /// Who may `POST /switchover` (HTTP Basic auth) when a password is set; the health
+    /// endpoints stay open for probes. Default: no password.
+    var users: UserTable { get }
+    /// A `POST /switchover` whose credentials were missing or wrong: log and count it as a
+    /// failed authentication (never the password).
+    func authenticationFailed(client: String)
+}
+
+extension AdminBackend {
+    public var users: UserTable { UserTable() }
+    public func authenticationFailed(client: String) {}
 }
 
 /// How a `POST /switchover` ended (Patroni's codes: 200 done, 412 refused before it
@@ -79,6 +90,11 @@ public final class AdminHTTPHandler: ChannelInboundHandler, RemovableChannelHand
             let text = backend.metricsExposition?() ?? []
             finish(AdminRouter.Response(status: 200, contentType: AdminRouter.metricsContentType, body: text))
         case .switchover:
+            guard BasicAuthorization.authorizes(header: head.headers.first(name: "Authorization"), users: backend.users) else {
+                backend.authenticationFailed(client: context.remoteAddress?.description ?? "?")
+                finish(Self.unauthorized)
+                return
+            }
             switch AdminSwitchoverRequest.candidate(in: body) {
             case .failure(let response):
                 finish(response)
@@ -101,6 +117,9 @@ public final class AdminHTTPHandler: ChannelInboundHandler, RemovableChannelHand
         }
     }
 
+    /// 401 for a `POST /switchover` without the right Basic credentials (docs/security.md).
+    static let unauthorized = AdminRouter.Response.error(401, "POST /switchover needs the node's password: HTTP Basic auth (curl -u default:PASSWORD)")
+
     private func answer(context: ChannelHandlerContext, _ response: AdminRouter.Response, isHead: Bool) {
         guard !answered else { return }
         answered = true
@@ -108,6 +127,7 @@ public final class AdminHTTPHandler: ChannelInboundHandler, RemovableChannelHand
         headers.add(name: "Content-Type", value: response.contentType)
         headers.add(name: "Content-Length", value: "\(response.body.count)")
         headers.add(name: "Connection", value: "close")
+        if response.status == 401 { headers.add(name: "WWW-Authenticate", value: "Basic realm=\"understudy\"") }
         let status = HTTPResponseStatus(statusCode: response.status)
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
         if !isHead, !response.body.isEmpty {

@@ -34,6 +34,8 @@ enum RefusalReason: String, CaseIterable, Sendable {
     /// A peer-only request (REPLICATE, FENCE) from a connection that did not prove the
     /// cluster secret, a failed peer handshake, or a primary that could not prove it.
     case peerAuth = "peer_auth"
+    /// A failed authentication (`AUTH`, `HELLO … AUTH`, admin HTTP Basic auth).
+    case auth
 }
 
 /// How a command ended: the `result` label of `understudy_commands_total`.
