@@ -116,9 +116,9 @@ final class NodeEngine: @unchecked Sendable {
         statistics.totalCommandsProcessed += 1
         if let refusal = node.refusal(isWrite: isWrite, nowMilliseconds: WallClock.monotonicMilliseconds()) {
             metrics.refused(Self.refusalReason(of: refusal))
-            // Nothing ran: the refusal reveals no data; only a refusal after a log failure
-            // waits behind what was appended before it (as every reply does, in order).
-            if case .logFailed = refusal { return (.error(text(of: refusal)), wal.lastAppendedLSN) }
+            // Nothing ran and the refusal reveals no data. After a log failure or a full disk
+            // every reply above the gate was failed already, so none waits for it (a refusal
+            // that waited for `lastAppendedLSN` would wait for a record that never becomes durable).
             if case .limit(let message) = refusal, message.hasPrefix("NOREPLICAS") {  // not the stepped-down READONLY
                 statistics.rejectedWaitingWrites += 1
             }
@@ -159,6 +159,9 @@ final class NodeEngine: @unchecked Sendable {
         let written: LSN
         do {
             written = try wal.writePending()
+        } catch where WALWriter.isOutOfSpace(error) && node.pairRole != .standby {
+            diskFilled(error)  // a standby's full disk stays fatal: it is restarted and catches up
+            return
         } catch {
             failWAL("WAL write failed: \(error)")
             return
