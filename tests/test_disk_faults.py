@@ -205,6 +205,16 @@ def test_failing_fdatasync_on_the_primary_hands_over_to_the_standby(tmp_path, fs
         assert isinstance(later, Err), f"the old primary acknowledged a write after its fdatasync failed: {later!r}"
         _assert_holds(cluster.b, acknowledged)
         assert "log_failed" in cluster.a.log_text()
+        reads = call(cluster.a, "GET", "before:1", timeout=REPLY_DEADLINE_SECONDS)
+        assert isinstance(reads, Err), f"a node whose log failed served a read: {reads!r}"
+        started = time.monotonic()
+        cluster.a.stop(timeout=SIGTERM_DEADLINE_SECONDS)
+        assert time.monotonic() - started < SIGTERM_DEADLINE_SECONDS
+        trigger.unlink()
+        cluster.a.start()  # without the shim: recovery reads what is really on disk
+        cluster.wait_for_role(cluster.a, "slave", TAKEOVER_DEADLINE_SECONDS)
+        wait_until(lambda: call(cluster.a, "GET", "after") == "y", TAKEOVER_DEADLINE_SECONDS, 0.1,
+                   "the restarted node rejoins as the standby and catches up")
     finally:
         cluster.close()
 
