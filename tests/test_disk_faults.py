@@ -105,10 +105,12 @@ def test_full_disk_refuses_writes_serves_reads_and_recovers_when_space_returns(s
         assert call(node, "GET", some_key, timeout=REPLY_DEADLINE_SECONDS) == acknowledged[some_key]
         assert call(node, "DBSIZE", timeout=REPLY_DEADLINE_SECONDS) == len(acknowledged)
         assert call(node, "GET", "after-full", timeout=REPLY_DEADLINE_SECONDS) is None
+        assert info(node, "persistence")["wal_write_status"] == "disk_full"
         ballast.unlink()
         wait_until(lambda: call(node, "SET", "after-space", "back") == "OK", 15.0, 0.1,
                    "writes succeed again once space returns, without a restart")
         acknowledged["after-space"] = "back"
+        assert info(node, "persistence")["wal_write_status"] == "ok"
         log = node.log_text()
         assert "disk_full" in log and "disk_space_returned" in log, node.log_tail()
         assert node.stop(timeout=SIGTERM_DEADLINE_SECONDS) == 0

@@ -28,6 +28,7 @@ extension NodeEngine {
         perform(node.locallyDurable(upTo: written, nowMilliseconds: now))
         perform(node.synced(upTo: written, nowMilliseconds: now))
         perform(node.logFull("\(error)", writtenThrough: written))
+        guard node.diskFull != nil else { return }  // the node made it fatal (a standby)
         reloadAfterDiskFull(expectedLastLSN: written)
     }
 

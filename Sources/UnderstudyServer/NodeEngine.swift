@@ -159,8 +159,8 @@ final class NodeEngine: @unchecked Sendable {
         let written: LSN
         do {
             written = try wal.writePending()
-        } catch where WALWriter.isOutOfSpace(error) && node.pairRole != .standby {
-            diskFilled(error)  // a standby's full disk stays fatal: it is restarted and catches up
+        } catch where WALWriter.isOutOfSpace(error) {
+            diskFilled(error)
             return
         } catch {
             failWAL("WAL write failed: \(error)")

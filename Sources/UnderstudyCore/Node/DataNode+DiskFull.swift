@@ -14,8 +14,13 @@ extension DataNode {
     /// Replies of writes up to `writtenThrough` still held are uncertain (on disk, but not
     /// acknowledged — in sync mode the standby may not have them yet); those after it did not
     /// run and are refused with the disk-full text.
+    ///
+    /// A standby's full disk is fatal (`logFailed`): its replication machine has already
+    /// counted the dropped records as received; it is restarted once there is space and
+    /// catches up from the primary. The shell MUST NOT reload or probe then (`diskFull` is nil).
     public mutating func logFull(_ reason: String, writtenThrough written: LSN) -> [NodeAction] {
         guard logFailure == nil else { return [] }
+        if pairRole == .standby { return logFailed("the disk is full: \(reason)") }
         let dropped = log.appended > written ? Int(log.appended.rawValue - written.rawValue) : 0
         log.appended = min(log.appended, written)
         var actions: [NodeAction] = []

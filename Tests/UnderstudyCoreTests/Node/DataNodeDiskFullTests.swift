@@ -54,4 +54,15 @@ import Testing
         #expect(node.refusal(isWrite: true, nowMilliseconds: 10) == .logFailed(reason: "fdatasync: EIO"))
         #expect(node.logFull("ENOSPC", writtenThrough: LSN(3)) == [], "after fsyncgate nothing is retried")
     }
+
+    @Test func aStandbysFullDisk_isFatal() {
+        var node = DataNode(configuration: DataNode.Configuration(pair: .init(
+            peer: "127.0.0.1:7001", mode: .async, role: .standby, hint: .standby, coordination: nil,
+            maxWaitingRecords: 100, syncTimeoutMilliseconds: 1_000, windowBytes: 1 << 20)),
+            history: EpochHistory(), lastLSN: LSN(3), lastRecordChecksum: nil)
+        let actions = node.logFull("ENOSPC", writtenThrough: LSN(3))
+        #expect(node.diskFull == nil)
+        #expect(node.logFailure?.contains("ENOSPC") == true)
+        #expect(actions.contains { if case .event(let event) = $0 { return event.kind == .logFailed } else { return false } })
+    }
 }
