@@ -1,6 +1,6 @@
 """Disk faults against real processes (issue 13 item 5; docs/security.md, "Disk faults").
 
-- A full disk: the data directory lives on a 24 MiB tmpfs (``mount -t tmpfs``; skipped
+- A full disk: the data directory (of a lone node, or of a sync primary) lives on a 24 MiB tmpfs (``mount -t tmpfs``; skipped
   with the reason when mounting is not permitted). A ballast file takes most of it, writes
   fill the rest: a write then gets ``-ERR write refused: disk full (ENOSPC)`` at once, reads
   are served, SIGTERM finishes, and once the ballast is removed writes succeed again
@@ -135,6 +135,33 @@ def test_sigterm_on_a_full_disk_finishes_and_a_restart_recovers_every_acknowledg
         _assert_holds(node, acknowledged)
     finally:
         node.kill()
+
+
+def test_full_disk_on_a_sync_primary_keeps_its_role_and_its_standby_catches_up_after(small_disk, tmp_path):
+    cluster = Cluster(tmp_path / "cluster", mode="sync", snapshot_threshold_bytes=1 << 30)
+    cluster.a.data_dir = small_disk / "data"
+    cluster.a.data_dir.mkdir()
+    acknowledged: dict[str, str] = {}
+    try:
+        cluster.start()
+        ballast = _ballast(small_disk, leave_bytes=3 << 20)
+        refusal = _fill_until_refused(cluster.a, acknowledged)
+        # A write whose record reached the file before the disk filled may still be waiting
+        # for the standby: it is uncertain; one whose record did not is refused.
+        assert "disk full" in refusal.message or refusal.message.startswith("UNCERTAIN"), refusal
+        assert cluster.role(cluster.a) == "master", "a full disk is no reason to fail over"
+        assert info(cluster.a)["connected_slaves"] == "1"
+        key = next(iter(acknowledged))
+        assert call(cluster.a, "GET", key, timeout=REPLY_DEADLINE_SECONDS) == acknowledged[key]
+        ballast.unlink()
+        wait_until(lambda: call(cluster.a, "SET", "after-space", "back") == "OK", 15.0, 0.1,
+                   "the primary accepts writes again once space returns")
+        acknowledged["after-space"] = "back"
+        wait_until(lambda: call(cluster.b, "GET", "after-space") == "back", 15.0, 0.05, "the standby caught up")
+        _assert_holds(cluster.b, acknowledged)
+        assert cluster.role(cluster.a) == "master"
+    finally:
+        cluster.close()
 
 
 # -- failing fdatasync -------------------------------------------------------------------------
