@@ -29,7 +29,7 @@ enum ReplyClassification: Equatable, Sendable {
     private static let notExecutedPrefixes: Set<Substring> = ["READONLY", "TRYAGAIN", "LOADING", "BUSY", "MASTERDOWN"]
     /// Error texts (after the prefix) that also mean "not executed".
     private static let notExecutedTexts: [String] = [
-        "ERR write refused:", "ERR max number of clients reached", "NOREPLICAS too many writes waiting",
+        "ERR write refused:", "ERR read refused:", "ERR max number of clients reached", "NOREPLICAS too many writes waiting",
     ]
 
     static func classify(_ reply: Reply) -> ReplyClassification {

@@ -26,7 +26,11 @@ public struct DataNodeService: Service {
     }
 
     private func serve() async throws {
-        let recovered = try Recovery.recover(dataDirectory: configuration.dataDirectory, logger: logger)
+        // A replicated node's records exist on its peer: damage in its files is set aside
+        // (never deleted) and it catches up from the primary; a lone node refuses to start.
+        let recovered = configuration.replication == nil
+            ? try Recovery.recover(dataDirectory: configuration.dataDirectory, logger: logger)
+            : try Recovery.recoverSettingAsideDamage(dataDirectory: configuration.dataDirectory, logger: logger)
         let wal = try WALWriter.open(
             dataDirectory: configuration.dataDirectory, after: recovered,
             configuration: WALWriter.Configuration(segmentMaxBytes: configuration.walSegmentMaxBytes))

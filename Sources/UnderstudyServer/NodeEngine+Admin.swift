@@ -58,6 +58,7 @@ extension NodeEngine {
             ("witness_link", .optional(replication.witnessLink.map { $0.isConnected ? "up" : "down" })),
             ("last_refusal", .optional(node.lastRefusal)),
             ("log_failure", .optional(node.logFailure)),
+            ("disk_full", .optional(node.diskFull)),
         ]
         return snapshot
     }

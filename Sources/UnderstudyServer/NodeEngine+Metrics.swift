@@ -7,7 +7,8 @@ extension NodeEngine {
     /// The `reason` label a refusal counts under.
     static func refusalReason(of refusal: CommandRefusal) -> RefusalReason {
         switch refusal {
-        case .logFailed: return .logFailed
+        case .logFailed, .logFailedRead: return .logFailed
+        case .diskFull: return .diskFull
         case .roleUndecided: return .roleUndecided
         case .leaseExpired: return .lease
         case .standby: return .readonly

@@ -12,6 +12,10 @@ extension NodeEngine {
         switch refusal {
         case .logFailed(let reason):
             return "ERR write refused: \(reason)"
+        case .logFailedRead(let reason):
+            return "ERR read refused: the write-ahead log failed (\(reason)); this node serves nothing until restarted"
+        case .diskFull(let reason):
+            return DataNode.diskFullText(reason)
         case .roleUndecided:
             return "TRYAGAIN this node has not yet heard from the witness at \(replication.configuration?.witness.map { "\($0)" } ?? "?") which role it has"
         case .leaseExpired(let epoch):

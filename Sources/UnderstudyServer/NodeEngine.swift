@@ -118,9 +118,9 @@ final class NodeEngine: @unchecked Sendable {
         statistics.totalCommandsProcessed += 1
         if let refusal = node.refusal(isWrite: isWrite, nowMilliseconds: WallClock.monotonicMilliseconds()) {
             metrics.refused(Self.refusalReason(of: refusal))
-            // Nothing ran: the refusal reveals no data; only a refusal after a log failure
-            // waits behind what was appended before it (as every reply does, in order).
-            if case .logFailed = refusal { return (.error(text(of: refusal)), wal.lastAppendedLSN) }
+            // Nothing ran and the refusal reveals no data. After a log failure or a full disk
+            // every reply above the gate was failed already, so none waits for it (a refusal
+            // that waited for `lastAppendedLSN` would wait for a record that never becomes durable).
             if case .limit(let message) = refusal, message.hasPrefix("NOREPLICAS") {  // not the stepped-down READONLY
                 statistics.rejectedWaitingWrites += 1
             }
@@ -161,6 +161,9 @@ final class NodeEngine: @unchecked Sendable {
         let written: LSN
         do {
             written = try wal.writePending()
+        } catch where WALWriter.isOutOfSpace(error) {
+            diskFilled(error)
+            return
         } catch {
             failWAL("WAL write failed: \(error)")
             return

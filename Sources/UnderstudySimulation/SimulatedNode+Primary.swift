@@ -58,8 +58,10 @@ extension SimulatedNode {
         switch refusal {
         case .standby, .superseded, .roleUndecided:
             return .redirect
-        case .logFailed(let reason):
+        case .logFailed(let reason), .logFailedRead(let reason):
             return .failed("ERR write refused: \(reason)")
+        case .diskFull(let reason):
+            return .failed(DataNode.diskFullText(reason))
         case .leaseExpired(let epoch):
             return .failed("TRYAGAIN the primary of epoch \(epoch) does not hold its lease")
         case .limit(let message):

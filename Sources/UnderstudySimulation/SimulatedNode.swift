@@ -250,6 +250,24 @@ final class SimulatedNode {
         perform(node.logFailed("simulated fdatasync failure"))
     }
 
+    /// ENOSPC (`--disk-full`), as `NodeEngine.diskFilled` runs it: what was written is synced
+    /// and reported, then the node decides. The sim writes each record at once, so no record
+    /// is dropped; a standby's full disk is fatal (`logBroken`, as after a failed sync).
+    func diskFilled() {
+        durableCount = log.count
+        perform(node.locallyDurable(upTo: lastLSN, nowMilliseconds: now))
+        perform(node.synced(upTo: lastLSN, nowMilliseconds: now))
+        perform(node.logFull("simulated ENOSPC", writtenThrough: lastLSN))
+        if node.logFailure != nil { logBroken = true }
+    }
+
+    /// The shell's probe created a segment again.
+    func diskSpaceReturned() {
+        guard node.diskFull != nil else { return }
+        simulation.statistics.diskSpaceReturns += 1
+        perform(node.diskSpaceReturned(nowMilliseconds: now))
+    }
+
     /// SIGTERM (`--sigterm`), as `DataNodeService` runs it: a primary that can hand over
     /// does (`leaving`), then the node drains — it takes nothing new, every written record
     /// becomes durable, held replies are answered or failed — and stops.

@@ -17,6 +17,9 @@ extension Simulation {
             crash(process)
         case .restart(let process):
             restart(process)
+        case .diskSpaceReturned(let process, let incarnation):
+            guard processUp[process], incarnations[process] == incarnation else { return }
+            nodes[process].diskSpaceReturned()
         case .pause(let process, let microseconds):
             guard processUp[process], pausedUntil[process].map({ $0 <= now }) ?? true else { return }
             pausedUntil[process] = now + microseconds
@@ -62,6 +65,7 @@ extension Simulation {
         var kinds = Array(0..<9)
         if options.switchovers { kinds.append(9) }
         if options.logFailures { kinds.append(10) }
+        if options.diskFulls { kinds.append(14) }
         if options.terminations { kinds.append(11) }
         if options.strayFences { kinds.append(12) }
         if options.forcedPromotions { kinds.append(13) }
@@ -140,6 +144,8 @@ extension Simulation {
             let after = random.int(in: 300_000...3_000_000)
             schedule(.crash(process: process), afterMicroseconds: after)
             schedule(.restart(process: process), afterMicroseconds: after + random.int(in: 50_000...500_000))
+        case 14:
+            fillDisk(of: random.index(2))
         case 11:
             let process = random.index(2)
             guard processUp[process] else { return }
@@ -223,6 +229,23 @@ extension Simulation {
         for process in [0, 1, Self.witnessIndex] {
             if let until = pausedUntil[process], until > now { pausedUntil[process] = now }
             restart(process)
+        }
+    }
+
+    /// `--disk-full`: the node's next write finds no space; space returns 0.1–2 s later. A
+    /// standby's full disk is fatal (the node says so), and an operator restarts it later.
+    private func fillDisk(of process: Int) {
+        guard processUp[process], !nodes[process].logBroken, nodes[process].node.diskFull == nil else { return }
+        note("\(processName(process))'s disk is full")
+        statistics.diskFulls += 1
+        nodes[process].diskFilled()
+        if nodes[process].node.diskFull != nil {
+            schedule(.diskSpaceReturned(process: process, incarnation: incarnations[process]),
+                     afterMicroseconds: random.int(in: 100_000...2_000_000))
+        } else {
+            let after = random.int(in: 300_000...3_000_000)
+            schedule(.crash(process: process), afterMicroseconds: after)
+            schedule(.restart(process: process), afterMicroseconds: after + random.int(in: 50_000...500_000))
         }
     }
 }

@@ -330,6 +330,8 @@ enum SimulationEvent {
     case nextFault
     case crash(process: Int)
     case restart(process: Int)
+    /// Space came back on this node's disk (`--disk-full`).
+    case diskSpaceReturned(process: Int, incarnation: Int)
     case pause(process: Int, microseconds: Int64)
     /// An operator's `understudy switchover`, sent to this node (`--switchover`).
     case switchover(process: Int)

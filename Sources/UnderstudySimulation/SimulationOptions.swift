@@ -34,6 +34,10 @@ public struct SimulationOptions: Hashable, Sendable {
     /// Now and then a node's log fails (a failed fdatasync): it refuses writes and takes no
     /// further part in failover until an operator restarts it, 0.3–3 s later.
     public var logFailures = false
+    /// Now and then a node's disk fills up (ENOSPC): it refuses writes, serves reads and
+    /// keeps its role until space returns 0.1–2 s later (a standby's full disk is fatal, as
+    /// a failed log; an operator restarts it).
+    public var diskFulls = false
     /// Now and then a node gets SIGTERM: a primary that can hand over does (`leaving`),
     /// then the node drains (every written record durable, held replies answered or failed)
     /// and stops; it is started again 0.2–2 s later.
@@ -91,6 +95,7 @@ public struct SimulationOptions: Hashable, Sendable {
         if fence { words.append("--fence") }
         if reads { words.append("--reads") }
         if logFailures { words.append("--log-failure") }
+        if diskFulls { words.append("--disk-full") }
         if terminations { words.append("--sigterm") }
         if strayFences { words.append("--stray-fence") }
         if forcedPromotions { words.append("--force-promotion") }

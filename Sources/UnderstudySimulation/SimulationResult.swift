@@ -16,6 +16,9 @@ public struct SimulationStatistics: Hashable, Sendable {
     /// Of them, those that ended with the standby as primary.
     public var switchoversDone = 0
     public var logFailures = 0
+    /// Disks that filled up (`--disk-full`), and of them those whose space returned.
+    public var diskFulls = 0
+    public var diskSpaceReturns = 0
     public var fencesSent = 0
     public var readsAttempted = 0
     public var readsChecked = 0
@@ -59,6 +62,8 @@ public struct SimulationStatistics: Hashable, Sendable {
         sum.switchovers += rhs.switchovers
         sum.switchoversDone += rhs.switchoversDone
         sum.logFailures += rhs.logFailures
+        sum.diskFulls += rhs.diskFulls
+        sum.diskSpaceReturns += rhs.diskSpaceReturns
         sum.fencesSent += rhs.fencesSent
         sum.readsAttempted += rhs.readsAttempted
         sum.readsChecked += rhs.readsChecked

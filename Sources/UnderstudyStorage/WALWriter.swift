@@ -197,6 +197,22 @@ public final class WALWriter {
         return lastWrittenLSN
     }
 
+    /// Creates the segment the next write goes to now, if there is none yet: after a full
+    /// disk, the shell's probe that space has returned (a header written is a page of room).
+    /// A failure leaves the writer usable (nothing pending is dropped), so the probe can be
+    /// retried; a half-created segment holds no record and is reused by the next attempt.
+    public func openNextSegment() throws {
+        if let failure { throw refusal(failure) }
+        guard active == nil else { return }
+        try rollOver()
+    }
+
+    /// Whether `error` says the file system has no room (ENOSPC, or EDQUOT: a quota).
+    public static func isOutOfSpace(_ error: any Error) -> Bool {
+        guard let error = error as? StorageError, let code = error.errno else { return false }
+        return code == ENOSPC || code == EDQUOT
+    }
+
     /// A job that makes everything written so far durable, or nil if an earlier job
     /// already covers it. Call on the owner thread; run the job on the sync thread.
     public func makeSyncJob() -> WALSyncJob? {
@@ -229,7 +245,7 @@ public final class WALWriter {
         let descriptor = try WALWriter.createSegmentFile(path: path)
         let file = SegmentFile(descriptor: descriptor, path: path, firstLSN: firstLSN)
         let header = WALFormat.segmentHeader(firstLSN: firstLSN)
-        try FileIO.writeAll(descriptor, header, path: path)
+        try FileIO.writeAll(descriptor, header, path: path)  // on failure `file` closes the descriptor
         if let active { retired.append(active) }
         active = file
         activeBytes = Int64(header.count)

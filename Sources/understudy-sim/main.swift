@@ -43,6 +43,8 @@ struct SimulatorCommand: ParsableCommand {
     var reads = false
     @Flag(help: "Let a node's log fail now and then (a failed fdatasync); an operator restarts it later.")
     var logFailure = false
+    @Flag(help: "Let a node's disk fill up now and then (ENOSPC); space returns by itself 0.1–2 s later.")
+    var diskFull = false
     @Flag(name: .customLong("sigterm"), help: "Send a node SIGTERM now and then: a primary hands over first, then the node drains and stops.")
     var sigterm = false
     @Flag(help: "Let a stray client send FENCE to a node now and then (it may demote, never promote).")
@@ -109,6 +111,7 @@ struct SimulatorCommand: ParsableCommand {
                 options.fence = fence
                 options.reads = reads
                 options.logFailures = logFailure
+                options.diskFulls = diskFull
                 let result = SimulationResult.run(options, trace: verbose ? { print($0) } : nil)
                 runs += 1
                 total = total + result.statistics
@@ -128,7 +131,7 @@ struct SimulatorCommand: ParsableCommand {
         print("""
             summary: \(runs) runs (seeds \(first)...\(lastSeed)) in \(Self.fixed(seconds)) s, \
             \(Self.fixed(Double(runs) / max(seconds, 0.001))) runs/s; clean: \(perMode); failed: \(failures)
-              steps \(total.steps), promotions \(total.promotions), switchovers \(total.switchovers) (done \(total.switchoversDone)), log failures \(total.logFailures), fences sent \(total.fencesSent) (accepted \(total.fencesAccepted)), SIGTERMs \(total.terminations) (handed over \(total.terminationHandovers)), stray FENCEs \(total.strayFences) (accepted \(total.strayFencesAccepted)), forced promotions \(total.forcedPromotions) (done \(total.forcedPromotionsDone)), snapshots taken \(total.snapshotsTaken) (sent \(total.snapshotsSent), installed \(total.snapshotsInstalled)), failovers checked for eligibility \(total.failoversChecked), reads \(total.readsAttempted) (checked \(total.readsChecked)), writes attempted \(total.writesAttempted), \
+              steps \(total.steps), promotions \(total.promotions), switchovers \(total.switchovers) (done \(total.switchoversDone)), log failures \(total.logFailures), disks full \(total.diskFulls) (space returned \(total.diskSpaceReturns)), fences sent \(total.fencesSent) (accepted \(total.fencesAccepted)), SIGTERMs \(total.terminations) (handed over \(total.terminationHandovers)), stray FENCEs \(total.strayFences) (accepted \(total.strayFencesAccepted)), forced promotions \(total.forcedPromotions) (done \(total.forcedPromotionsDone)), snapshots taken \(total.snapshotsTaken) (sent \(total.snapshotsSent), installed \(total.snapshotsInstalled)), failovers checked for eligibility \(total.failoversChecked), reads \(total.readsAttempted) (checked \(total.readsChecked)), writes attempted \(total.writesAttempted), \
             acknowledged \(total.acknowledgements), client timeouts \(total.clientTimeouts)
               crashes \(total.crashes), pauses \(total.pauses), connection resets \(total.connectionsReset), \
             messages dropped \(total.messagesDropped), duplicated \(total.messagesDuplicated)

@@ -7,7 +7,7 @@ import UnderstudyCore
 
     @Test func notExecutedReplies_areSafeToRetry() {
         for text in ["TRYAGAIN this primary's lease has expired (epoch 3): …", "LOADING loading", "BUSY busy",
-                     "ERR write refused: log failed", "NOREPLICAS too many writes waiting for the standby (5 waiting, limit 4)"] {
+                     "ERR write refused: log failed", "ERR read refused: the write-ahead log failed", "NOREPLICAS too many writes waiting for the standby (5 waiting, limit 4)"] {
             guard case .notExecuted(_, nil) = classify(text) else { Issue.record("\(text) not 'not executed'"); continue }
         }
     }

@@ -84,6 +84,13 @@ import UnderstudySimulation
         #expect(runClean(seed: seed, mode: mode) { $0.logFailures = true }.logFailures > 0)
     }
 
+    @Test("A node's disk fills up: it refuses writes and keeps its role until space returns (a standby's is fatal); every invariant holds",
+          arguments: [(UInt64(3), ReplicationMode.sync), (5, .sync), (3, .async), (5, .async)])
+    func diskFull_holdsEveryInvariant(seed: UInt64, mode: ReplicationMode) {
+        let statistics = runClean(seed: seed, mode: mode) { $0.diskFulls = true }
+        #expect(statistics.diskFulls > 0)
+    }
+
     @Test("FENCE: a primary without its standby tells its peer its epoch, and a deposed primary steps down on it; every invariant holds",
           arguments: [(UInt64(2), ReplicationMode.sync), (2, .async), (3, .async)])
     func fence_holdsEveryInvariant(seed: UInt64, mode: ReplicationMode) {

@@ -125,6 +125,7 @@ extension DataNode {
     public mutating func receivedRecords(_ headers: [RecordHeader], link id: UInt64, nowMilliseconds now: Int64) -> [NodeAction] {
         guard case .streaming(id)? = standby?.link else { return [] }
         guard logFailure == nil else { return primaryLinkFailed("this node's log has failed: it appends nothing", nowMilliseconds: now) }
+        guard diskFull == nil else { return primaryLinkFailed("this node's disk is full: it appends nothing until space returns", nowMilliseconds: now) }
         let decisions = withStandby { $0.replication.receivedRecords(headers) } ?? []
         var actions: [NodeAction] = []
         for decision in decisions {

@@ -96,6 +96,9 @@ public struct DataNode: Sendable {
     public internal(set) var log: LogPosition
     /// The first log failure; once set the node refuses writes until restarted.
     public internal(set) var logFailure: String?
+    /// The disk was full when the log last wrote (ENOSPC): writes are refused, reads served,
+    /// until the shell reports the space back (`diskSpaceReturned`). Never set with `logFailure`.
+    public internal(set) var diskFull: String?
     /// The highest epoch persisted as known (`.persistKnownEpoch`).
     public internal(set) var persistedKnownEpoch = Epoch.initial
     /// The cluster identity as persisted on this node's disk.
@@ -191,7 +194,7 @@ public struct DataNode: Sendable {
         let facts = CommandRefusal.NodeFacts(
             pairRole: pairRole, coordinatedRole: coordinated ? coordinator?.role ?? .undecided : nil,
             hasLease: mayAcknowledge(nowMilliseconds: now), epoch: epoch, knownEpoch: knownEpoch,
-            supersededBy: primary?.supersededBy, logFailure: logFailure)
+            supersededBy: primary?.supersededBy, logFailure: logFailure, diskFull: diskFull)
         return CommandRefusal.of(isWrite: isWrite, node: facts) {
             self.primary?.replication.admitWrite(lastAppendedLSN: self.log.appended)
         }
@@ -217,7 +220,7 @@ public struct DataNode: Sendable {
     /// a standalone node) under its lease, with a working log, not during a switchover —
     /// the standby holds every record then, and a deletion now would be one it never had.
     public func mayExpireKeys(nowMilliseconds now: Int64) -> Bool {
-        guard logFailure == nil, !isStopping, mayAcknowledge(nowMilliseconds: now) else { return false }
+        guard logFailure == nil, diskFull == nil, !isStopping, mayAcknowledge(nowMilliseconds: now) else { return false }
         switch role {
         case .standalone: return true
         case .primary(let primary): return primary.handover == nil && primary.supersededBy == nil

@@ -21,6 +21,8 @@ public struct NodeEvent: Hashable, Sendable {
         case forcedPromotionStarted = "forced_promotion_started"
         case forcedPromotionEnded = "forced_promotion_ended"
         case logFailed = "log_failed"
+        case diskFull = "disk_full"
+        case diskSpaceReturned = "disk_space_returned"
         case drainStarted = "drain_started"
         // The witness's record.
         case epochGranted = "epoch_granted"

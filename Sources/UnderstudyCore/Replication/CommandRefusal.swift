@@ -5,6 +5,13 @@
 public enum CommandRefusal: Hashable, Sendable {
     /// A write after the write-ahead log failed: `-ERR write refused: <reason>`.
     case logFailed(reason: String)
+    /// A read after the write-ahead log failed fatally: `-ERR read refused: <reason>`. The
+    /// keyspace may hold writes whose records never reached the disk (their clients got
+    /// `-UNCERTAIN`); serving them would show data a restart will not have.
+    case logFailedRead(reason: String)
+    /// A write while the disk is full (ENOSPC): `-ERR write refused: disk full (ENOSPC) …`.
+    /// The condition passes: the node retries the log and accepts writes again by itself.
+    case diskFull(reason: String)
     /// With a witness, before it has said which role this node has: `-TRYAGAIN`.
     case roleUndecided
     /// A primary without its lease (reads and writes): `-TRYAGAIN`.
@@ -27,9 +34,11 @@ public enum CommandRefusal: Hashable, Sendable {
         public var knownEpoch: Epoch
         public var supersededBy: Epoch?
         public var logFailure: String?
+        /// The log refused a write for want of space: writes wait for the space to return.
+        public var diskFull: String?
 
         public init(pairRole: ReplicationRole?, coordinatedRole: NodeCoordinator.Role?, hasLease: Bool, epoch: Epoch,
-                    knownEpoch: Epoch, supersededBy: Epoch?, logFailure: String?) {
+                    knownEpoch: Epoch, supersededBy: Epoch?, logFailure: String?, diskFull: String? = nil) {
             self.pairRole = pairRole
             self.coordinatedRole = coordinatedRole
             self.hasLease = hasLease
@@ -37,13 +46,15 @@ public enum CommandRefusal: Hashable, Sendable {
             self.knownEpoch = knownEpoch
             self.supersededBy = supersededBy
             self.logFailure = logFailure
+            self.diskFull = diskFull
         }
     }
 
     /// Why the command must not run, or nil. `admitWrite` is the primary's own admission
     /// (limits), asked only for a write that passes everything else.
     public static func of(isWrite: Bool, node: NodeFacts, admitWrite: () -> Admission?) -> CommandRefusal? {
-        if isWrite, let reason = node.logFailure { return .logFailed(reason: reason) }
+        if let reason = node.logFailure { return isWrite ? .logFailed(reason: reason) : .logFailedRead(reason: reason) }
+        if isWrite, let reason = node.diskFull { return .diskFull(reason: reason) }
         switch node.coordinatedRole {
         case .undecided?: return .roleUndecided
         case .primary? where !node.hasLease: return .leaseExpired(epoch: node.epoch)

@@ -40,7 +40,7 @@ public struct EventLog: Sendable {
             "epoch": "\(event.epoch.map { "\($0)" } ?? "")",
         ]
         for (key, value) in event.details { metadata[key] = "\(value)" }
-        let loud: Set<NodeEvent.Kind> = [.fenced, .steppedDown, .lostWrites, .logFailed, .syncDegraded, .forcedPromotionStarted]
+        let loud: Set<NodeEvent.Kind> = [.fenced, .steppedDown, .lostWrites, .logFailed, .diskFull, .syncDegraded, .forcedPromotionStarted]
         logger.log(level: loud.contains(event.kind) ? .warning : .notice, "event: \(event.kind.rawValue)", metadata: metadata)
     }
 

@@ -21,6 +21,8 @@ enum RefusalReason: String, CaseIterable, Sendable {
     case noreplicas
     /// A write after the write-ahead log failed.
     case logFailed = "log_failed"
+    /// A write while the disk is full (ENOSPC); it passes when space returns.
+    case diskFull = "disk_full"
     /// A request over a wire limit (size, arguments): the connection is closed.
     case limits
     /// A connection or request while the node drains.

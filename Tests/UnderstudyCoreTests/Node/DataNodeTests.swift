@@ -288,12 +288,13 @@ import Testing
         var node = DataNode(configuration: DataNode.Configuration(pair: nil), history: EpochHistory(), lastLSN: LSN(3),
                             lastRecordChecksum: nil)
         node.appended(upTo: LSN(4), checksum: 1)
-        let actions = node.logFailed("disk full")
+        let actions = node.logFailed("fdatasync: EIO")
         #expect(actions.contains { if case .fail(let after, _, let message) = $0 {
             return after == LSN(3) && message.hasPrefix(UncertainOutcome.prefix)
         } else { return false } })
-        #expect(node.refusal(isWrite: true, nowMilliseconds: 0) == .logFailed(reason: "disk full"))
-        #expect(node.refusal(isWrite: false, nowMilliseconds: 0) == nil, "reads are still served")
+        #expect(node.refusal(isWrite: true, nowMilliseconds: 0) == .logFailed(reason: "fdatasync: EIO"))
+        #expect(node.refusal(isWrite: false, nowMilliseconds: 0) == .logFailedRead(reason: "fdatasync: EIO"),
+                "no read waits for a record that never becomes durable, nor sees one")
         #expect(node.logFailed("again") == [], "the first failure stands")
     }
 }

@@ -15,8 +15,9 @@ import Testing
     @Test func standaloneNode_runsEverything_untilItsLogFails() {
         let standalone = facts(pair: nil, coordinated: nil)
         #expect(refusal(true, standalone) == nil)
-        #expect(refusal(true, facts(pair: nil, coordinated: nil, logFailure: "disk full")) == .logFailed(reason: "disk full"))
-        #expect(refusal(false, facts(pair: nil, coordinated: nil, logFailure: "disk full")) == nil, "reads go on")
+        #expect(refusal(true, facts(pair: nil, coordinated: nil, logFailure: "EIO")) == .logFailed(reason: "EIO"))
+        #expect(refusal(false, facts(pair: nil, coordinated: nil, logFailure: "EIO")) == .logFailedRead(reason: "EIO"),
+                "reads stop too: memory may hold writes the disk never got")
     }
 
     @Test func undecidedNode_refusesReadsAndWrites() {
