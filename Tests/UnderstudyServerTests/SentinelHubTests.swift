@@ -29,8 +29,15 @@ import UnderstudyCore
         return text
     }
 
-    @Test func subscribeAndUnsubscribe_replyAsRedisDoes() {
-        let subscription = SentinelSubscription(channel: EmbeddedChannel())
+    /// Finishes each channel at the end of a test: an unfinished `EmbeddedChannel` keeps its
+    /// pipeline alive (a leak under `scripts/sanitize address`).
+    private func finish(_ channels: EmbeddedChannel...) throws {
+        for channel in channels { _ = try channel.finish(acceptAlreadyClosed: true) }
+    }
+
+    @Test func subscribeAndUnsubscribe_replyAsRedisDoes() throws {
+        let channel = EmbeddedChannel()
+        let subscription = SentinelSubscription(channel: channel)
         #expect(subscription.subscribe(["+switch-master", "+sdown"], pattern: false) == [
             .push([.bulk("subscribe"), .bulk("+switch-master"), .integer(1)]),
             .push([.bulk("subscribe"), .bulk("+sdown"), .integer(2)]),
@@ -42,6 +49,7 @@ import UnderstudyCore
         ])
         #expect(subscription.unsubscribe([], pattern: false) == [.push([.bulk("unsubscribe"), .bulk(nil), .integer(1)])])
         #expect(subscription.unsubscribe(["*"], pattern: true) == [.push([.bulk("punsubscribe"), .bulk("*"), .integer(0)])])
+        try finish(channel)
     }
 
     @Test func aSwitchOfPrimary_reachesChannelAndPatternSubscribers() throws {
@@ -62,6 +70,7 @@ import UnderstudyCore
         #expect(try written(patterned)
             == "*4\r\n$8\r\npmessage\r\n$8\r\n+switch*\r\n$14\r\n+switch-master\r\n$\(payload.utf8.count)\r\n\(payload)\r\n")
         #expect(hub.view?.master.endpoint.port == 7002)
+        try finish(exact, patterned)
     }
 
     @Test func aSubscriberPastItsPendingBytesLimit_isDroppedAndClosed() throws {
@@ -80,16 +89,19 @@ import UnderstudyCore
         #expect(!slow.isActive)
         #expect(try written(slow).isEmpty)
         #expect(try written(reading).contains("+new-epoch"))
+        try finish(slow, reading)
     }
 
-    @Test func anUnsubscribedConnection_leavesTheHub() {
+    @Test func anUnsubscribedConnection_leavesTheHub() throws {
         let hub = hub()
-        let subscription = SentinelSubscription(channel: EmbeddedChannel())
+        let channel = EmbeddedChannel()
+        let subscription = SentinelSubscription(channel: channel)
         _ = subscription.subscribe(["+sdown"], pattern: false)
         hub.update(subscription)
         #expect(hub.subscriberCount == 1)
         _ = subscription.unsubscribe(["+sdown"], pattern: false)
         hub.update(subscription)
         #expect(hub.subscriberCount == 0)
+        try finish(channel)
     }
 }
