@@ -33,6 +33,7 @@ import pytest
 import redis
 
 from harness import HOST, call, info, understudy_binary, understudy_has_witness, wait_until
+from resp import Err, RawClient
 
 pytestmark = [
     pytest.mark.skipif(shutil.which("openssl") is None, reason="the openssl CLI makes the test CA"),
@@ -271,3 +272,44 @@ def test_sighup_reloads_rotated_files_and_a_bad_file_keeps_the_old_certificate(m
         served_certificate(node.port, ca)), 10, 0.05, "a new connection gets the new certificate")
     assert common_name(after) == "second node certificate"
     assert info(node, "server")  # still serving
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not understudy_has_witness(), reason="the witness is not built")
+def test_everything_on_at_once_tls_passwords_and_the_cluster_secret(make_cluster, ca, node_files, tmp_path):
+    """The three layers together, as a careful operator runs them: TLS on every link, a
+    password on the client port and the cluster secret on the peer links. The cluster
+    replicates, fails over on kill -9, switches over through the operator command, and a
+    client without the password is refused even over TLS."""
+    password = "pw-" + "x" * 20
+    password_file = tmp_path / "password"
+    password_file.write_text(password + "\n")
+    secret_file = tmp_path / "cluster.secret"
+    secret_file.write_text("s" * 40 + "\n")
+    password_file.chmod(0o600)
+    secret_file.chmod(0o600)
+    cluster = make_cluster(every_process=tls_options(ca, node_files), cluster_secret_file=str(secret_file),
+                           password_file=str(password_file), password=password)
+    primary = cluster.primary()
+    standby = cluster.other(primary)
+    assert call(primary, "SET", "layered", "1") == "OK"
+    cluster.wait(lambda: call(standby, "GET", "layered") == "1", 10, "the standby has the write")
+    with RawClient(HOST, primary.port, ssl_context=ca.client_context()) as anonymous:
+        assert anonymous.call("GET", "layered") == Err("NOAUTH Authentication required."), "TLS alone does not let a client in"
+
+    cluster.kill9(primary)
+    new = cluster.wait_for_new_primary(primary, timeout=15)
+    assert call(new, "GET", "layered") == "1"
+    assert call(new, "SET", "after-failover", "2") == "OK"
+    cluster.restart(primary)
+    cluster.wait_ready()
+
+    nodes = f"{cluster.a.address},{cluster.b.address}"
+    flags = ["--tls", "--tls-ca-cert-file", str(ca.cert), "--password-file", str(password_file)]
+    result = understudy_cli("switchover", "--nodes", nodes, *flags)
+    assert result.returncode == 0, f"switchover failed: {result.stdout}{result.stderr}"
+    assert cluster.wait_for_role(primary, "master", timeout=10)
+    assert call(primary, "GET", "after-failover") == "2"
+    client = redis.Redis(host=HOST, port=primary.port, ssl=True, ssl_ca_certs=str(ca.cert), password=password,
+                         decode_responses=True)
+    assert client.get("after-failover") == "2"
