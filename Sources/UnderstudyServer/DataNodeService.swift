@@ -135,6 +135,9 @@ public struct DataNodeService: Service {
             .serverChannelOption(.backlog, value: 511)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            // A client that vanished without a FIN (power loss, a dropped NAT entry) is found by
+            // TCP keepalive even with --idle-timeout 0 (after the kernel's tcp_keepalive_time).
+            .childChannelOption(.socketOption(.so_keepalive), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {

@@ -26,11 +26,20 @@ public enum LZ4Block {
         return compressed
     }
 
+    /// The most one compressed byte can expand to: in LZ4's format every byte of input
+    /// (a length-extension byte, at most 255) yields at most 255 bytes of output.
+    public static let maxExpansion = 255
+
     /// Decompresses a block that MUST expand to exactly `rawBytes` bytes; never reads or
-    /// writes out of bounds on hostile input.
+    /// writes out of bounds on hostile input. A `rawBytes` beyond what `compressed` can
+    /// expand to is refused before the output is allocated, so a few hostile bytes cannot
+    /// claim a gigabyte.
     public static func decompress(_ compressed: UnsafeRawBufferPointer, rawBytes: Int) throws -> [UInt8] {
         guard rawBytes >= 1, rawBytes <= 1 << 30, !compressed.isEmpty else {
             throw StorageError(.invalidState, "LZ4 block: raw length \(rawBytes) or empty input is invalid")
+        }
+        guard rawBytes <= compressed.count * maxExpansion else {
+            throw StorageError(.invalidState, "LZ4 block: \(compressed.count) bytes cannot expand to \(rawBytes)")
         }
         var raw = [UInt8](repeating: 0, count: rawBytes)
         let produced = raw.withUnsafeMutableBytes { destination in

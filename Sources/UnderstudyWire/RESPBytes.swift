@@ -33,7 +33,8 @@ enum RESPBytes {
         tooLong: RESPProtocolError,
         malformed: RESPProtocolError
     ) throws(RESPProtocolError) -> Line? {
-        var index = start + scannedBytes
+        // The type byte is never the line's CR: a CR there is an unknown type, not an empty line.
+        var index = start + max(scannedBytes, 1)
         let searchEnd = min(bytes.count, start + maxLineBytes + 1)
         while index < searchEnd && bytes[index] != carriageReturn {
             index += 1

@@ -45,6 +45,13 @@ import UnderstudyWire
         #expect(replyParseError("|1\r\n") == "ERR Protocol error: unknown reply type '|'", "RESP3 attributes are not read")
     }
 
+    /// Found by fuzz/FuzzRESPReply: a CR where a type byte belongs made an empty line whose
+    /// content range ran backwards, and the parser trapped instead of throwing.
+    @Test(arguments: ["\r\n\r\n", "\r\n+OK\r\n", "*1\r\n\r\n:1\r\n"])
+    func carriageReturnAsTypeByte_isRejected_notATrap(input: String) {
+        #expect(replyParseError(input)?.hasPrefix("ERR Protocol error: unknown reply type") == true)
+    }
+
     @Test func malformedLengths_areRejected() {
         #expect(replyParseError("$-2\r\n") == "ERR Protocol error: invalid bulk length")
         #expect(replyParseError("$x\r\n") == "ERR Protocol error: invalid bulk length")

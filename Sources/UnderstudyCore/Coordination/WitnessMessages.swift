@@ -153,7 +153,10 @@ public enum WitnessRequest: Hashable, Sendable {
     public static let maximumNodeBytes = 261
 
     private static func node(_ bytes: [UInt8]) throws -> String {
-        guard !bytes.isEmpty, bytes.count <= maximumNodeBytes, !bytes.contains(UInt8(ascii: " ")), bytes != Array("-".utf8) else {
+        // Printable ASCII only (a host:port): other bytes would not survive the String, so the
+        // name written back (into the witness record, a reply) would not be the name received.
+        guard !bytes.isEmpty, bytes.count <= maximumNodeBytes, bytes.allSatisfy({ $0 > 0x20 && $0 < 0x7F }),
+              bytes != Array("-".utf8) else {
             throw malformed("bad node address")
         }
         return String(decoding: bytes, as: UTF8.self)

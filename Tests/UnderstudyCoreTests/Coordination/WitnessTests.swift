@@ -171,6 +171,17 @@ import Testing
         }
     }
 
+    /// Found by fuzz/FuzzWitnessMessage: a node name of non-UTF-8 bytes was accepted, turned
+    /// into U+FFFD by the String, and the request written back no longer parsed.
+    @Test func nodeName_outsidePrintableASCII_isRejected() throws {
+        for node: [UInt8] in [[0x30, 0xFF, 0x3A, 0x31], Array("a:1\u{7F}".utf8), [0x61, 0x09, 0x3A, 0x31], Array("é:1".utf8)] {
+            let arguments = [Array("WITNESS".utf8), Array("FORCE".utf8), node, Array("5".utf8)]
+            #expect(throws: ReplicationError.self) { try WitnessRequest(arguments: arguments) }
+        }
+        #expect(try WitnessRequest(arguments: ["WITNESS", "FORCE", "[::1]:7001", "5"].map { Array($0.utf8) })
+            == .force(node: "[::1]:7001", epoch: Epoch(5)))
+    }
+
     @Test func replies_roundTripThroughTheirLines() throws {
         for reply: WitnessReply in [.state(record()), .staleEpoch(Epoch(4), primary: nil), .denied("not now")] {
             let line = reply.line
