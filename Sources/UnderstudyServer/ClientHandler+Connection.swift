@@ -66,6 +66,7 @@ extension ClientHandler {
     /// Redis it answers when the switchover is over: `+OK <new primary>` or an error.
     private func failover(_ arguments: [[UInt8]]) -> Reply {
         var timeout = NodeLimits.standard.switchoverTimeoutMilliseconds
+        var target: String?
         var index = 1
         while index < arguments.count {
             let word = String(decoding: arguments[index], as: UTF8.self).lowercased()
@@ -77,16 +78,13 @@ extension ClientHandler {
                 timeout = value
                 index += 2
             case "to" where index + 2 < arguments.count:
-                let target = "\(String(decoding: arguments[index + 1], as: UTF8.self)):\(String(decoding: arguments[index + 2], as: UTF8.self))"
-                if let standby = engine.node.primary?.standbyLink?.address, standby != target {
-                    return .error("ERR FAILOVER TO \(target): the standby is \(standby), the only node this primary can hand over to")
-                }
+                target = "\(String(decoding: arguments[index + 1], as: UTF8.self)):\(String(decoding: arguments[index + 2], as: UTF8.self))"
                 index += 3
             default:
                 return .error("ERR syntax error: FAILOVER [TO host port] [TIMEOUT milliseconds]")
             }
         }
-        return deferReply { completion in engine.beginHandover(timeoutMilliseconds: timeout, completion: completion) }
+        return deferReply { completion in engine.beginHandover(to: target, timeoutMilliseconds: timeout, completion: completion) }
     }
 
     /// `PROMOTE FORCE [TIMEOUT ms]` on a standby: an operator's forced promotion.

@@ -15,25 +15,23 @@ extension NodeEngine {
     func adminSnapshot() -> AdminSnapshot {
         eventLoop.assertInEventLoop()
         let now = WallClock.monotonicMilliseconds()
+        let health = node.health(draining: drainRequested, nowMilliseconds: now)
         var snapshot = AdminSnapshot(
             name: node.node.isEmpty ? "\(configuration.host):\(listeningPort)" : node.node, isWitness: false,
-            status: adminStatus, role: adminRole, epoch: Int64(node.knownEpoch.rawValue),
+            status: health.status, role: health.role, epoch: Int64(node.knownEpoch.rawValue),
             uptimeSeconds: (now - startedAtMonotonicMilliseconds) / 1000)
         snapshot.scope = configuration.clusterName
         snapshot.lsn = Int64(wal.lastWrittenLSN.rawValue)
-        snapshot.acceptsWrites = node.pairRole != .standby && node.refusal(isWrite: true, nowMilliseconds: now) == nil
-        snapshot.isStreamingStandby = node.standby != nil && node.linkStatus == "connected"
+        snapshot.acceptsWrites = health.acceptsWrites
+        snapshot.isStreamingStandby = health.isStreamingStandby
         snapshot.maxLagOnFailoverBytes = configuration.replication?.maxLagOnFailoverBytes ?? 0
-        if let lease = node.coordinator?.leaseExpiresAtMilliseconds, node.coordinator?.role == .primary {
-            snapshot.leaseRemainingMilliseconds = max(0, lease - now)
-        }
+        snapshot.leaseRemainingMilliseconds = health.leaseRemainingMilliseconds
+        snapshot.syncState = health.syncState
         if let primary = node.primary {
             let lag = primary.replication.lag(nowMilliseconds: now)
             snapshot.lagBytes = lag.bytes
             snapshot.lagRecords = Int64(lag.lsns)
             snapshot.lagMilliseconds = lag.milliseconds
-            snapshot.syncState = primary.replication.mode == .async ? "async"
-                : (primary.replication.acknowledgesAlone ? "alone" : "sync")
             if let standby = primary.standbyLink {
                 snapshot.members.append(.init(name: standby.address, role: "standby", state: lag.state.rawValue,
                                               lsn: primary.replication.standbyDurableLSN.map { Int64($0.rawValue) }, lagBytes: lag.bytes))
@@ -44,7 +42,6 @@ extension NodeEngine {
             let lag = standby.replication.lag(nowMilliseconds: now)
             snapshot.lagRecords = Int64(lag.lsns)
             snapshot.lagMilliseconds = lag.milliseconds
-            snapshot.syncState = node.linkStatus == "connected" ? "streaming" : node.linkStatus
             if let peer = configuration.replication?.peer {
                 snapshot.members.append(.init(name: "\(peer)", role: "primary", state: node.linkStatus,
                                               lsn: standby.replication.primaryLastWrittenLSN.map { Int64($0.rawValue) }, lagBytes: nil))
@@ -61,22 +58,6 @@ extension NodeEngine {
             ("disk_full", .optional(node.diskFull)),
         ]
         return snapshot
-    }
-
-    private var adminStatus: AdminSnapshot.Status {
-        if drainRequested || node.isStopping { return .draining }
-        if node.logFailure != nil || node.primary?.supersededBy != nil { return .fenced }
-        if case .undecided = node.role { return .starting }
-        return .running
-    }
-
-    private var adminRole: String {
-        switch node.role {
-        case .standalone: return "standalone"
-        case .undecided: return "undecided"
-        case .primary: return "primary"
-        case .standby: return "standby"
-        }
     }
 
     // MARK: Drain
@@ -138,12 +119,8 @@ struct NodeAdminBackend: AdminBackend {
     func switchover(candidate: String?) -> EventLoopFuture<AdminSwitchoverOutcome> {
         engine.eventLoop.flatSubmit {
             let promise = engine.eventLoop.makePromise(of: AdminSwitchoverOutcome.self)
-            if let candidate, let standby = engine.node.primary?.standbyLink?.address, standby != candidate {
-                promise.succeed(.refused("the standby is \(standby), the only node this primary can hand over to (candidate \(candidate))"))
-                return promise.futureResult
-            }
             var started = false
-            engine.beginHandover(timeoutMilliseconds: NodeLimits.standard.switchoverTimeoutMilliseconds) { result in
+            engine.beginHandover(to: candidate, timeoutMilliseconds: NodeLimits.standard.switchoverTimeoutMilliseconds) { result in
                 switch result {
                 case .success(let primary): promise.succeed(.done(primary: primary))
                 case .failure(let error): promise.succeed(started ? .failed(error.message) : .refused(error.message))

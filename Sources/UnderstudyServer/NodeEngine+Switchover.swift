@@ -36,10 +36,10 @@ extension NodeEngine {
     }
 
     /// Starts a switchover to the standby; `completion` runs once, on the event loop.
-    func beginHandover(timeoutMilliseconds: Int64, leaving: Bool = false,
+    func beginHandover(to candidate: String? = nil, timeoutMilliseconds: Int64, leaving: Bool = false,
                        completion: @escaping (Result<String, HandoverError>) -> Void) {
         let now = WallClock.monotonicMilliseconds()
-        switch node.beginSwitchover(timeoutMilliseconds: timeoutMilliseconds, leaving: leaving, nowMilliseconds: now) {
+        switch node.beginSwitchover(to: candidate, timeoutMilliseconds: timeoutMilliseconds, leaving: leaving, nowMilliseconds: now) {
         case .failure(let refusal):
             completion(.failure(HandoverError(message: refusal.message)))
         case .success(let actions):

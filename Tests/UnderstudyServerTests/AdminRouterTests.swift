@@ -1,4 +1,5 @@
 import Testing
+import UnderstudyCore
 @testable import UnderstudyServer
 
 @Suite struct AdminRouterTests {

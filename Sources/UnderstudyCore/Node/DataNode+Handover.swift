@@ -3,9 +3,14 @@
 /// next epoch, tell the standby, follow it.
 extension DataNode {
     /// Starts a switchover to the standby (`leaving`: SIGTERM, this node stops after it).
-    /// It ends with `.switchoverEnded`.
-    public mutating func beginSwitchover(timeoutMilliseconds: Int64, leaving: Bool, nowMilliseconds now: Int64) -> Result<[NodeAction], OperatorRefusal> {
+    /// It ends with `.switchoverEnded`. `candidate` (`FAILOVER TO`, `POST /switchover`), if
+    /// given, must name the attached standby: it is the only node this primary can hand to.
+    public mutating func beginSwitchover(to candidate: String? = nil, timeoutMilliseconds: Int64, leaving: Bool,
+                                         nowMilliseconds now: Int64) -> Result<[NodeAction], OperatorRefusal> {
         let primary = self.primary
+        if let candidate, let attached = primary?.standbyLink?.address, attached != candidate {
+            return .failure(OperatorRefusal("ERR switchover to \(candidate) refused: the standby is \(attached), the only node this primary can hand over to"))
+        }
         if let refusal = Handover.refusal(
             running: primary?.handover != nil, coordinated: coordinator != nil,
             isPrimary: coordinator?.role == .primary && primary != nil,

@@ -1,3 +1,5 @@
+import UnderstudyCore
+
 /// The admin port's routes and answers, as pure functions of the request and a snapshot,
 /// so every status code can be tested without a socket (Patroni's REST API semantics;
 /// docs/operations.md "Admin HTTP port" lists them).

@@ -5,16 +5,8 @@ public import UnderstudyCore
 /// The HTTP side only compares these values with the request's bounds: every role, lease
 /// and epoch fact here was decided by the core.
 public struct AdminSnapshot: Sendable {
-    /// Patroni's health states: 200 only while `running`.
-    public enum Status: String, Sendable {
-        /// No role yet (a node the witness has not placed).
-        case starting
-        case running
-        /// `understudy drain` or SIGTERM: on its way out.
-        case draining
-        /// A primary that saw a higher epoch, or a node whose log failed: it takes no writes.
-        case fenced
-    }
+    /// Patroni's health states (200 only while `running`): the node's own (`NodeHealth`).
+    public typealias Status = NodeHealth.Status
 
     /// Another process as this one knows it (its peer, or on the witness both nodes).
     public struct Member: Sendable {

@@ -278,10 +278,35 @@ import Testing
         #expect(to == peer && last == LSN(11))
     }
 
+    @Test func switchover_toANodeThatIsNotTheStandby_isRefused_andNothingStarts() throws {
+        var node = leasedWithOneRecordSent()
+        guard case .failure(let refusal) = node.beginSwitchover(to: "10.9.9.9:1", timeoutMilliseconds: 2_000, leaving: false,
+                                                                 nowMilliseconds: 1_003) else {
+            Issue.record("a switchover to a stranger started")
+            return
+        }
+        #expect(refusal.message.contains("10.9.9.9:1") && refusal.message.contains(peer))
+        #expect(!node.isHandingOver)
+        _ = try node.beginSwitchover(to: peer, timeoutMilliseconds: 2_000, leaving: false, nowMilliseconds: 1_003).get()
+        #expect(node.isHandingOver)
+    }
+
     @Test func handOverEarly_mutation_asksTheWitnessAtOnce() throws {
         var node = leasedWithOneRecordSent(mutation: .handOverEarly)
         let begun = try node.beginSwitchover(timeoutMilliseconds: 2_000, leaving: false, nowMilliseconds: 1_003).get()
         #expect(request(in: begun) != nil)
+    }
+
+    @Test func health_isRunningAndWritable_untilDrainingOrAFailedLogFencesIt() {
+        var node = DataNode(configuration: DataNode.Configuration(pair: nil), history: EpochHistory(), lastLSN: LSN(3),
+                            lastRecordChecksum: nil)
+        let running = node.health(draining: false, nowMilliseconds: 0)
+        #expect(running.status == .running && running.role == "standalone" && running.acceptsWrites)
+        #expect(running.syncState == nil && running.leaseRemainingMilliseconds == nil && !running.isStreamingStandby)
+        #expect(node.health(draining: true, nowMilliseconds: 0).status == .draining)
+        _ = node.logFailed("fdatasync: EIO")
+        let fenced = node.health(draining: false, nowMilliseconds: 0)
+        #expect(fenced.status == .fenced && !fenced.acceptsWrites)
     }
 
     @Test func aFailedLog_failsWhatWasHeldAsUnknown_andRefusesWrites() {
