@@ -372,9 +372,9 @@ def render(rows: list[tuple[str, str, Result]], lag_samples: list[int], options,
         versus_standalone = f"{result.rps / standalone.rps:.2f}×" if standalone and same_client else "—"
         goal, met = "—", "—"
         if client == "redis-benchmark" and standalone and label == "Understudy pair, sync":
-            goal, met = "≥ 0.6× standalone", "yes" if result.rps >= 0.6 * standalone.rps else "**no**"
+            goal, met = "≥ 0.8× standalone", "yes" if result.rps >= 0.8 * standalone.rps else "**no**"
         if client == "redis-benchmark" and standalone and label == "Understudy pair, async":
-            goal, met = "≥ 0.85× standalone", "yes" if result.rps >= 0.85 * standalone.rps else "**no**"
+            goal, met = "≥ 0.95× standalone", "yes" if result.rps >= 0.95 * standalone.rps else "**no**"
         if label == "Understudy pair, sync" and client == "Python loop" and redis_wait:
             goal = "≥ 5× Redis SET+WAIT (same client)"
             met = ("client-bound" if client_bound else "yes" if result.rps >= 5 * redis_wait.rps else "**no**")
