@@ -39,13 +39,6 @@ public struct KeyTable: Sendable {
 
     public init() {}
 
-    /// Room for `minimumCapacity` keys without growing (a snapshot load knows its size).
-    public mutating func reserveCapacity(_ minimumCapacity: Int) {
-        ordered.reserveCapacity(minimumCapacity)
-        sequences.reserveCapacity(minimumCapacity)
-        if minimumCapacity * 4 > slots.count * 3 { growIndex(slotCount: Self.slotCount(for: minimumCapacity)) }
-    }
-
     public var isEmpty: Bool { count == 0 }
 
     // MARK: Lookup
