@@ -46,6 +46,32 @@ extension Effect {
         }
     }
 
+    /// A record of `effectCount` effects whose encodings (`encode(into:)`, `encodeSet`) are
+    /// already concatenated in `encodedEffects`.
+    public static func encodeRecord(effectCount: Int, encodedEffects: [UInt8]) -> [UInt8] {
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(encodedEffects.count + 11)
+        buffer.append(codecVersion)
+        EffectEncoding.appendVarint(UInt64(effectCount), to: &buffer)
+        buffer.append(contentsOf: encodedEffects)
+        return buffer
+    }
+
+    /// Appends the encoding of `.set(key, value, expireAtMilliseconds)` straight from the
+    /// bytes (the snapshot writer's path, which builds no `Effect`). The same bytes as
+    /// `encode(into:)` of that effect.
+    public static func encodeSet(
+        key: UnsafeRawBufferPointer,
+        value: UnsafeRawBufferPointer,
+        expireAtMilliseconds: Int64?,
+        into buffer: inout [UInt8]
+    ) {
+        buffer.append(expireAtMilliseconds == nil ? EffectEncoding.Tag.set : EffectEncoding.Tag.setWithExpiry)
+        EffectEncoding.appendBytes(key, to: &buffer)
+        EffectEncoding.appendBytes(value, to: &buffer)
+        if let expireAtMilliseconds { EffectEncoding.appendInt64(expireAtMilliseconds, to: &buffer) }
+    }
+
     /// The encoding of one record (version, count, effects).
     public static func encodeRecord(_ effects: [Effect]) -> [UInt8] {
         var buffer: [UInt8] = []
@@ -90,10 +116,11 @@ extension Effect {
     public func encode(into buffer: inout [UInt8]) {
         switch self {
         case .set(let key, let value, let expireAtMilliseconds):
-            buffer.append(expireAtMilliseconds == nil ? EffectEncoding.Tag.set : EffectEncoding.Tag.setWithExpiry)
-            EffectEncoding.appendBytes(key, to: &buffer)
-            EffectEncoding.appendBytes(value, to: &buffer)
-            if let expireAtMilliseconds { EffectEncoding.appendInt64(expireAtMilliseconds, to: &buffer) }
+            key.withUnsafeBytes { key in
+                value.withUnsafeBytes { value in
+                    Self.encodeSet(key: key, value: value, expireAtMilliseconds: expireAtMilliseconds, into: &buffer)
+                }
+            }
         case .delete(let key):
             buffer.append(EffectEncoding.Tag.delete)
             EffectEncoding.appendBytes(key, to: &buffer)
@@ -218,6 +245,11 @@ private enum EffectEncoding {
     }
 
     static func appendBytes(_ bytes: [UInt8], to buffer: inout [UInt8]) {
+        appendVarint(UInt64(bytes.count), to: &buffer)
+        buffer.append(contentsOf: bytes)
+    }
+
+    static func appendBytes(_ bytes: UnsafeRawBufferPointer, to buffer: inout [UInt8]) {
         appendVarint(UInt64(bytes.count), to: &buffer)
         buffer.append(contentsOf: bytes)
     }

@@ -14,33 +14,42 @@ extension Keyspace {
 
     mutating func incrementInteger(_ context: inout ExecutionContext, by increment: Int64) throws(CommandError) -> Reply {
         let key = context.arguments[1]
-        let entry = try liveString(key, &context)
         var value: Int64 = 0
-        if let entry {
-            guard let parsed = RedisNumber.parseInt64(entry.value) else { throw .notAnInteger }
-            value = parsed
+        let expireAt: Int64?
+        do {
+            // Scoped so the entry is let go before the write (which then needs no copy).
+            let entry = try liveString(key, &context)
+            expireAt = entry?.expireAtMilliseconds
+            if let entry {
+                guard let parsed = entry.withValue({ RedisNumber.parseInt64($0) }) else { throw .notAnInteger }
+                value = parsed
+            }
         }
         let (result, overflow) = value.addingReportingOverflow(increment)
         guard !overflow else { throw CommandError("ERR increment or decrement would overflow") }
         let bytes = RedisNumber.bytes(result)
-        record(.set(key: key, value: bytes, expireAtMilliseconds: entry?.expireAtMilliseconds), in: &context)
+        record(.set(key: key, value: bytes, expireAtMilliseconds: expireAt), in: &context)
         return .integer(result)
     }
 
     /// INCRBYFLOAT key increment, computed in C's `long double` and printed like Redis.
     mutating func incrementFloat(_ context: inout ExecutionContext) throws(CommandError) -> Reply {
         let key = context.arguments[1]
-        let entry = try liveString(key, &context)
         var value: LongDouble = 0
-        if let entry {
-            guard let parsed = LongDoubleText.parse(entry.value) else { throw .notAFloat }
-            value = parsed
+        let expireAt: Int64?
+        do {
+            let entry = try liveString(key, &context)
+            expireAt = entry?.expireAtMilliseconds
+            if let entry {
+                guard let parsed = LongDoubleText.parse(entry.value) else { throw .notAFloat }
+                value = parsed
+            }
         }
         guard let increment = LongDoubleText.parse(context.arguments[2]) else { throw .notAFloat }
         let result = value + increment
         guard result.isFinite else { throw CommandError("ERR increment would produce NaN or Infinity") }
         let bytes = Array(LongDoubleText.format(result).utf8)
-        record(.set(key: key, value: bytes, expireAtMilliseconds: entry?.expireAtMilliseconds), in: &context)
+        record(.set(key: key, value: bytes, expireAtMilliseconds: expireAt), in: &context)
         return .bulk(bytes)
     }
 }

@@ -116,8 +116,11 @@ extension Keyspace {
     /// The entry of `key` if it exists and has not expired. An expired key is reported
     /// missing and, when `deletesExpiredKeys` is on, deleted with a recorded `.delete`
     /// (Redis propagates a DEL for a key it expires lazily).
-    mutating func liveEntry(_ key: [UInt8], _ context: inout ExecutionContext) -> Entry? {
-        guard let entry = entries[key] else { return nil }
+    ///
+    /// The entry returned is the stored one, not a copy: read it, and let go of it before
+    /// changing the key, or the change has to copy it.
+    mutating func liveEntry(_ key: [UInt8], _ context: inout ExecutionContext) -> StoredEntry? {
+        guard let entry = entries.storedEntry(key) else { return nil }
         guard entry.isExpired(atMilliseconds: context.nowMilliseconds) else { return entry }
         if deletesExpiredKeys { record(.delete(key: key), in: &context) }
         return nil
@@ -126,7 +129,7 @@ extension Keyspace {
     /// The live entry of `key` for a command that works on strings. This is the single
     /// place where a type check (WRONGTYPE) goes once values other than strings exist;
     /// today every value is a string.
-    mutating func liveString(_ key: [UInt8], _ context: inout ExecutionContext) throws(CommandError) -> Entry? {
+    mutating func liveString(_ key: [UInt8], _ context: inout ExecutionContext) throws(CommandError) -> StoredEntry? {
         liveEntry(key, &context)
     }
 

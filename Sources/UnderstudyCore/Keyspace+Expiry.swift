@@ -107,7 +107,7 @@ extension Keyspace {
               item.expireAtMilliseconds < nowMilliseconds {
             expiryQueue.popMinimum()
             // Skip stale items: the key was deleted or its expiry changed since the push.
-            guard entries[item.key]?.expireAtMilliseconds == item.expireAtMilliseconds else { continue }
+            guard entries.storedEntry(item.key)?.expireAtMilliseconds == item.expireAtMilliseconds else { continue }
             record(.delete(key: item.key), in: &context)
         }
         return context.effects

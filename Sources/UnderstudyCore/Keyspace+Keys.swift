@@ -38,7 +38,7 @@ extension Keyspace {
     /// one anyway, as a Redis replica does.
     mutating func randomKey(_ context: inout ExecutionContext, random: inout some RandomNumberGenerator) -> Reply {
         var expiredKeysSeen = 0
-        while let key = keyOrder.randomKey(using: &random) {
+        while let key = entries.randomKey(using: &random) {
             if liveEntry(key, &context) != nil { return .bulk(key) }
             expiredKeysSeen += 1
             if !deletesExpiredKeys && expiredKeysSeen >= 100 { return .bulk(key) }
@@ -51,13 +51,13 @@ extension Keyspace {
         let pattern = context.arguments[1]
         let matchesAll = pattern == [UInt8(ascii: "*")]
         var found: [Reply] = []
-        for key in keyOrder.keys where matchesAll || GlobPattern.matches(pattern, key) {
+        for key in entries.keys where matchesAll || GlobPattern.matches(pattern, key) {
             if liveEntry(key, &context) != nil { found.append(.bulk(key)) }
         }
         return .array(found)
     }
 
-    /// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]. The cursor is a `KeyOrder`
+    /// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]. The cursor is a `KeyTable`
     /// sequence number: every key present for a whole iteration is returned exactly once.
     mutating func scan(_ context: inout ExecutionContext) throws(CommandError) -> Reply {
         let arguments = context.arguments
@@ -81,7 +81,7 @@ extension Keyspace {
             }
             index += 2
         }
-        let batch = keyOrder.scan(from: cursor, count: count)
+        let batch = entries.scan(from: cursor, count: count)
         var found: [Reply] = []
         for key in batch.keys {
             if let pattern, !GlobPattern.matches(pattern, key) { continue }

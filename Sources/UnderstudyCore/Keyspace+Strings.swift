@@ -20,15 +20,23 @@ extension Keyspace {
         expireAtMilliseconds: Int64?
     ) throws(CommandError) -> Reply {
         let key = context.arguments[1]
-        let existing = flags.contains(.get) ? try liveString(key, &context) : liveEntry(key, &context)
-        let reply: Reply = flags.contains(.get) ? .bulk(existing?.value) : .ok
-        if flags.contains(.onlyIfMissing) && existing != nil || flags.contains(.onlyIfPresent) && existing == nil {
+        let reply: Reply
+        let existed: Bool
+        let existingExpiry: Int64?
+        do {
+            // Scoped so the entry is let go before the write (which then needs no copy).
+            let existing = flags.contains(.get) ? try liveString(key, &context) : liveEntry(key, &context)
+            reply = flags.contains(.get) ? .bulk(existing?.value) : .ok
+            existed = existing != nil
+            existingExpiry = existing?.expireAtMilliseconds
+        }
+        if flags.contains(.onlyIfMissing) && existed || flags.contains(.onlyIfPresent) && !existed {
             return flags.contains(.get) ? reply : .nullBulk
         }
-        let expiry = flags.contains(.keepTimeToLive) ? existing?.expireAtMilliseconds : expireAtMilliseconds
+        let expiry = flags.contains(.keepTimeToLive) ? existingExpiry : expireAtMilliseconds
         if let expiry, expiry < context.nowMilliseconds {
             // EXAT/PXAT in the past: the key is gone at once (Redis stores it expired).
-            if existing != nil { record(.delete(key: key), in: &context) }
+            if existed { record(.delete(key: key), in: &context) }
         } else {
             record(.set(key: key, value: context.arguments[2], expireAtMilliseconds: expiry), in: &context)
         }
@@ -64,16 +72,18 @@ extension Keyspace {
         let key = context.arguments[1]
         let options = try StringSetOptions(context.arguments, from: 2, command: .getex)
         guard let entry = try liveString(key, &context) else { return .nullBulk }
+        let value = entry.value
+        let currentExpiry = entry.expireAtMilliseconds
         let now = context.nowMilliseconds
         let expireAt = try options.expireAtMilliseconds(nowMilliseconds: now, commandName: "getex")
         if let expireAt, options.hasAbsoluteExpiry && expireAt <= now {
             record(.delete(key: key), in: &context)
-        } else if let expireAt, entry.expireAtMilliseconds != expireAt {
+        } else if let expireAt, currentExpiry != expireAt {
             record(.setExpiry(key: key, expireAtMilliseconds: expireAt), in: &context)
-        } else if options.flags.contains(.persist) && entry.expireAtMilliseconds != nil {
+        } else if options.flags.contains(.persist) && currentExpiry != nil {
             record(.setExpiry(key: key, expireAtMilliseconds: nil), in: &context)
         }
-        return .bulk(entry.value)
+        return .bulk(value)
     }
 
     mutating func getDelete(_ context: inout ExecutionContext) throws(CommandError) -> Reply {
@@ -108,18 +118,18 @@ extension Keyspace {
     mutating func append(_ context: inout ExecutionContext) throws(CommandError) -> Reply {
         let key = context.arguments[1]
         let suffix = context.arguments[2]
-        guard let entry = try liveString(key, &context) else {
+        guard let length = try liveString(key, &context)?.valueCount else {
             record(.set(key: key, value: suffix, expireAtMilliseconds: nil), in: &context)
             return .integer(Int64(suffix.count))
         }
-        try Self.checkStringLength(entry.value.count, plus: suffix.count)
-        guard !suffix.isEmpty else { return .integer(Int64(entry.value.count)) }
+        try Self.checkStringLength(length, plus: suffix.count)
+        guard !suffix.isEmpty else { return .integer(Int64(length)) }
         record(.append(key: key, suffix: suffix), in: &context)
-        return .integer(Int64(entry.value.count + suffix.count))
+        return .integer(Int64(length + suffix.count))
     }
 
     mutating func stringLength(_ context: inout ExecutionContext) throws(CommandError) -> Reply {
-        .integer(Int64(try liveString(context.arguments[1], &context)?.value.count ?? 0))
+        .integer(Int64(try liveString(context.arguments[1], &context)?.valueCount ?? 0))
     }
 
     /// SETRANGE key offset value: pads with zero bytes, keeps the expiry.
@@ -128,20 +138,20 @@ extension Keyspace {
         let patch = context.arguments[3]
         guard let offset = RedisNumber.parseInt64(context.arguments[2]) else { throw .notAnInteger }
         guard offset >= 0 else { throw CommandError("ERR offset is out of range") }
-        let entry = try liveString(key, &context)
-        guard !patch.isEmpty else { return .integer(Int64(entry?.value.count ?? 0)) }
+        let length = try liveString(key, &context)?.valueCount ?? 0
+        guard !patch.isEmpty else { return .integer(Int64(length)) }
         guard offset <= Int64(Self.maximumStringBytes) else { throw .stringTooLong }
         try Self.checkStringLength(Int(offset), plus: patch.count)
         record(.setRange(key: key, offset: Int(offset), bytes: patch), in: &context)
-        return .integer(Int64(max(entry?.value.count ?? 0, Int(offset) + patch.count)))
+        return .integer(Int64(max(length, Int(offset) + patch.count)))
     }
 
     /// GETRANGE key start end (and its old name SUBSTR), Redis's index rules included.
     mutating func getRange(_ context: inout ExecutionContext) throws(CommandError) -> Reply {
         guard var start = RedisNumber.parseInt64(context.arguments[2]),
               var end = RedisNumber.parseInt64(context.arguments[3]) else { throw .notAnInteger }
-        guard let value = try liveString(context.arguments[1], &context)?.value else { return .bulk([]) }
-        let length = Int64(value.count)
+        guard let entry = try liveString(context.arguments[1], &context) else { return .bulk([]) }
+        let length = Int64(entry.valueCount)
         if start < 0 && end < 0 && start > end { return .bulk([]) }
         if start < 0 { start = length &+ start }
         if end < 0 { end = length &+ end }
@@ -149,7 +159,7 @@ extension Keyspace {
         end = max(end, 0)
         if end >= length { end = length - 1 }
         guard start <= end && length > 0 else { return .bulk([]) }
-        return .bulk(Array(value[Int(start)...Int(end)]))
+        return .bulk(entry.withValue { Array($0[Int(start)...Int(end)]) })
     }
 
     /// Redis's `checkStringLength`: a string built by a command may not exceed 512 MB.

@@ -4,13 +4,16 @@
 /// is the only way it changes, so that executing a command and replaying its logged
 /// effects always produce the same state.
 ///
-/// Besides `entries`, `apply` keeps three derived indexes up to date incrementally (none of
-/// them is part of the logical state, and none is compared by replication):
-/// - `keyOrder`: keys in insertion order, for SCAN's cursor and RANDOMKEY's O(1) pick;
+/// `entries` (a `KeyTable`) also keeps the keys' insertion order, for SCAN's cursor and
+/// RANDOMKEY's O(1) pick. Besides it, `apply` keeps two derived indexes up to date
+/// incrementally (neither is part of the logical state, nor compared by replication):
 /// - `expiryQueue`: a min-heap of expiry times, for the active expire cycle;
 /// - `keysWithExpiryCount`, for INFO keyspace.
+///
+/// Copying a keyspace (for a snapshot) is O(1); the copy never sees later writes (see
+/// `KeyTable`).
 public struct Keyspace: Sendable {
-    public private(set) var entries: [[UInt8]: Entry]
+    public private(set) var entries: KeyTable
     /// How many stored keys carry an expiry (expired keys not yet deleted included, as in
     /// Redis's `expires` count). Maintained by `apply`, never by scanning.
     public private(set) var keysWithExpiryCount: Int = 0
@@ -24,13 +27,23 @@ public struct Keyspace: Sendable {
     /// `IDEMPOTENT` keys and the replies they got (from logged `.remember` effects).
     public internal(set) var idempotency = IdempotencyTable()
 
-    var keyOrder = KeyOrder()
     var expiryQueue = ExpiryQueue()
 
     public init(entries: [[UInt8]: Entry] = [:]) {
-        self.entries = [:]
+        self.entries = KeyTable()
         for (key, entry) in entries {
             apply(.set(key: key, value: entry.value, expireAtMilliseconds: entry.expireAtMilliseconds))
+        }
+    }
+
+    /// A keyspace holding `table` (a snapshot load builds the table directly, with its final
+    /// capacity reserved); the derived indexes are computed from it.
+    public init(table: KeyTable) {
+        self.entries = table
+        table.forEachEntry { key, _, expireAtMilliseconds in
+            guard let expireAtMilliseconds else { return }
+            keysWithExpiryCount += 1
+            expiryQueue.push(expireAtMilliseconds: expireAtMilliseconds, key: Array(key))
         }
     }
 
@@ -40,61 +53,54 @@ public struct Keyspace: Sendable {
     public mutating func apply(_ effect: Effect) {
         switch effect {
         case .set(let key, let value, let expireAtMilliseconds):
-            store(Entry(value: value, expireAtMilliseconds: expireAtMilliseconds), forKey: key)
+            let replaced = entries.set(key: key, value: value, expireAtMilliseconds: expireAtMilliseconds)
+            noteExpiryChange(of: key, from: replaced, to: expireAtMilliseconds)
         case .delete(let key):
             remove(key)
         case .setExpiry(let key, let expireAtMilliseconds):
-            guard var entry = entries[key] else { return }
-            entry.expireAtMilliseconds = expireAtMilliseconds
-            store(entry, forKey: key)
+            let replaced = entries.setExpiry(key, expireAtMilliseconds)
+            if replaced.existed { noteExpiryChange(of: key, from: replaced, to: expireAtMilliseconds) }
         case .rename(let from, let to):
-            guard let entry = entries[from] else { return }
-            remove(from)
-            store(entry, forKey: to)
+            guard let entry = entries.remove(from) else { return }
+            if entry.expireAtMilliseconds != nil { keysWithExpiryCount -= 1 }
+            entry.withValue { value in
+                to.withUnsafeBytes { to in
+                    let replaced = entries.set(key: to, value: value, expireAtMilliseconds: entry.expireAtMilliseconds)
+                    noteExpiryChange(of: Array(to), from: replaced, to: entry.expireAtMilliseconds)
+                }
+            }
         case .append(let key, let suffix):
-            // Mutate in place (no copy of a long value) when the key exists.
-            if entries[key] != nil {
-                entries[key]!.value.append(contentsOf: suffix)
-            } else {
-                store(Entry(value: suffix), forKey: key)
+            // Patched in place (amortised growth) when the key exists.
+            if !entries.patchValue(key, at: nil, with: suffix) {
+                apply(.set(key: key, value: suffix, expireAtMilliseconds: nil))
             }
         case .setRange(let key, let offset, let bytes):
-            if entries[key] != nil {
-                Self.overwrite(&entries[key]!.value, at: offset, with: bytes)
-            } else {
-                var value: [UInt8] = []
-                Self.overwrite(&value, at: offset, with: bytes)
-                store(Entry(value: value), forKey: key)
+            if !entries.patchValue(key, at: offset, with: bytes) {
+                var value = [UInt8](repeating: 0, count: offset)
+                value.append(contentsOf: bytes)
+                apply(.set(key: key, value: value, expireAtMilliseconds: nil))
             }
         case .remember(let key, let fingerprint, let reply, let atMilliseconds):
             // Not a key: FLUSHALL leaves it, and a retry after one still runs once.
             idempotency.remember(key, fingerprint: fingerprint, reply: reply, atMilliseconds: atMilliseconds)
         case .flushAll:
             entries.removeAll()
-            keyOrder.removeAll()
             expiryQueue.removeAll()
             keysWithExpiryCount = 0
         }
-    }
-
-    /// SETRANGE's byte patch: zero-pads `value` up to `offset + bytes.count`, then overwrites.
-    private static func overwrite(_ value: inout [UInt8], at offset: Int, with bytes: [UInt8]) {
-        let end = offset + bytes.count
-        if value.count < end { value.append(contentsOf: repeatElement(0, count: end - value.count)) }
-        value.replaceSubrange(offset..<end, with: bytes)
     }
 
     public mutating func apply(_ effects: [Effect]) {
         for effect in effects { apply(effect) }
     }
 
-    private mutating func store(_ entry: Entry, forKey key: [UInt8]) {
-        let previous = entries.updateValue(entry, forKey: key)
-        if previous == nil { keyOrder.append(key) }
-        if previous?.expireAtMilliseconds != nil { keysWithExpiryCount -= 1 }
-        if let expireAtMilliseconds = entry.expireAtMilliseconds {
+    /// Keeps `keysWithExpiryCount` and `expiryQueue` in step with a key whose expiry went
+    /// from `replaced` (what was there before, if anything) to `expireAtMilliseconds`.
+    private mutating func noteExpiryChange(of key: [UInt8], from replaced: KeyTable.Replaced, to expireAtMilliseconds: Int64?) {
+        if replaced.expireAtMilliseconds != nil { keysWithExpiryCount -= 1 }
+        if let expireAtMilliseconds {
             keysWithExpiryCount += 1
-            if previous?.expireAtMilliseconds != expireAtMilliseconds {
+            if replaced.expireAtMilliseconds != expireAtMilliseconds {
                 expiryQueue.push(expireAtMilliseconds: expireAtMilliseconds, key: key)
             }
         }
@@ -102,8 +108,7 @@ public struct Keyspace: Sendable {
     }
 
     private mutating func remove(_ key: [UInt8]) {
-        guard let previous = entries.removeValue(forKey: key) else { return }
-        keyOrder.remove(key)
+        guard let previous = entries.remove(key) else { return }
         if previous.expireAtMilliseconds != nil { keysWithExpiryCount -= 1 }
         compactExpiryQueueIfNeeded()
     }
@@ -114,7 +119,7 @@ public struct Keyspace: Sendable {
         guard expiryQueue.count > 2 * keysWithExpiryCount + 1024 else { return }
         let entries = self.entries
         expiryQueue.compact { key, expireAtMilliseconds in
-            entries[key]?.expireAtMilliseconds == expireAtMilliseconds
+            entries.storedEntry(key)?.expireAtMilliseconds == expireAtMilliseconds
         }
     }
 }

@@ -4,8 +4,13 @@ public enum RedisNumber {
     /// Redis's `string2ll`: an optional `-`, then `0` alone or digits without a leading
     /// zero; no `+`, no spaces, no `-0`, at most 20 bytes, within Int64.
     public static func parseInt64(_ bytes: [UInt8]) -> Int64? {
+        bytes.withUnsafeBytes { parseInt64($0) }
+    }
+
+    /// `parseInt64` of bytes in place (a stored value, without copying it out).
+    public static func parseInt64(_ bytes: UnsafeRawBufferPointer) -> Int64? {
         guard !bytes.isEmpty, bytes.count < 21 else { return nil }
-        if bytes == [UInt8(ascii: "0")] { return 0 }
+        if bytes.count == 1 && bytes[0] == UInt8(ascii: "0") { return 0 }
         var index = 0
         let negative = bytes[0] == UInt8(ascii: "-")
         if negative {

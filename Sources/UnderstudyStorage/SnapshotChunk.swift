@@ -105,36 +105,48 @@ public enum SnapshotChunk {
 }
 
 /// Gathers entries into framed snapshot chunks of about `SnapshotChunk.targetRawBytes`.
+///
+/// Entries are encoded as they are added, straight from the keyspace's bytes: writing a
+/// snapshot builds no `Effect` and no array per key.
 public struct SnapshotChunkEncoder {
-    private var effects: [Effect] = []
-    private var estimatedRawBytes = 0
+    private var encodedEffects: [UInt8] = []
+    private var effectCount = 0
 
     public init() {}
 
     /// Adds one entry; returns a framed chunk when enough entries have gathered.
+    public mutating func add(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, expireAtMilliseconds: Int64?) -> [UInt8]? {
+        Effect.encodeSet(key: key, value: value, expireAtMilliseconds: expireAtMilliseconds, into: &encodedEffects)
+        effectCount += 1
+        return encodedEffects.count >= SnapshotChunk.targetRawBytes ? flush() : nil
+    }
+
+    /// Adds one entry; returns a framed chunk when enough entries have gathered.
     public mutating func add(key: [UInt8], entry: Entry) -> [UInt8]? {
-        effects.append(.set(key: key, value: entry.value, expireAtMilliseconds: entry.expireAtMilliseconds))
-        estimatedRawBytes += key.count + entry.value.count + 24
-        return estimatedRawBytes >= SnapshotChunk.targetRawBytes ? flush() : nil
+        key.withUnsafeBytes { key in
+            entry.value.withUnsafeBytes { value in
+                add(key: key, value: value, expireAtMilliseconds: entry.expireAtMilliseconds)
+            }
+        }
     }
 
     /// Adds one remembered `IDEMPOTENT` key (after every entry: replay keeps their order).
     public mutating func add(remembered key: [UInt8], _ remembered: IdempotencyTable.Entry) -> [UInt8]? {
-        effects.append(.remember(key: key, fingerprint: remembered.fingerprint, reply: remembered.reply,
-                                 atMilliseconds: remembered.atMilliseconds))
-        estimatedRawBytes += key.count + 64
-        return estimatedRawBytes >= SnapshotChunk.targetRawBytes ? flush() : nil
+        Effect.remember(key: key, fingerprint: remembered.fingerprint, reply: remembered.reply,
+                        atMilliseconds: remembered.atMilliseconds).encode(into: &encodedEffects)
+        effectCount += 1
+        return encodedEffects.count >= SnapshotChunk.targetRawBytes ? flush() : nil
     }
 
     /// The last, partial chunk, or nil if no entries are waiting.
     public mutating func finish() -> [UInt8]? {
-        effects.isEmpty ? nil : flush()
+        effectCount == 0 ? nil : flush()
     }
 
     private mutating func flush() -> [UInt8] {
-        let chunk = SnapshotChunk.frame(raw: Effect.encodeRecord(effects))
-        effects.removeAll(keepingCapacity: true)
-        estimatedRawBytes = 0
+        let chunk = SnapshotChunk.frame(raw: Effect.encodeRecord(effectCount: effectCount, encodedEffects: encodedEffects))
+        encodedEffects.removeAll(keepingCapacity: true)
+        effectCount = 0
         return chunk
     }
 }

@@ -33,7 +33,7 @@ public enum SnapshotReader {
         if let nameLSN = SnapshotFormat.lsn(ofFileNamed: String(file.path.split(separator: "/").last ?? "")), nameLSN != lsn {
             throw StorageError(.corruptSnapshot, "header says LSN \(lsn) but the file name says \(nameLSN)", offset: 16)
         }
-        var entries: [[UInt8]: Entry] = [:]
+        var entries = KeyTable()
         var remembered: [Effect] = []
         var chunkCount = 0
         while true {
@@ -58,7 +58,7 @@ public enum SnapshotReader {
             }
             remembered += chunkContents.remembered
             for (key, entry) in chunkContents.entries {
-                guard entries.updateValue(entry, forKey: key) == nil else {
+                guard !entries.set(key: key, value: entry.value, expireAtMilliseconds: entry.expireAtMilliseconds).existed else {
                     throw StorageError(.corruptSnapshot, "key appears twice", offset: chunkStart)
                 }
             }
@@ -80,7 +80,7 @@ public enum SnapshotReader {
             throw StorageError(.corruptSnapshot, "\(file.size - file.offset) bytes follow the trailer")
         }
         let info = SnapshotInfo(path: file.path, lsn: lsn, epoch: epoch, lastRecordChecksum: lastRecordChecksum, entryCount: entries.count, chunkCount: chunkCount, fileBytes: file.size)
-        var keyspace = Keyspace(entries: entries)
+        var keyspace = Keyspace(table: entries)
         for effect in remembered { keyspace.apply(effect) }
         return (keyspace, info)
     }

@@ -44,8 +44,8 @@ public enum SnapshotWriter {
         try emit(SnapshotFormat.header(lsn: lsn, epoch: epoch, lastRecordChecksum: checksum))
         var encoder = SnapshotChunkEncoder()
         var chunkCount = 0
-        for (key, entry) in keyspace.entries {
-            if let chunk = encoder.add(key: key, entry: entry) {
+        try keyspace.entries.forEachEntry { key, value, expireAtMilliseconds in
+            if let chunk = encoder.add(key: key, value: value, expireAtMilliseconds: expireAtMilliseconds) {
                 try emit(chunk)
                 chunkCount += 1
             }

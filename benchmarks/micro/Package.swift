@@ -51,5 +51,16 @@ let package = Package(
             swiftSettings: benchmarkSettings,
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        // Keyspace.execute: GET hit, SET overwrite, SET of a new key (1 M keys loaded).
+        .executableTarget(
+            name: "Keyspace",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "UnderstudyCore", package: "understudy"),
+            ],
+            path: "Benchmarks/Keyspace",
+            swiftSettings: benchmarkSettings,
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ]
 )
