@@ -9,10 +9,23 @@ public struct Command: Sendable, Equatable {
     public init(arguments: [[UInt8]]) {
         precondition(!arguments.isEmpty, "a command has at least its name")
         self.arguments = arguments
-        self.name = String(decoding: arguments[0].map { ($0 >= 65 && $0 <= 90) ? $0 + 32 : $0 }, as: UTF8.self)
+        self.name = Self.lowercasedName(arguments[0])
     }
 
     public init(_ words: String...) {
         self.init(arguments: words.map { Array($0.utf8) })
+    }
+
+    /// `bytes` with ASCII upper case folded to lower case, as a String (invalid UTF-8 is
+    /// repaired, as `String(decoding:as:)` does). Written in place, with no intermediate
+    /// array: a name of up to 15 bytes (every known command's) is a small string, so this
+    /// allocates nothing — it runs for every request.
+    static func lowercasedName(_ bytes: [UInt8]) -> String {
+        String(unsafeUninitializedCapacity: bytes.count) { name in
+            for (index, byte) in bytes.enumerated() {
+                name[index] = (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z")) ? byte + 32 : byte
+            }
+            return bytes.count
+        }
     }
 }

@@ -65,13 +65,21 @@ public enum CommandTable {
         CommandSpec(name: name, arity: arity, handler: .keyspace, isWrite: write)
     }
 
-    private static let byName: [String: CommandSpec] = Dictionary(
-        uniqueKeysWithValues: all.map { ($0.name, $0) }
+    /// Each name's position in `all`.
+    private static let indexByName: [String: Int] = Dictionary(
+        uniqueKeysWithValues: all.enumerated().map { ($0.element.name, $0.offset) }
     )
 
     /// The spec for a lower-case command name, or `nil` for an unknown command.
     public static func spec(named name: String) -> CommandSpec? {
-        byName[name]
+        index(named: name).map { all[$0] }
+    }
+
+    /// The position in `all` of a lower-case command name, or `nil` for an unknown command:
+    /// one lookup per request gives both the spec and anything kept per command in `all`'s
+    /// order (the server's metric series).
+    public static func index(named name: String) -> Int? {
+        indexByName[name]
     }
 
     /// Redis's reply to a known command with the wrong number of arguments, e.g.

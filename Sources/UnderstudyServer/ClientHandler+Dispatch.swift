@@ -7,21 +7,22 @@ extension ClientHandler {
     /// for durability: that is `understudy_wal_fsync_duration_seconds` and the standby's lag).
     func dispatch(_ command: Command) -> (Reply, LSN) {
         let startedNanoseconds = WallClock.monotonicNanoseconds()
-        let name = command.name
-        let series = engine.metrics.command(named: name)
-        let (reply, requiredLSN) = execute(command, named: name)
-        series.record(Self.result(of: reply), durationNanoseconds: WallClock.monotonicNanoseconds() - startedNanoseconds)
+        // One lookup by name serves the spec and the metric series.
+        let index = CommandTable.index(named: command.name)
+        let (reply, requiredLSN) = execute(command, spec: index.map { CommandTable.all[$0] })
+        engine.metrics.command(at: index).record(
+            Self.result(of: reply), durationNanoseconds: WallClock.monotonicNanoseconds() - startedNanoseconds)
         return (reply, requiredLSN)
     }
 
-    private func execute(_ command: Command, named name: String) -> (Reply, LSN) {
-        guard let spec = CommandTable.spec(named: name) else {
+    private func execute(_ command: Command, spec: CommandSpec?) -> (Reply, LSN) {
+        guard let spec else {
             return (CommandTable.unknownCommandReply(for: command), .zero)
         }
         guard spec.accepts(argumentCount: command.arguments.count) else {
-            return (CommandTable.wrongNumberOfArgumentsReply(for: name), .zero)
+            return (CommandTable.wrongNumberOfArgumentsReply(for: spec.name), .zero)
         }
-        session.lastCommandName = name
+        session.lastCommandName = spec.name
         switch spec.handler {
         case .keyspace:
             let (reply, requiredLSN) = engine.execute(command, isWrite: spec.isWrite)

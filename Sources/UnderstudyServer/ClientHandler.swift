@@ -86,7 +86,8 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !isClosing, !closesWhenAnswered else { return }
         let command = unwrapInboundIn(data)
-        lastRequestAt = context.eventLoop.now
+        // Only the idle timer reads it: no clock read per request without `--idle-timeout`.
+        if idleTimer != nil { lastRequestAt = context.eventLoop.now }
         guard !waitPending, !handoverPaused else {
             deferredCommands.append(command)
             return

@@ -30,7 +30,31 @@ extension RESPReplyParser: RESPIncrementalParser {
 /// `RESPProtocolError`; `ByteToMessageHandler` fires it through `errorCaught` after every
 /// command decoded before it. The server MUST reply with the error's `message` and close
 /// the connection.
-public typealias RESPCommandDecoder = RESPParsingDecoder<RESPCommandParser>
+///
+/// A concrete type, not a typealias of the generic decoder: `ByteToMessageHandler` calls
+/// `decode` through the protocol witness, and a generic type's witness runs the unspecialized
+/// code, which looks up type metadata on every request. Here the compiler specializes it.
+public struct RESPCommandDecoder: ByteToMessageDecoder, Sendable {
+    public typealias InboundOut = Command
+
+    private var decoder: RESPParsingDecoder<RESPCommandParser>
+
+    public init(limits: RESPLimits = .default) {
+        decoder = RESPParsingDecoder(limits: limits)
+    }
+
+    public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        try decoder.decode(context: context, buffer: &buffer)
+    }
+
+    public mutating func decodeLast(
+        context: ChannelHandlerContext,
+        buffer: inout ByteBuffer,
+        seenEOF: Bool
+    ) throws -> DecodingState {
+        try decoder.decodeLast(context: context, buffer: &buffer, seenEOF: seenEOF)
+    }
+}
 
 /// Decodes RESP2 replies from a server into `Reply`s, for clients and tests.
 public typealias RESPReplyDecoder = RESPParsingDecoder<RESPReplyParser>

@@ -50,7 +50,8 @@ enum CommandResult: Sendable {
 }
 
 /// One command's series, looked up once per request by name (never by formatting labels).
-struct CommandMetrics: Sendable {
+/// A class, so that the lookup hands out one reference rather than four.
+final class CommandMetrics: Sendable {
     private let ok: Counter
     private let error: Counter
     private let refused: Counter
@@ -80,11 +81,16 @@ struct CommandMetrics: Sendable {
 /// What a data node reports through swift-metrics (Prometheus names and base units; the
 /// list, with suggested alerts, is in docs/operations.md "Metrics"). Every series is made
 /// once, here, so the hot path only increments; the label sets are closed.
-struct ServerMetrics: Sendable {
+///
+/// A class, not a struct: every request reaches it through `NodeEngine.metrics`, and a
+/// struct of some forty metric handles read out of a class property is copied there — a
+/// retain and a release per handle, per request (11% of a pipelined GET's time).
+final class ServerMetrics: Sendable {
     /// The `command` label of every name the node does not know.
     static let otherCommand = "other"
 
-    private let commands: [String: CommandMetrics]
+    /// One series per command, in `CommandTable.all`'s order.
+    private let commands: [CommandMetrics]
     private let otherCommandMetrics: CommandMetrics
     private let refusals: [RefusalReason: Counter]
     let connectedClients: Gauge
@@ -100,11 +106,7 @@ struct ServerMetrics: Sendable {
     let failovers: FailoverMetrics
 
     init(factory: any MetricsFactory) {
-        var commands: [String: CommandMetrics] = [:]
-        for spec in CommandTable.all {
-            commands[spec.name] = CommandMetrics(command: spec.name, factory: factory)
-        }
-        self.commands = commands
+        commands = CommandTable.all.map { CommandMetrics(command: $0.name, factory: factory) }
         otherCommandMetrics = CommandMetrics(command: Self.otherCommand, factory: factory)
         var refusals: [RefusalReason: Counter] = [:]
         for reason in RefusalReason.allCases {
@@ -127,7 +129,14 @@ struct ServerMetrics: Sendable {
 
     /// The series of `name` (a lowercased command name); unknown names share `other`.
     func command(named name: String) -> CommandMetrics {
-        commands[name] ?? otherCommandMetrics
+        command(at: CommandTable.index(named: name))
+    }
+
+    /// The series of the command at `index` in `CommandTable.all` (`CommandTable.index(named:)`);
+    /// `nil`, an unknown command, is `other`.
+    func command(at index: Int?) -> CommandMetrics {
+        guard let index else { return otherCommandMetrics }
+        return commands[index]
     }
 
     /// A snapshot file was written (and the WAL it covers may go).

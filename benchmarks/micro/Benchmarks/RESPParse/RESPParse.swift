@@ -1,6 +1,7 @@
 // Micro-benchmarks of the RESP2 hot paths: `RESPCommandParser.parse` of one
 // `SET key:000123 <64-byte value>` multibulk request and of 16 such requests pipelined in
-// one buffer, and `ByteBuffer.writeRESPReply` of `+OK` and of a 64-byte bulk.
+// one buffer, the command lookup that follows (`Command.init`'s lower-case name and
+// `CommandTable.index`), and `ByteBuffer.writeRESPReply` of `+OK` and of a 64-byte bulk.
 
 import Benchmark
 import NIOCore
@@ -71,6 +72,17 @@ let benchmarks: @Sendable () -> Void = {
                 let commandCount = try parseAll(bytes, with: &parser)
                 precondition(commandCount == pipelinedCommandCount, "parsed \(commandCount) commands")
             }
+        }
+    }
+
+    // What the dispatcher does with a parsed request before it runs: fold the name to lower
+    // case (`Command.init`) and find its spec and metric series (`CommandTable.index`).
+    Benchmark("Command.init + CommandTable.index GET", configuration: configuration(scalingFactor: .kilo)) { benchmark in
+        let arguments: [[UInt8]] = [Array("GET".utf8), Array("key:000123".utf8)]
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            let command = Command(arguments: arguments)
+            blackHole(CommandTable.index(named: command.name))
         }
     }
 
