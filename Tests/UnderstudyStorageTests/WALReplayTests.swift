@@ -44,7 +44,7 @@ import UnderstudyCore
         }
     }
 
-    @Test func zeroFilledTail_isCut() throws {
+    @Test func zeroFilledTail_isTheNormalEnd_andStays() throws {
         let directory = try TemporaryDirectory()
         let log = try writeRecords(1...5, in: directory)
         let path = log.frameEnds[0].path
@@ -52,7 +52,18 @@ import UnderstudyCore
         let capture = LogCapture()
         let state = try recover(directory, capture)
         #expect(state.lastLSN == LSN(5))
-        #expect(state.statistics.truncatedBytes == 4096)
+        #expect(state.statistics.truncatedBytes == 0)
+        #expect(capture.messages(containing: "Cut").isEmpty)
+        #expect(try FileIO.size(atPath: path) == log.frameEnds[4].end + 4096)
+    }
+
+    @Test func zeroFilledTail_shorterThanAFrameHeader_isCutAsTorn() throws {
+        let directory = try TemporaryDirectory()
+        let log = try writeRecords(1...5, in: directory)
+        let path = log.frameEnds[0].path
+        try writeFile(path, try fileBytes(path) + [UInt8](repeating: 0, count: WALFormat.frameHeaderBytes - 1))
+        let capture = LogCapture()
+        #expect(try recover(directory, capture).lastLSN == LSN(5))
         #expect(capture.messages(containing: "zero-filled").count == 1)
         #expect(try FileIO.size(atPath: path) == log.frameEnds[4].end)
     }
