@@ -52,6 +52,14 @@ public enum WALFormat {
             && bytes.readUInt64(at: offset + 16) == 0
     }
 
+    /// Whether a block read at a frame boundary starts at the end of a segment's data: it is
+    /// empty, or its first frame header — or, at the end of the file, what is left of one —
+    /// is all zeros. Only for blocks that reach the end of the file when shorter than a
+    /// frame header (a preallocated segment can end in fewer than 24 zero bytes).
+    static func isEndOfData(_ block: UnsafeRawBufferPointer) -> Bool {
+        isZero(UnsafeRawBufferPointer(rebasing: block.prefix(frameHeaderBytes)), from: 0)
+    }
+
     /// Whether every byte from `offset` to the end is zero (eight at a time).
     static func isZero(_ bytes: UnsafeRawBufferPointer, from offset: Int) -> Bool {
         var position = offset

@@ -129,7 +129,7 @@ public final class WALReader {
             if count > 0 && budget < WALFormat.frameHeaderBytes { break }
             guard let current = position else { fatalError("Internal inconsistency: no read position") }
             let block = try current.segment.read(at: current.offset, count: min(max(budget, WALFormat.frameHeaderBytes), WALReader.readBlockBytes))
-            if block.isEmpty || block.withUnsafeBytes({ WALFormat.isZeroFrameHeader($0, at: 0) }) {
+            if block.withUnsafeBytes({ WALFormat.isEndOfData($0) }) {
                 // The end of this segment's data (its end, or its zero-filled preallocated
                 // tail). Frames up to lastLSN exist, so the next segment has them.
                 guard !movedWithoutProgress else {

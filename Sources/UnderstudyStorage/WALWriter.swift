@@ -28,8 +28,9 @@ public import UnderstudyCore
 /// Reopen through `Recovery.recover` and `WALWriter.open` to continue.
 public final class WALWriter {
     public struct Configuration: Sendable {
-        /// A segment that has reached this size is sealed; the next write starts a new one.
-        /// A segment may exceed it by one `writePending` batch.
+        /// The size of a segment: a prepared segment is preallocated to it, and a batch that
+        /// would take a segment past it starts the next one instead (only a batch larger
+        /// than a whole segment makes one larger).
         public var segmentMaxBytes: Int64
 
         public init(segmentMaxBytes: Int64 = 16 << 20) {
@@ -102,7 +103,7 @@ public final class WALWriter {
     /// Opens the log to continue after what `Recovery.recover` found.
     ///
     /// The first write goes to a new segment named `recovered.lastLSN.next`; a leftover
-    /// empty segment of that name (a crash right after a rollover) is reused. Recovery
+    /// segment of that name that holds no record (a crash right after a rollover) is replaced. Recovery
     /// MUST have run on this directory first.
     public static func open(
         dataDirectory: String,
@@ -181,7 +182,7 @@ public final class WALWriter {
         guard !pending.isEmpty else { return lastWrittenLSN }
         let firstLSN = lastWrittenLSN.next
         do {
-            if active == nil || activeBytes >= configuration.segmentMaxBytes {
+            if active == nil || !fits(pending.count) {
                 try rollOver()
             }
         } catch let error as StorageError {
@@ -218,7 +219,7 @@ public final class WALWriter {
     /// Creates the segment the next write goes to now, if there is none yet: after a full
     /// disk, the shell's probe that space has returned (a header written is a page of room).
     /// A failure leaves the writer usable (nothing pending is dropped), so the probe can be
-    /// retried; a half-created segment holds no record and is reused by the next attempt.
+    /// retried; a half-created segment holds no record and is replaced by the next attempt.
     public func openNextSegment() throws {
         if let failure { throw refusal(failure) }
         guard active == nil else { return }
@@ -275,6 +276,14 @@ public final class WALWriter {
         failure = failure ?? StorageError(.writerFailed, "the WAL writer was closed", path: walDirectory)
         pending = []
         active = nil
+    }
+
+    /// Whether a batch of `count` bytes goes into the active segment: always into one that
+    /// holds no frame yet (a batch larger than a segment overshoots it), otherwise only
+    /// within `segmentMaxBytes` — so a preallocated segment is never extended, and each of
+    /// its syncs stays free of size metadata.
+    private func fits(_ count: Int) -> Bool {
+        activeBytes <= Int64(WALFormat.segmentHeaderBytes) || activeBytes + Int64(count) <= configuration.segmentMaxBytes
     }
 
     private func rollOver() throws {
