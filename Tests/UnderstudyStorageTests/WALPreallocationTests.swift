@@ -40,6 +40,13 @@ private func writePreallocated(
     return (writer.preparedRollovers, writer.unpreparedRollovers, path, dataEnd)
 }
 
+/// Overwrites the zeros right after the records of `path` (which end at `end`) with `bytes`.
+private func overwriteZeros(of path: String, at end: Int64, with bytes: [UInt8]) throws {
+    var content = try fileBytes(path)
+    content.replaceSubrange(Int(end)..<(Int(end) + bytes.count), with: bytes)
+    try writeFile(path, content)
+}
+
 @Suite struct WALPreallocationTests {
     @Test func preparedSegments_areTakenAtRollover_atTheirFullSize_andRecoveryEndsAtTheZeroTail() throws {
         let directory = try TemporaryDirectory()
@@ -64,11 +71,9 @@ private func writePreallocated(
     @Test func tornFrameInThePreallocatedTail_isCut_withOneWarning() throws {
         let directory = try TemporaryDirectory()
         let written = try writePreallocated(1...10, in: directory)
-        var bytes = try fileBytes(written.lastSegment)
         let torn = try expectedFrames(11...11)
         let end = Int(written.dataEnd)
-        bytes.replaceSubrange(end..<(end + torn.count / 2), with: torn.prefix(torn.count / 2))
-        try writeFile(written.lastSegment, bytes)
+        try overwriteZeros(of: written.lastSegment, at: written.dataEnd, with: Array(torn.prefix(torn.count / 2)))
         let capture = LogCapture()
         let state = try recover(directory, capture)
         #expect(state.lastLSN == LSN(10))
@@ -111,11 +116,8 @@ private func writePreallocated(
         let written = try writePreallocated(1...10, in: directory)
         // What a recycled segment would hold past its new data: whole, checksum-valid
         // frames of LSNs the log has already passed.
-        var bytes = try fileBytes(written.lastSegment)
-        let stale = try expectedFrames(3...6)
         let end = Int(written.dataEnd)
-        bytes.replaceSubrange(end..<(end + stale.count), with: stale)
-        try writeFile(written.lastSegment, bytes)
+        try overwriteZeros(of: written.lastSegment, at: written.dataEnd, with: try expectedFrames(3...6))
         let error = storageError { _ = try recover(directory) }
         #expect(error?.code == .lsnGap)
         #expect(error?.offset == Int64(end))
