@@ -339,6 +339,20 @@ class ServerProcess:
         return "\n".join(self.log_text().splitlines()[-lines:])
 
 
+def wal_data_end(segment: Path) -> int:
+    """Where the frames of a WAL segment end: segments are preallocated (zero-filled), so the
+    file size is not the end of the data. Walks the frame lengths from the 32-byte header
+    to the end of the file or the first all-zero 24-byte frame header (docs/storage.md)."""
+    data = segment.read_bytes()
+    offset = 32
+    while offset + 24 <= len(data) and any(data[offset:offset + 24]):
+        end = offset + 24 + int.from_bytes(data[offset:offset + 4], "little")
+        if end > len(data):
+            break
+        offset = end
+    return min(offset, len(data))
+
+
 def iter_chunks(items: Iterable, size: int):
     batch = []
     for item in items:

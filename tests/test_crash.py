@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import iter_chunks, wait_until
+from harness import iter_chunks, wait_until, wal_data_end
 from writers import Writer, acknowledged_total
 
 pytestmark = pytest.mark.slow
@@ -100,7 +100,7 @@ def test_kill9_keeps_every_acknowledged_write(make_server, round_index):
 def _newest_segment(process) -> Path:
     wal = process.data_dir / "wal"
     assert wal.is_dir(), f"no WAL directory at {wal}; data dir has {sorted(p.name for p in process.data_dir.iterdir())}"
-    segments = [path for path in wal.iterdir() if path.is_file() and path.stat().st_size > 0]
+    segments = [path for path in wal.iterdir() if path.suffix == ".wal" and path.stat().st_size > 0]
     assert segments, f"no non-empty WAL segment in {wal}"
     return max(segments, key=lambda path: (path.stat().st_mtime_ns, path.name))
 
@@ -141,9 +141,11 @@ def test_torn_tail_garbage_appended(make_server):
     process.kill()
     segment = _newest_segment(process)
     garbage = random.Random(seed).randbytes(37)
-    with open(segment, "ab") as file:
+    end = wal_data_end(segment)  # the segment is preallocated: the records end before the file does
+    with open(segment, "r+b") as file:
+        file.seek(end)
         file.write(garbage)
-    print(f"appended 37 garbage bytes (seed {seed}) to {segment.name}")
+    print(f"wrote 37 garbage bytes (seed {seed}) after the last record of {segment.name}, at offset {end}")
 
     process.start()
     _assert_logged_cut(process)
@@ -161,10 +163,10 @@ def test_torn_tail_last_record_truncated(make_server):
     written = _write_sequentially(process, 300, "before")
     process.kill()
     segment = _newest_segment(process)
-    size = segment.stat().st_size
-    assert size > 3
-    os.truncate(segment, size - 3)
-    print(f"truncated {segment.name} from {size} to {size - 3} bytes")
+    end = wal_data_end(segment)  # the segment is preallocated: the records end before the file does
+    assert end > 3
+    os.truncate(segment, end - 3)
+    print(f"truncated {segment.name} from {segment.stat().st_size} to {end - 3} bytes (3 bytes into its last record)")
 
     process.start()
     _assert_logged_cut(process)
@@ -185,7 +187,7 @@ def test_corruption_before_the_tail_refuses_to_start(make_server):
     process.kill()
     segment = _newest_segment(process)
     data = bytearray(segment.read_bytes())
-    offset = len(data) // 2
+    offset = wal_data_end(segment) // 2  # in the records, not in the preallocated zeros after them
     data[offset] ^= 0xFF
     segment.write_bytes(bytes(data))
     print(f"flipped byte {offset} of {segment.name} ({len(data)} bytes)")

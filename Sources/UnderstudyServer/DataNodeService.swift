@@ -34,6 +34,15 @@ public struct DataNodeService: Service {
         let wal = try WALWriter.open(
             dataDirectory: configuration.dataDirectory, after: recovered,
             configuration: WALWriter.Configuration(segmentMaxBytes: configuration.walSegmentMaxBytes))
+        // The first segment is preallocated before serving; the engine prepares later ones
+        // ahead of need, off its loop.
+        if let preparation = wal.makePreparationJob() {
+            let outcome = Result { try preparation.run() }
+            if case .failure(let error) = outcome {
+                logger.warning("Preparing the first WAL segment failed; it grows by appending instead: \(error)")
+            }
+            wal.preparationFinished(outcome)
+        }
         logger.info("recovered data directory", metadata: [
             "dir": "\(configuration.dataDirectory)", "keys": "\(recovered.keyspace.count)",
             "last_lsn": "\(recovered.lastLSN)", "snapshot_lsn": "\(recovered.snapshotLSN)",

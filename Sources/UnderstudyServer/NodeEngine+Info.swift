@@ -76,6 +76,8 @@ extension NodeEngine {
             ("wal_last_appended_lsn", "\(lastAppendedLSN)"),
             ("wal_durable_lsn", "\(durableLSN)"),
             ("wal_fsyncs", "\(statistics.fsyncCount)"),
+            ("wal_segments_prepared", "\(wal.preparedRollovers)"),
+            ("wal_segments_unprepared", "\(wal.unpreparedRollovers)"),
             ("wal_records_appended", "\(statistics.walRecordsAppended)"),
             ("wal_write_status", walFailure != nil ? "failed" : node.diskFull != nil ? "disk_full" : "ok"),
             ("wal_failure", walFailure ?? node.diskFull ?? ""),

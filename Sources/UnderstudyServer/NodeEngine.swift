@@ -33,6 +33,9 @@ final class NodeEngine: @unchecked Sendable {
     private var walGeneration = 0
     private let syncPool: NIOThreadPool
     private let snapshotPool: NIOThreadPool
+    /// Zero-fills the next WAL segment ahead of need (`WALSegmentPreparation`), apart from
+    /// the sync thread so that a preparation never delays a group commit's `fdatasync`.
+    private let preparationPool: NIOThreadPool
     private var random = SystemRandomNumberGenerator()
 
     /// The node's whole protocol (role, epochs, lease, replication, the gate); this class
@@ -102,8 +105,10 @@ final class NodeEngine: @unchecked Sendable {
         self.groupCommit = GroupCommitPolicy(maxDelayNanoseconds: configuration.groupCommitMaxDelayNanoseconds)
         self.syncPool = NIOThreadPool(numberOfThreads: 1)
         self.snapshotPool = NIOThreadPool(numberOfThreads: 1)
+        self.preparationPool = NIOThreadPool(numberOfThreads: 1)
         syncPool.start()
         snapshotPool.start()
+        preparationPool.start()
     }
 
     var lastAppendedLSN: LSN { wal.lastAppendedLSN }
@@ -185,6 +190,7 @@ final class NodeEngine: @unchecked Sendable {
             }
         }
         considerSnapshot()
+        prepareNextSegmentIfNeeded()
     }
 
     // MARK: Group commit
@@ -229,6 +235,21 @@ final class NodeEngine: @unchecked Sendable {
                 self.failWAL("WAL fdatasync failed: \(error)")
                 self.finishDrainIfDurable()
             }
+        }
+    }
+
+    /// Runs the writer's preparation of its next segment file off the loop, if it wants one
+    /// (`WALWriter.makePreparationJob` decides). A failure only costs the next rollover
+    /// its preallocation: it is logged, and the writer creates that segment on the spot.
+    func prepareNextSegmentIfNeeded() {
+        guard let job = wal.makePreparationJob() else { return }
+        let generation = walGeneration
+        preparationPool.runIfActive(eventLoop: eventLoop) { try job.run() }.whenComplete { result in
+            guard generation == self.walGeneration else { return }  // that writer is gone
+            if case .failure(let error) = result {
+                self.logger.warning("Preparing the next WAL segment failed; the next rollover creates its segment on the spot: \(error)")
+            }
+            self.wal.preparationFinished(result)
         }
     }
 
@@ -480,6 +501,7 @@ final class NodeEngine: @unchecked Sendable {
     func shutdownThreads() async throws {
         try await syncPool.shutdownGracefully()
         try await snapshotPool.shutdownGracefully()
+        try await preparationPool.shutdownGracefully()
     }
 }
 

@@ -75,7 +75,7 @@ public struct ServerConfiguration: Sendable {
         fsyncPolicy: FsyncPolicy = .always,
         wireLimits: RESPLimits = RESPLimits(),
         maxConnections: Int = 10_000,
-        walSegmentMaxBytes: Int64 = 64 << 20,
+        walSegmentMaxBytes: Int64 = 16 << 20,
         snapshotThresholdBytes: Int64 = 64 << 20,
         walRetentionBytes: Int64 = 256 << 20,
         expiryCycleIntervalMilliseconds: Int64 = 100,

@@ -21,12 +21,18 @@ enum FileIO {
         try open(path, flags: O_RDONLY | O_DIRECTORY)
     }
 
-    /// Writes all of `buffer` at the file offset. Short writes continue; on failure returns
-    /// how many bytes did reach the file and the errno, so the caller can undo them.
-    static func writeAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer) -> (written: Int, errno: Int32?) {
+    /// Writes all of `buffer` at the file offset (`write`), or at `offset` (`pwrite`) when
+    /// given. Short writes continue; on failure returns how many bytes did reach the file
+    /// and the errno, so the caller can undo them.
+    static func writeAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, at offset: Int64? = nil) -> (written: Int, errno: Int32?) {
         var written = 0
         while written < buffer.count {
-            let result = Glibc.write(fd, buffer.baseAddress! + written, buffer.count - written)
+            let start = buffer.baseAddress! + written
+            let result = if let offset {
+                pwrite(fd, start, buffer.count - written, off_t(offset) + off_t(written))
+            } else {
+                Glibc.write(fd, start, buffer.count - written)
+            }
             if result > 0 {
                 written += result
             } else if result < 0 && errno == EINTR {
@@ -38,8 +44,8 @@ enum FileIO {
         return (written, nil)
     }
 
-    static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws {
-        let result = bytes.withUnsafeBytes { writeAll(fd, $0) }
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8], at offset: Int64? = nil, path: String) throws {
+        let result = bytes.withUnsafeBytes { writeAll(fd, $0, at: offset) }
         if let code = result.errno { throw error("write", path: path, errno: code) }
     }
 
@@ -132,6 +138,14 @@ enum FileIO {
 
     static func remove(_ path: String) throws {
         guard unlink(path) == 0 else { throw error("unlink", path: path, errno: errno) }
+    }
+
+    /// Removes `path` if it exists; returns whether it did.
+    @discardableResult
+    static func removeIfPresent(_ path: String) throws -> Bool {
+        if unlink(path) == 0 { return true }
+        if errno == ENOENT { return false }
+        throw error("unlink", path: path, errno: errno)
     }
 
     /// Creates `path` and any missing parent folders (`mkdir -p`), syncing each parent

@@ -17,6 +17,7 @@ public enum Recovery {
     public static func recover(dataDirectory: String, logger: Logger) throws -> RecoveredState {
         try createDirectories(dataDirectory)
         try removeTemporarySnapshots(dataDirectory, logger: logger)
+        try removePreparedSegments(dataDirectory, logger: logger)
         var statistics = RecoveryStatistics()
         let snapshot = try loadNewestValidSnapshot(dataDirectory, statistics: &statistics, logger: logger)
 
@@ -76,6 +77,18 @@ public enum Recovery {
             try FileIO.remove(directory + "/" + name)
             logger.info("Removed unfinished snapshot \(directory)/\(name)")
         }
+    }
+
+    /// A segment file prepared ahead (`WALSegmentPreparation`) but not yet taken by a
+    /// rollover, finished or not, holds no record; the next writer prepares its own.
+    private static func removePreparedSegments(_ dataDirectory: String, logger: Logger) throws {
+        let directory = StorageLayout.walDirectory(dataDirectory)
+        var removed = false
+        for name in [WALFormat.preparingName, WALFormat.preparedName] where try FileIO.removeIfPresent(directory + "/" + name) {
+            logger.info("Removed unused prepared WAL segment \(directory)/\(name)")
+            removed = true
+        }
+        if removed { try FileIO.syncDirectory(directory) }
     }
 
     private static func loadNewestValidSnapshot(

@@ -37,6 +37,43 @@ public enum WALFormat {
         return LSN(value)
     }
 
+    /// A segment file prepared ahead of need (`WALSegmentPreparation`) while it is being
+    /// zero-filled, and once it is complete and durable. Neither is a segment name, so a
+    /// crash never leaves a half-prepared file that looks like a segment.
+    static let preparingName = "prepared-segment.tmp"
+    static let preparedName = "prepared-segment.ready"
+
+    /// Whether the frame header at `offset` is all zeros: the end of the data in a
+    /// preallocated segment (its unwritten, zero-filled tail). No frame has such a header:
+    /// the CRC32C of a zero epoch, LSN and payload is not 0, and LSNs start at 1.
+    static func isZeroFrameHeader(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> Bool {
+        guard bytes.count - offset >= frameHeaderBytes else { return false }
+        return bytes.readUInt64(at: offset) == 0 && bytes.readUInt64(at: offset + 8) == 0
+            && bytes.readUInt64(at: offset + 16) == 0
+    }
+
+    /// Whether a block read at a frame boundary starts at the end of a segment's data: it is
+    /// empty, or its first frame header — or, at the end of the file, what is left of one —
+    /// is all zeros. Only for blocks that reach the end of the file when shorter than a
+    /// frame header (a preallocated segment can end in fewer than 24 zero bytes).
+    static func isEndOfData(_ block: UnsafeRawBufferPointer) -> Bool {
+        isZero(UnsafeRawBufferPointer(rebasing: block.prefix(frameHeaderBytes)), from: 0)
+    }
+
+    /// Whether every byte from `offset` to the end is zero (eight at a time).
+    static func isZero(_ bytes: UnsafeRawBufferPointer, from offset: Int) -> Bool {
+        var position = offset
+        while position + 8 <= bytes.count {
+            if bytes.readUInt64(at: position) != 0 { return false }
+            position += 8
+        }
+        while position < bytes.count {
+            if bytes[position] != 0 { return false }
+            position += 1
+        }
+        return true
+    }
+
     static func segmentHeader(firstLSN: LSN) -> [UInt8] {
         var header = magic
         header.appendUInt32(version)

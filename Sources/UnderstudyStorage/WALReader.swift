@@ -26,6 +26,9 @@ public struct WALFrameBatch: Sendable, Equatable {
 /// `.walNotRetained`, and the sender MUST then fall back to a snapshot. A damaged frame
 /// throws `.corruptLog` naming the file and byte offset; nothing after it is returned.
 ///
+/// A segment's data ends at the end of its file or at a frame header of 24 zero bytes
+/// (the unwritten tail of a preallocated segment), whichever comes first.
+///
 /// Seeks are cheap when repeated: each segment keeps a sparse (LSN, offset) index of
 /// the frames walked so far (`WALSegmentIndex`), so a seek scans at most one stride of
 /// frame headers. If the WAL directory is replaced (a snapshot installed), make a new reader.
@@ -126,8 +129,9 @@ public final class WALReader {
             if count > 0 && budget < WALFormat.frameHeaderBytes { break }
             guard let current = position else { fatalError("Internal inconsistency: no read position") }
             let block = try current.segment.read(at: current.offset, count: min(max(budget, WALFormat.frameHeaderBytes), WALReader.readBlockBytes))
-            if block.isEmpty {
-                // Frames up to lastLSN exist, and none is left here: the next segment has them.
+            if block.withUnsafeBytes({ WALFormat.isEndOfData($0) }) {
+                // The end of this segment's data (its end, or its zero-filled preallocated
+                // tail). Frames up to lastLSN exist, so the next segment has them.
                 guard !movedWithoutProgress else {
                     throw StorageError(.corruptLog, "LSN \(nextLSN) was written but its segment holds no frame", path: current.segment.path, offset: current.offset)
                 }
@@ -161,7 +165,8 @@ public final class WALReader {
         }
         guard case .found(let segment, let offset) = location else { return nil }
         let header = try segment.read(at: offset, count: WALFormat.frameHeaderBytes)
-        guard header.count == WALFormat.frameHeaderBytes else { return nil }
+        guard header.count == WALFormat.frameHeaderBytes,
+              !header.withUnsafeBytes({ WALFormat.isZeroFrameHeader($0, at: 0) }) else { return nil }
         let length = header.withUnsafeBytes { $0.readUInt32(at: 0) }
         guard length <= WALFormat.maxPayloadBytes else {
             throw StorageError(.corruptLog, "frame length \(length) exceeds the limit", path: segment.path, offset: offset)
@@ -219,6 +224,7 @@ public final class WALReader {
         try block.withUnsafeBytes { raw in
             while nextLSN <= lastLSN {
                 let fileOffset = current.offset + Int64(offset)
+                if WALFormat.isZeroFrameHeader(raw, at: offset) { return }  // end of this segment's data
                 let frame: WALFormat.Frame
                 switch WALFormat.parseFrame(raw, at: offset) {
                 case .success(let parsed): frame = parsed
@@ -360,10 +366,11 @@ public final class WALReader {
                 blockStart = offset
                 guard block.count >= WALFormat.frameHeaderBytes else { break }
             }
-            let (length, frameLSN) = block.withUnsafeBytes { raw in
+            let (length, frameLSN, isZero) = block.withUnsafeBytes { raw in
                 let at = Int(offset - blockStart)
-                return (raw.readUInt32(at: at), LSN(raw.readUInt64(at: at + 16)))
+                return (raw.readUInt32(at: at), LSN(raw.readUInt64(at: at + 16)), WALFormat.isZeroFrameHeader(raw, at: at))
             }
+            if isZero { break }  // the zero-filled tail of a preallocated segment: the end of the data
             guard length <= WALFormat.maxPayloadBytes else {
                 throw StorageError(.corruptLog, "frame length \(length) exceeds the limit", path: segment.path, offset: offset)
             }

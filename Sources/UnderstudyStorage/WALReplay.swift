@@ -7,8 +7,12 @@ import UnderstudyCore
 /// - Records MUST be contiguous: the first segment read starts at or before
 ///   `snapshotLSN + 1`, every segment starts where the previous one ended, and every
 ///   frame's LSN is its predecessor's plus one. Anything else is a gap: refuse.
-/// - A defect (incomplete frame, zero fill, bad checksum) in the LAST segment with no
-///   valid frame after it is a torn tail: it is cut (ftruncate + fsync), logged once.
+/// - A segment's data ends where only zeros remain in the file: the unwritten tail of a
+///   preallocated segment (or a tail the file system zero-filled after a crash). That is
+///   the normal end, in any segment: nothing is cut or logged, and the next segment must
+///   start at the next LSN.
+/// - Any other defect (incomplete frame, bad checksum) in the LAST segment with no valid
+///   frame after it is a torn tail: it is cut (ftruncate + fsync), logged once.
 /// - Any other defect — in an earlier segment, or followed by a valid frame — means
 ///   acknowledged records may be damaged: refuse, naming the file and byte offset.
 struct WALReplay {
@@ -61,9 +65,9 @@ struct WALReplay {
                     try apply(frame, raw, in: segment, at: offset)
                     offset = frame.end
                 case .failure(let defect):
+                    if WALFormat.isZero(raw, from: offset) { return }  // the zero-filled tail: the end of the data
                     try checkTail(raw, defectAt: offset, defect, in: segment, isLast: isLast)
-                    let zeroFilled = raw[offset...].allSatisfy { $0 == 0 }
-                    cut = (offset, zeroFilled ? "zero-filled tail" : "\(defect)")
+                    cut = (offset, "\(defect)")
                     return
                 }
             }
@@ -102,7 +106,7 @@ struct WALReplay {
             throw StorageError(.unsupportedVersion, "WAL segment format version \(version) is not supported (this build reads \(WALFormat.version))", path: segment.path, offset: 8)
         case .invalid(let reason):
             // A crash while a new segment was being created leaves a short or zero header.
-            let tornCreation = bytes.count <= WALFormat.segmentHeaderBytes || bytes.allSatisfy { $0 == 0 }
+            let tornCreation = bytes.count <= WALFormat.segmentHeaderBytes || bytes.withUnsafeBytes { WALFormat.isZero($0, from: 0) }
             guard isLast && tornCreation else {
                 throw StorageError(.corruptLog, "invalid segment header: \(reason)", path: segment.path, offset: 0)
             }

@@ -15,17 +15,25 @@ public import UnderstudyCore
 /// 3. A sync job's `run()` returns LSN n: every record ≤ n survives a power failure.
 ///    A client MUST NOT be acknowledged before the level its fsync policy requires.
 ///
+/// Segments are preallocated when the owner runs preparation jobs: `makePreparationJob()`
+/// (owner thread) returns a `Sendable` `WALSegmentPreparation` that zero-fills the next
+/// segment file off the loop; hand its result to `preparationFinished(_:)`. A rollover
+/// takes the prepared file (header written, renamed to the segment's name) and writes
+/// then overwrite its zeros, so `fdatasync` commits no size metadata. With none ready the
+/// rollover creates a file that grows by appending, as before (`unpreparedRollovers`).
+///
 /// After a failed write the writer refuses all further work (`StorageError.Code
 /// .writerFailed`): the records that were pending are lost and MUST be failed back to
 /// their clients, none was acknowledged, and the file ends at the last whole frame.
 /// Reopen through `Recovery.recover` and `WALWriter.open` to continue.
 public final class WALWriter {
     public struct Configuration: Sendable {
-        /// A segment that has reached this size is sealed; the next write starts a new one.
-        /// A segment may exceed it by one `writePending` batch.
+        /// The size of a segment: a prepared segment is preallocated to it, and a batch that
+        /// would take a segment past it starts the next one instead (only a batch larger
+        /// than a whole segment makes one larger).
         public var segmentMaxBytes: Int64
 
-        public init(segmentMaxBytes: Int64 = 64 << 20) {
+        public init(segmentMaxBytes: Int64 = 16 << 20) {
             precondition(segmentMaxBytes > 0, "segmentMaxBytes must be positive")
             self.segmentMaxBytes = segmentMaxBytes
         }
@@ -50,6 +58,12 @@ public final class WALWriter {
     /// with `resetBytesSinceSnapshot()` when a snapshot is taken.
     public private(set) var bytesSinceSnapshot: Int64
 
+    /// Rollovers that took a prepared (preallocated, zero-filled) segment file.
+    public private(set) var preparedRollovers = 0
+    /// Rollovers that found no prepared file ready and created the segment on the spot,
+    /// on the writer's thread (it then grows by appending, and its syncs commit metadata).
+    public private(set) var unpreparedRollovers = 0
+
     /// Bytes appended but not yet written.
     public var pendingBytes: Int { pending.count }
 
@@ -65,6 +79,11 @@ public final class WALWriter {
     private var directoryNeedsSync = false
     private var lastSyncJobLSN: LSN
     private var failure: StorageError?
+    /// The segment file prepared ahead, once its job has finished.
+    private var prepared: WALPreparedSegment?
+    private var preparationInFlight = false
+    /// A preparation failed: no new one is asked for until the next rollover.
+    private var preparationFailedSinceRollover = false
 
     /// Pending buffers grown past this are released after a write instead of kept.
     private static let retainedPendingCapacity = 4 << 20
@@ -84,7 +103,7 @@ public final class WALWriter {
     /// Opens the log to continue after what `Recovery.recover` found.
     ///
     /// The first write goes to a new segment named `recovered.lastLSN.next`; a leftover
-    /// empty segment of that name (a crash right after a rollover) is reused. Recovery
+    /// segment of that name that holds no record (a crash right after a rollover) is replaced. Recovery
     /// MUST have run on this directory first.
     public static func open(
         dataDirectory: String,
@@ -163,14 +182,14 @@ public final class WALWriter {
         guard !pending.isEmpty else { return lastWrittenLSN }
         let firstLSN = lastWrittenLSN.next
         do {
-            if active == nil || activeBytes >= configuration.segmentMaxBytes {
+            if active == nil || !fits(pending.count) {
                 try rollOver()
             }
         } catch let error as StorageError {
             throw fail(error, context: "starting a segment for LSNs \(firstLSN)...\(lastAppendedLSN)")
         }
         guard let active else { fatalError("Internal inconsistency: no active segment after rollover") }
-        let result = pending.withUnsafeBytes { FileIO.writeAll(active.descriptor, $0) }
+        let result = pending.withUnsafeBytes { FileIO.writeAll(active.descriptor, $0, at: activeBytes) }
         if let code = result.errno {
             var error = FileIO.error("write of \(pending.count) bytes", path: active.path, errno: code)
             error.offset = activeBytes
@@ -200,7 +219,7 @@ public final class WALWriter {
     /// Creates the segment the next write goes to now, if there is none yet: after a full
     /// disk, the shell's probe that space has returned (a header written is a page of room).
     /// A failure leaves the writer usable (nothing pending is dropped), so the probe can be
-    /// retried; a half-created segment holds no record and is reused by the next attempt.
+    /// retried; a half-created segment holds no record and is replaced by the next attempt.
     public func openNextSegment() throws {
         if let failure { throw refusal(failure) }
         guard active == nil else { return }
@@ -226,6 +245,26 @@ public final class WALWriter {
         return job
     }
 
+    /// A job that prepares the next segment file, or nil if one is ready or being made (or
+    /// the last attempt failed and no rollover has happened since). Call on the owner
+    /// thread, run the job off it, and pass its outcome to `preparationFinished(_:)`.
+    public func makePreparationJob() -> WALSegmentPreparation? {
+        guard failure == nil, prepared == nil, !preparationInFlight, !preparationFailedSinceRollover else { return nil }
+        preparationInFlight = true
+        return WALSegmentPreparation(walDirectory: walDirectory, bytes: configuration.segmentMaxBytes)
+    }
+
+    /// The outcome of the job from `makePreparationJob()` (owner thread). A failure is not
+    /// a failure of the log: the next rollover creates its segment on the spot; the
+    /// caller SHOULD log it.
+    public func preparationFinished(_ result: Result<WALPreparedSegment, any Error>) {
+        preparationInFlight = false
+        switch result {
+        case .success(let segment): prepared = segment
+        case .failure: preparationFailedSinceRollover = true
+        }
+    }
+
     /// Starts counting `bytesSinceSnapshot` afresh (call when a snapshot is started).
     public func resetBytesSinceSnapshot() {
         bytesSinceSnapshot = 0
@@ -239,13 +278,35 @@ public final class WALWriter {
         active = nil
     }
 
+    /// Whether a batch of `count` bytes goes into the active segment: always into one that
+    /// holds no frame yet (a batch larger than a segment overshoots it), otherwise only
+    /// within `segmentMaxBytes` — so a preallocated segment is never extended, and each of
+    /// its syncs stays free of size metadata.
+    private func fits(_ count: Int) -> Bool {
+        activeBytes <= Int64(WALFormat.segmentHeaderBytes) || activeBytes + Int64(count) <= configuration.segmentMaxBytes
+    }
+
     private func rollOver() throws {
         let firstLSN = lastWrittenLSN.next
         let path = walDirectory + "/" + WALFormat.segmentName(firstLSN: firstLSN)
-        let descriptor = try WALWriter.createSegmentFile(path: path)
-        let file = SegmentFile(descriptor: descriptor, path: path, firstLSN: firstLSN)
+        try WALWriter.checkHoldsNoRecord(path: path)
         let header = WALFormat.segmentHeader(firstLSN: firstLSN)
-        try FileIO.writeAll(descriptor, header, path: path)  // on failure `file` closes the descriptor
+        let file: SegmentFile
+        if let prepared {
+            // Header first, then the name: until the rename the file is not a segment.
+            let descriptor = try FileIO.open(prepared.path, flags: O_WRONLY)
+            file = SegmentFile(descriptor: descriptor, path: path, firstLSN: firstLSN)  // closes it on failure
+            try FileIO.writeAll(descriptor, header, at: 0, path: prepared.path)
+            try FileIO.rename(prepared.path, to: path)
+            self.prepared = nil
+            preparedRollovers += 1
+        } else {
+            let descriptor = try FileIO.open(path, flags: O_WRONLY | O_CREAT | O_TRUNC)
+            file = SegmentFile(descriptor: descriptor, path: path, firstLSN: firstLSN)
+            try FileIO.writeAll(descriptor, header, at: 0, path: path)
+            unpreparedRollovers += 1
+        }
+        preparationFailedSinceRollover = false
         if let active { retired.append(active) }
         active = file
         activeBytes = Int64(header.count)
@@ -253,20 +314,22 @@ public final class WALWriter {
         directoryNeedsSync = true
     }
 
-    /// Creates a segment file; reuses an existing one only if it holds no records.
-    private static func createSegmentFile(path: String) throws -> Int32 {
-        let flags = O_WRONLY | O_APPEND | O_CREAT
+    /// A segment file of the name the next one gets may exist (a crash right after a
+    /// rollover, a failed disk-full probe) and is then replaced, but only if it holds no
+    /// record: at most a header, then the end of the file or a zero-filled tail.
+    private static func checkHoldsNoRecord(path: String) throws {
+        let descriptor: Int32
         do {
-            return try FileIO.open(path, flags: flags | O_EXCL)
-        } catch let error as StorageError where error.errno == EEXIST {
-            let descriptor = try FileIO.open(path, flags: flags)
-            let size = try FileIO.size(descriptor, path: path)
-            guard size <= WALFormat.segmentHeaderBytes else {
-                Glibc.close(descriptor)
-                throw StorageError(.invalidState, "segment already exists with \(size) bytes; run recovery before opening the writer", path: path)
-            }
-            try FileIO.truncate(descriptor, to: 0, path: path)
-            return descriptor
+            descriptor = try FileIO.open(path, flags: O_RDONLY)
+        } catch let error as StorageError where error.errno == ENOENT {
+            return
+        }
+        defer { Glibc.close(descriptor) }
+        var start = [UInt8](repeating: 0, count: WALFormat.segmentHeaderBytes + WALFormat.frameHeaderBytes)
+        let complete = try start.withUnsafeMutableBytes { try FileIO.readExactly(descriptor, into: $0, at: 0, path: path) }
+        let size = try FileIO.size(descriptor, path: path)
+        guard !complete || start.withUnsafeBytes({ WALFormat.isZeroFrameHeader($0, at: WALFormat.segmentHeaderBytes) }) else {
+            throw StorageError(.invalidState, "segment already exists with \(size) bytes and holds records; run recovery before opening the writer", path: path)
         }
     }
 

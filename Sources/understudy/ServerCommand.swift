@@ -44,8 +44,8 @@ struct ServerCommand: AsyncParsableCommand, ConfigurableCommand {
     @Option(help: "Close a client connection that sent no request for this long (e.g. 300s); 0 never does.")
     var idleTimeout: String = "0"
 
-    @Option(help: "Size at which a new WAL segment file is started, in bytes.")
-    var walSegmentBytes: Int64 = 64 << 20
+    @Option(help: "Size of each WAL segment file, in bytes (the next one is preallocated, zero-filled, ahead of need).")
+    var walSegmentBytes: Int64 = 16 << 20
 
     @Option(help: "WAL bytes since the last snapshot that start a new background snapshot.")
     var snapshotThresholdBytes: Int64 = 64 << 20

@@ -44,7 +44,7 @@ import UnderstudyCore
         }
     }
 
-    @Test func zeroFilledTail_isCut() throws {
+    @Test func zeroFilledTail_isTheNormalEnd_andStays() throws {
         let directory = try TemporaryDirectory()
         let log = try writeRecords(1...5, in: directory)
         let path = log.frameEnds[0].path
@@ -52,9 +52,22 @@ import UnderstudyCore
         let capture = LogCapture()
         let state = try recover(directory, capture)
         #expect(state.lastLSN == LSN(5))
-        #expect(state.statistics.truncatedBytes == 4096)
-        #expect(capture.messages(containing: "zero-filled").count == 1)
-        #expect(try FileIO.size(atPath: path) == log.frameEnds[4].end)
+        #expect(state.statistics.truncatedBytes == 0)
+        #expect(capture.messages(containing: "Cut").isEmpty)
+        #expect(try FileIO.size(atPath: path) == log.frameEnds[4].end + 4096)
+    }
+
+    @Test func zeroFilledTail_shorterThanAFrameHeader_isTheNormalEndToo() throws {
+        // A preallocated segment whose last batch left less than a frame header free.
+        let directory = try TemporaryDirectory()
+        let log = try writeRecords(1...5, in: directory)
+        let path = log.frameEnds[0].path
+        try writeFile(path, try fileBytes(path) + [UInt8](repeating: 0, count: WALFormat.frameHeaderBytes - 1))
+        try writeRecords(6...8, in: directory)  // a later segment: the zeros end a non-last one
+        let capture = LogCapture()
+        #expect(try recover(directory, capture).keyspace.entries == expectedKeyspace(records: 1...8).entries)
+        #expect(capture.messages(containing: "Cut").isEmpty)
+        #expect(try readAll(WALReader(dataDirectory: directory.path), from: LSN(1), upTo: LSN(8), maxBytes: 1 << 20).bytes == expectedFrames(1...8))
     }
 
     @Test func badChecksumInTheLastFrame_isCut() throws {
