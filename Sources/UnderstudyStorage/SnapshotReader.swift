@@ -33,7 +33,9 @@ public enum SnapshotReader {
         if let nameLSN = SnapshotFormat.lsn(ofFileNamed: String(file.path.split(separator: "/").last ?? "")), nameLSN != lsn {
             throw StorageError(.corruptSnapshot, "header says LSN \(lsn) but the file name says \(nameLSN)", offset: 16)
         }
-        var entries: [[UInt8]: Entry] = [:]
+        // Entries go straight into the keyspace: building a dictionary first and then the
+        // keyspace from it hashed and stored every key twice (most of a 1 M-key start).
+        var keyspace = Keyspace()
         var remembered: [Effect] = []
         var chunkCount = 0
         while true {
@@ -58,7 +60,9 @@ public enum SnapshotReader {
             }
             remembered += chunkContents.remembered
             for (key, entry) in chunkContents.entries {
-                guard entries.updateValue(entry, forKey: key) == nil else {
+                let countBefore = keyspace.count
+                keyspace.apply(.set(key: key, value: entry.value, expireAtMilliseconds: entry.expireAtMilliseconds))
+                guard keyspace.count == countBefore + 1 else {
                     throw StorageError(.corruptSnapshot, "key appears twice", offset: chunkStart)
                 }
             }
@@ -69,8 +73,8 @@ public enum SnapshotReader {
         try trailer.withUnsafeBytes { raw in
             let entryCount = raw.readUInt64(at: 0)
             let trailerChunkCount = raw.readUInt32(at: 8)
-            guard entryCount == UInt64(entries.count), trailerChunkCount == UInt32(chunkCount) else {
-                throw StorageError(.corruptSnapshot, "trailer counts \(entryCount) entries in \(trailerChunkCount) chunks; the file holds \(entries.count) in \(chunkCount)")
+            guard entryCount == UInt64(keyspace.count), trailerChunkCount == UInt32(chunkCount) else {
+                throw StorageError(.corruptSnapshot, "trailer counts \(entryCount) entries in \(trailerChunkCount) chunks; the file holds \(keyspace.count) in \(chunkCount)")
             }
             guard raw.readUInt32(at: 12) == expectedChecksum else {
                 throw StorageError(.corruptSnapshot, "file checksum mismatch")
@@ -79,8 +83,7 @@ public enum SnapshotReader {
         guard file.offset == file.size else {
             throw StorageError(.corruptSnapshot, "\(file.size - file.offset) bytes follow the trailer")
         }
-        let info = SnapshotInfo(path: file.path, lsn: lsn, epoch: epoch, lastRecordChecksum: lastRecordChecksum, entryCount: entries.count, chunkCount: chunkCount, fileBytes: file.size)
-        var keyspace = Keyspace(entries: entries)
+        let info = SnapshotInfo(path: file.path, lsn: lsn, epoch: epoch, lastRecordChecksum: lastRecordChecksum, entryCount: keyspace.count, chunkCount: chunkCount, fileBytes: file.size)
         for effect in remembered { keyspace.apply(effect) }
         return (keyspace, info)
     }
