@@ -163,9 +163,9 @@ extension NodeEngine {
     func appendReceived(_ range: Range<Int>) -> Bool {
         guard let batch = replication.receivedBatch, !range.isEmpty else { return true }
         let records = batch.records
-        let bytes = Array(batch.frames[records[range.lowerBound].frameBytes.lowerBound..<records[range.upperBound - 1].frameBytes.upperBound])
         do {
-            try wal.appendFrames(bytes)
+            // Decoded (CRCs checked) once in `applyRecords`; appended without a second parse.
+            _ = try batch.frames.withUnsafeBytes { try wal.appendDecodedFrames(records[range], in: $0) }
         } catch {
             failWAL("cannot append the primary's records: \(error)")
             return false

@@ -356,7 +356,11 @@ final class NodeEngine: @unchecked Sendable {
         let epoch = self.epoch
         let started = WallClock.monotonicMilliseconds()
         let activeSegmentFirstLSN = wal.activeSegmentFirstLSN
+        let logger = self.logger
         snapshotPool.runIfActive(eventLoop: eventLoop) { () throws -> SnapshotInfo in
+            if let code = BackgroundPriority.lowerCurrentThread() {
+                logger.warning("cannot lower the snapshot thread's priority; it competes with clients for CPU", metadata: ["errno": "\(code)"])
+            }
             let info = try SnapshotWriter.write(
                 keyspace: pending.keyspace, lsn: pending.lsn, epoch: epoch,
                 lastRecordChecksum: pending.lastRecordChecksum, dataDirectory: directory)

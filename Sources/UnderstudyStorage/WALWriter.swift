@@ -171,6 +171,41 @@ public final class WALWriter {
         try frames.withUnsafeBytes { try appendFrames($0) }
     }
 
+    /// A standby's append of frames it has decoded already: copies the bytes of `records`
+    /// (which `WALFormat.decodeFrames` MUST have produced from these same `frames`: that
+    /// call checked every CRC and payload) into the pending buffer byte for byte, without
+    /// parsing them a second time. Returns the last LSN.
+    ///
+    /// What the decode could not know is checked here, before anything is copied: the first
+    /// record follows `lastAppendedLSN`, LSNs are contiguous, epochs are not below
+    /// `lastAppendedEpoch` and never decrease, and the frames lie back to back inside `frames`.
+    ///
+    /// - Throws: `.invalidFrames` or `.lsnGap` (nothing appended, the writer stays usable),
+    ///   or `.writerFailed` after an earlier failure.
+    @discardableResult
+    public func appendDecodedFrames(_ records: ArraySlice<WALRecord>, in frames: UnsafeRawBufferPointer) throws -> LSN {
+        if let failure { throw refusal(failure) }
+        guard let first = records.first, let last = records.last else { return lastAppendedLSN }
+        var expected = (lsn: lastAppendedLSN.next, epoch: lastAppendedEpoch, offset: first.frameBytes.lowerBound)
+        for record in records {
+            guard record.lsn == expected.lsn else {
+                throw StorageError(.lsnGap, "frame has LSN \(record.lsn), expected \(expected.lsn)", offset: Int64(record.frameBytes.lowerBound))
+            }
+            guard record.epoch >= expected.epoch else {
+                throw StorageError(.invalidFrames, "frame for LSN \(record.lsn) has epoch \(record.epoch), below epoch \(expected.epoch)", offset: Int64(record.frameBytes.lowerBound))
+            }
+            guard record.frameBytes.lowerBound == expected.offset, record.frameBytes.upperBound <= frames.count else {
+                throw StorageError(.invalidFrames, "frame for LSN \(record.lsn) at \(record.frameBytes) does not follow its predecessor within \(frames.count) bytes", offset: Int64(record.frameBytes.lowerBound))
+            }
+            expected = (record.lsn.next, record.epoch, record.frameBytes.upperBound)
+        }
+        pending.append(contentsOf: UnsafeRawBufferPointer(rebasing: frames[first.frameBytes.lowerBound..<last.frameBytes.upperBound]))
+        lastAppendedLSN = last.lsn
+        lastAppendedEpoch = last.epoch
+        lastRecordChecksum = last.checksum
+        return last.lsn
+    }
+
     /// Writes every pending frame to the active segment (starting a new segment first if
     /// the active one is full) and returns the last written LSN.
     ///

@@ -98,6 +98,44 @@ import UnderstudyCore
         #expect(storageError { _ = try WALFormat.decodeFrames(undecodable) }?.code == .invalidFrames)
     }
 
+    @Test func appendDecodedFrames_copiesTheDecodedSlice_byteForByte() throws {
+        let standby = try LiveLog()
+        try standby.write(1...3)
+        let frames = try expectedFrames(2...8)  // 2 and 3 are duplicates the caller slices off
+        let records = try WALFormat.decodeFrames(frames)
+        let lsn = try frames.withUnsafeBytes { try standby.writer.appendDecodedFrames(records[2...], in: $0) }
+        #expect(lsn == LSN(8))
+        #expect(standby.writer.lastRecordChecksum == records.last?.checksum)
+        #expect(standby.writer.pendingBytes == frames.count - records[2].frameBytes.lowerBound)
+        try standby.writer.writePending()
+        try standby.sync()
+        standby.writer.close()
+        #expect(try recover(standby.directory).keyspace.entries == expectedKeyspace(records: 1...8).entries)
+    }
+
+    @Test func appendDecodedFrames_refusesAGapALowerEpochOrAHole_andAppendsNothing() throws {
+        let standby = try LiveLog()
+        try standby.write(1...3, epoch: Epoch(2))
+        let gap = try expectedFrames(5...6) { _ in Epoch(2) }
+        try expectDecodedRefusal(standby.writer, gap, try WALFormat.decodeFrames(gap)[...], code: .lsnGap)
+        let lowerEpoch = try expectedFrames(4...5)
+        try expectDecodedRefusal(standby.writer, lowerEpoch, try WALFormat.decodeFrames(lowerEpoch)[...], code: .invalidFrames)
+        let frames = try expectedFrames(4...6) { _ in Epoch(2) }
+        var holed = try WALFormat.decodeFrames(frames)
+        holed[1].frameBytes = holed[1].frameBytes.lowerBound + 1..<holed[1].frameBytes.upperBound
+        try expectDecodedRefusal(standby.writer, frames, holed[...], code: .invalidFrames)
+        let whole = try WALFormat.decodeFrames(frames)
+        #expect(try frames.withUnsafeBytes { try standby.writer.appendDecodedFrames(whole[...], in: $0) } == LSN(6))
+    }
+
+    private func expectDecodedRefusal(_ writer: WALWriter, _ frames: [UInt8], _ records: ArraySlice<WALRecord>, code: StorageError.Code, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let before = (writer.lastAppendedLSN, writer.lastAppendedEpoch, writer.pendingBytes, writer.lastRecordChecksum)
+        let error = storageError({ try frames.withUnsafeBytes { _ = try writer.appendDecodedFrames(records, in: $0) } }, sourceLocation: sourceLocation)
+        #expect(error?.code == code, sourceLocation: sourceLocation)
+        let after = (writer.lastAppendedLSN, writer.lastAppendedEpoch, writer.pendingBytes, writer.lastRecordChecksum)
+        #expect(before == after, "nothing may be appended", sourceLocation: sourceLocation)
+    }
+
     @discardableResult
     private func expectRefusal(_ writer: WALWriter, _ frames: [UInt8], code: StorageError.Code, sourceLocation: SourceLocation = #_sourceLocation) throws -> StorageError? {
         let before = (writer.lastAppendedLSN, writer.lastAppendedEpoch, writer.pendingBytes, writer.lastRecordChecksum)
