@@ -83,6 +83,26 @@ extension Effect {
     ///
     /// - Throws: `EffectCodecError` when `bytes` is not exactly one well-formed record.
     public static func decodeRecord(_ bytes: UnsafeRawBufferPointer) throws -> [Effect] {
+        var effects: [Effect] = []
+        try decodeRecord(bytes, reserve: { effects.reserveCapacity($0) }) { key, value, expireAtMilliseconds in
+            effects.append(.set(key: Array(key), value: Array(value), expireAtMilliseconds: expireAtMilliseconds))
+        } other: { effects.append($0) }
+        return effects
+    }
+
+    /// Decodes one record produced by `encodeRecord` without building a `[UInt8]` for the
+    /// keys and values of its `.set` effects: `set` gets them as views into `bytes`, valid
+    /// only during the call (a snapshot's load copies them straight into the keyspace's
+    /// table). Every other effect is decoded as usual and handed to `other`. `reserve` gets
+    /// an upper bound on the number of effects before the first is decoded.
+    ///
+    /// - Throws: `EffectCodecError` as `decodeRecord(_:)`, or what a closure throws.
+    public static func decodeRecord(
+        _ bytes: UnsafeRawBufferPointer,
+        reserve: (Int) -> Void = { _ in },
+        set: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, _ expireAtMilliseconds: Int64?) throws -> Void,
+        other: (Effect) throws -> Void
+    ) throws {
         var reader = EffectDecoding(bytes: bytes)
         let version = try reader.readByte()
         guard version == codecVersion else {
@@ -93,15 +113,17 @@ extension Effect {
         guard count <= UInt64(reader.remaining) else {
             throw EffectCodecError(.truncated, at: reader.offset, "effect count \(count) exceeds the \(reader.remaining) bytes that remain")
         }
-        var effects: [Effect] = []
-        effects.reserveCapacity(Int(count))
+        reserve(Int(count))
         for _ in 0..<count {
-            effects.append(try reader.readEffect())
+            if let (key, value, expireAtMilliseconds) = try reader.readSetSlices() {
+                try set(key, value, expireAtMilliseconds)
+            } else {
+                try other(try reader.readEffect())
+            }
         }
         guard reader.remaining == 0 else {
             throw EffectCodecError(.trailingBytes, at: reader.offset, "\(reader.remaining) bytes follow the last effect")
         }
-        return effects
     }
 
     /// Decodes one record produced by `encodeRecord`.
@@ -298,6 +320,11 @@ private struct EffectDecoding {
     }
 
     mutating func readBytes() throws -> [UInt8] {
+        Array(try readSlice())
+    }
+
+    /// A length-prefixed byte string as a view into `bytes`.
+    mutating func readSlice() throws -> UnsafeRawBufferPointer {
         let start = offset
         let length = try readVarint()
         guard length <= UInt64(remaining) else {
@@ -305,7 +332,23 @@ private struct EffectDecoding {
         }
         let end = offset + Int(length)
         defer { offset = end }
-        return Array(UnsafeRawBufferPointer(rebasing: bytes[offset..<end]))
+        return UnsafeRawBufferPointer(rebasing: bytes[offset..<end])
+    }
+
+    /// The next effect's key, value and expiry as views into `bytes` when it is a `.set`;
+    /// nil, with nothing consumed, for any other effect.
+    mutating func readSetSlices() throws -> (UnsafeRawBufferPointer, UnsafeRawBufferPointer, Int64?)? {
+        guard remaining >= 1 else { return nil }
+        switch bytes[offset] {
+        case EffectEncoding.Tag.set:
+            offset += 1
+            return (try readSlice(), try readSlice(), nil)
+        case EffectEncoding.Tag.setWithExpiry:
+            offset += 1
+            return (try readSlice(), try readSlice(), try readInt64())
+        default:
+            return nil
+        }
     }
 
     mutating func readInt64() throws -> Int64 {

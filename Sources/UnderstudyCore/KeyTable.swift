@@ -103,7 +103,7 @@ public struct KeyTable: Sendable {
     }
 
     @discardableResult
-    mutating func set(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, expireAtMilliseconds: Int64?) -> Replaced {
+    public mutating func set(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, expireAtMilliseconds: Int64?) -> Replaced {
         let hash = hashOf(key)
         guard let (_, position) = locate(key, hash: hash) else {
             insert(StoredEntry.make(hash: hash, key: key, value: value, expireAtMilliseconds: expireAtMilliseconds))
@@ -204,6 +204,17 @@ public struct KeyTable: Sendable {
         sequences = []
         slots = []
         count = 0
+    }
+
+    /// Makes room for `keys` keys in all, so that a loader that knows (or is told) how
+    /// many are coming does not grow the table step by step. Only a hint: a table may
+    /// always hold more.
+    public mutating func reserveCapacity(_ keys: Int) {
+        guard keys > count else { return }
+        ordered.reserveCapacity(keys)
+        sequences.reserveCapacity(keys)
+        let slotCount = Self.slotCount(for: keys)
+        if slotCount > slots.count { growIndex(slotCount: slotCount) }
     }
 
     // MARK: Index maintenance

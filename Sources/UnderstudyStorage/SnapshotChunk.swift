@@ -69,6 +69,24 @@ public enum SnapshotChunk {
 
     /// Checks, decompresses and decodes one chunk's entries.
     public static func decode(header: Header, headerBytes headerRaw: UnsafeRawBufferPointer, compressed: UnsafeRawBufferPointer) throws -> Contents {
+        var contents = Contents()
+        try decode(header: header, headerBytes: headerRaw, compressed: compressed) { key, value, expireAtMilliseconds in
+            contents.entries.append((Array(key), Entry(value: Array(value), expireAtMilliseconds: expireAtMilliseconds)))
+        } remembered: { contents.remembered.append($0) }
+        return contents
+    }
+
+    /// Checks, decompresses and decodes one chunk, handing each entry to `entry` as views
+    /// into the decompressed bytes (valid only during the call: a loader copies them
+    /// straight into its table, with no array per key or value) and each remembered
+    /// `IDEMPOTENT` key to `remembered`.
+    public static func decode(
+        header: Header,
+        headerBytes headerRaw: UnsafeRawBufferPointer,
+        compressed: UnsafeRawBufferPointer,
+        entry: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, _ expireAtMilliseconds: Int64?) throws -> Void,
+        remembered: (Effect) throws -> Void
+    ) throws {
         precondition(compressed.count == header.compressedBytes)
         var crc = CRC32C()
         crc.update(UnsafeRawBufferPointer(rebasing: headerRaw[0..<8]))
@@ -82,25 +100,20 @@ public enum SnapshotChunk {
         } catch {
             throw StorageError(.corruptSnapshot, "chunk does not decompress: \(error)")
         }
-        let effects: [Effect]
         do {
-            effects = try Effect.decodeRecord(raw)
+            try raw.withUnsafeBytes { raw in
+                try Effect.decodeRecord(raw, set: entry) { effect in
+                    guard case .remember = effect else {
+                        throw StorageError(.corruptSnapshot, "chunk holds an effect that is neither a key nor an IDEMPOTENT key")
+                    }
+                    try remembered(effect)
+                }
+            }
+        } catch let error as StorageError {
+            throw error
         } catch {
             throw StorageError(.corruptSnapshot, "chunk content does not decode: \(error)")
         }
-        var contents = Contents()
-        contents.entries.reserveCapacity(effects.count)
-        for effect in effects {
-            switch effect {
-            case .set(let key, let value, let expireAtMilliseconds):
-                contents.entries.append((key, Entry(value: value, expireAtMilliseconds: expireAtMilliseconds)))
-            case .remember:
-                contents.remembered.append(effect)
-            default:
-                throw StorageError(.corruptSnapshot, "chunk holds an effect that is neither a key nor an IDEMPOTENT key")
-            }
-        }
-        return contents
     }
 }
 

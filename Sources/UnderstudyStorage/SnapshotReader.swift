@@ -34,6 +34,7 @@ public enum SnapshotReader {
             throw StorageError(.corruptSnapshot, "header says LSN \(lsn) but the file name says \(nameLSN)", offset: 16)
         }
         var entries = KeyTable()
+        entries.reserveCapacity(try entryCountHint(file))
         var remembered: [Effect] = []
         var chunkCount = 0
         while true {
@@ -44,23 +45,23 @@ public enum SnapshotReader {
             let headerBytes = marker + rest
             // The trailer must still fit after this chunk.
             let available = Int(file.size - file.offset) - (SnapshotFormat.trailerBytes)
-            let chunkContents: SnapshotChunk.Contents
             do {
                 let header = try headerBytes.withUnsafeBytes { try SnapshotChunk.parseHeader($0, available: available) }
                 let compressed = try file.read(header.compressedBytes)
-                chunkContents = try headerBytes.withUnsafeBytes { headerRaw in
-                    try compressed.withUnsafeBytes { try SnapshotChunk.decode(header: header, headerBytes: headerRaw, compressed: $0) }
+                // Keys and values go from the decompressed chunk straight into the table.
+                try headerBytes.withUnsafeBytes { headerRaw in
+                    try compressed.withUnsafeBytes { compressed in
+                        try SnapshotChunk.decode(header: header, headerBytes: headerRaw, compressed: compressed) { key, value, expireAtMilliseconds in
+                            guard !entries.set(key: key, value: value, expireAtMilliseconds: expireAtMilliseconds).existed else {
+                                throw StorageError(.corruptSnapshot, "key appears twice")
+                            }
+                        } remembered: { remembered.append($0) }
+                    }
                 }
             } catch var error as StorageError {
                 error.message = "chunk \(chunkCount): \(error.message)"
                 error.offset = chunkStart
                 throw error
-            }
-            remembered += chunkContents.remembered
-            for (key, entry) in chunkContents.entries {
-                guard !entries.set(key: key, value: entry.value, expireAtMilliseconds: entry.expireAtMilliseconds).existed else {
-                    throw StorageError(.corruptSnapshot, "key appears twice", offset: chunkStart)
-                }
             }
             chunkCount += 1
         }
@@ -83,6 +84,22 @@ public enum SnapshotReader {
         var keyspace = Keyspace(table: entries)
         for effect in remembered { keyspace.apply(effect) }
         return (keyspace, info)
+    }
+}
+
+/// The entry count the trailer claims, as a capacity hint for the table: nothing is
+/// trusted yet (the count is checked against the entries once all are read), so a trailer
+/// that does not look like one gives no hint, and no hint exceeds a quarter of the file's
+/// size in bytes (an entry takes more than that even compressed: key, value and lengths),
+/// so a damaged count reserves at most a few times the file's size.
+private func entryCountHint(_ file: SequentialFile) throws -> Int {
+    var trailer = [UInt8](repeating: 0, count: SnapshotFormat.trailerBytes)
+    let complete = try trailer.withUnsafeMutableBytes {
+        try FileIO.readExactly(file.descriptor, into: $0, at: file.size - Int64(SnapshotFormat.trailerBytes), path: file.path)
+    }
+    return trailer.withUnsafeBytes { raw in
+        guard complete, raw.readUInt32(at: 0) == SnapshotFormat.endMarker else { return 0 }
+        return Int(min(raw.readUInt64(at: 4), UInt64(file.size / 4)))
     }
 }
 
