@@ -243,6 +243,9 @@ private enum EffectEncoding {
         case .bulk(let bytes?):
             buffer.append(4)
             appendBytes(bytes, to: &buffer)
+        case .storedBulk(let value):
+            buffer.append(4)
+            value.withUnsafeBytes { appendBytes($0, to: &buffer) }
         case .bulk(nil):
             buffer.append(5)
         case .array(let elements?):

@@ -4,7 +4,7 @@ extension Keyspace {
     static let maximumStringBytes = 512 * 1024 * 1024
 
     mutating func get(_ context: inout ExecutionContext) throws(CommandError) -> Reply {
-        .bulk(try liveString(context.arguments[1], &context)?.value)
+        .bulk(of: try liveString(context.arguments[1], &context))
     }
 
     mutating func set(_ context: inout ExecutionContext) throws(CommandError) -> Reply {
@@ -96,7 +96,7 @@ extension Keyspace {
     /// MGET never fails: a missing key (or, later, one of another type) is a null.
     mutating func multipleGet(_ context: inout ExecutionContext) -> Reply {
         let keys = context.arguments.dropFirst()
-        return .array(keys.map { key in .bulk(liveEntry(key, &context)?.value) })
+        return .array(keys.map { key in .bulk(of: liveEntry(key, &context)) })
     }
 
     /// MSET / MSETNX key value [key value ...].

@@ -14,6 +14,9 @@ public enum Reply: Equatable, Sendable {
     case bulk([UInt8]?)
     /// An array; `nil` is the null array (`*-1`; RESP3 `_`).
     case array([Reply]?)
+    /// A bulk string whose bytes the keyspace holds (GET's reply): encoded exactly as
+    /// `.bulk(value.bytes)` and equal to it, without copying the value into an array first.
+    case storedBulk(StoredValue)
 
     // MARK: RESP3
 
@@ -78,6 +81,33 @@ public enum Reply: Equatable, Sendable {
     /// A verbatim string of plain text (INFO, CLIENT INFO, CLIENT LIST).
     public static func verbatimText(_ text: String) -> Reply { .verbatim(.text, Array(text.utf8)) }
 
+    /// Structural equality, except that `.storedBulk(v)` equals `.bulk(v.bytes)`: where a
+    /// reply's bytes live is not part of what it says.
+    public static func == (left: Reply, right: Reply) -> Bool {
+        switch (left, right) {
+        case (.storedBulk(let left), .storedBulk(let right)): return left == right
+        case (.storedBulk(let stored), .bulk(let bytes?)), (.bulk(let bytes?), .storedBulk(let stored)): return stored == bytes
+        case (.simple(let left), .simple(let right)): return left == right
+        case (.error(let left), .error(let right)): return left == right
+        case (.integer(let left), .integer(let right)): return left == right
+        case (.bulk(let left), .bulk(let right)): return left == right
+        case (.array(let left), .array(let right)): return left == right
+        case (.null, .null): return true
+        case (.double(let left), .double(let right)): return left == right
+        case (.boolean(let left), .boolean(let right)): return left == right
+        case (.bigNumber(let left), .bigNumber(let right)): return left == right
+        case (.verbatim(let leftFormat, let left), .verbatim(let rightFormat, let right)):
+            return leftFormat == rightFormat && left == right
+        case (.map(let left), .map(let right)): return left == right
+        case (.set(let left), .set(let right)): return left == right
+        case (.push(let left), .push(let right)): return left == right
+        default:
+            // Different cases (listing every pair is too much for the exhaustiveness checker).
+            // A new case MUST get its own line above.
+            return false
+        }
+    }
+
     public var isError: Bool {
         if case .error = self { return true }
         return false
@@ -87,7 +117,7 @@ public enum Reply: Equatable, Sendable {
     /// sends instead (see each case), recursively. RESP2 replies are returned unchanged.
     public var resp2Shape: Reply {
         switch self {
-        case .simple, .error, .integer, .bulk:
+        case .simple, .error, .integer, .bulk, .storedBulk:
             return self
         case .array(let elements?):
             return .array(elements.map(\.resp2Shape))

@@ -15,7 +15,7 @@ struct HandoverError: Error, CustomStringConvertible {
 /// requests when it ends — here as on any standby: reads are served, writes get
 /// `-READONLY … primary=<new primary>`.
 extension NodeEngine {
-    var isHandingOver: Bool { node.isHandingOver }
+    var isHandingOver: Bool { readNode { $0.isHandingOver } }
 
     func holdForHandover(_ handler: ClientHandler) {
         replication.heldForHandover[ObjectIdentifier(handler)] = handler

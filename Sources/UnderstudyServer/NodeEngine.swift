@@ -41,6 +41,14 @@ final class NodeEngine: @unchecked Sendable {
     /// The node's whole protocol (role, epochs, lease, replication, the gate); this class
     /// carries out its actions.
     var node: DataNode
+
+    /// Runs a read of the node on every request. `node.refusal(…)` straight on this class's
+    /// stored struct copies the whole `DataNode` for the call (a retain and a release per
+    /// field: 2–4 % of a GET at -P 16); through an `inout` access nothing else can change it
+    /// meanwhile, so the optimizer borrows it in place. `body` MUST only read.
+    func readNode<Result>(_ body: (inout DataNode) -> Result) -> Result {
+        body(&node)
+    }
     var visibleLSN: LSN { node.gate.acknowledgedLSN }
     /// Records up to here are on disk (fdatasync returned).
     var durableLSN: LSN
@@ -121,7 +129,8 @@ final class NodeEngine: @unchecked Sendable {
     func execute(_ command: Command, isWrite: Bool) -> (reply: Reply, requiredLSN: LSN) {
         eventLoop.assertInEventLoop()
         statistics.totalCommandsProcessed += 1
-        if let refusal = node.refusal(isWrite: isWrite, nowMilliseconds: WallClock.monotonicMilliseconds()) {
+        let now = WallClock.monotonicMilliseconds()
+        if let refusal = readNode({ $0.refusal(isWrite: isWrite, nowMilliseconds: now) }) {
             metrics.refused(Self.refusalReason(of: refusal))
             // Nothing ran and the refusal reveals no data. After a log failure or a full disk
             // every reply above the gate was failed already, so none waits for it (a refusal

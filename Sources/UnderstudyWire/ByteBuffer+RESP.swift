@@ -27,6 +27,8 @@ extension ByteBuffer {
             writeRESPHeader(type: UInt8(ascii: ":"), value)
         case .bulk(let bytes?):
             writeRESPBulk(bytes)
+        case .storedBulk(let value):
+            value.withUnsafeBytes { writeRESPBulk($0) }
         case .bulk(nil), .null:
             writeStaticString(version == .resp3 ? "_\r\n" : "$-1\r\n")
         case .array(let elements?):
@@ -105,6 +107,10 @@ extension ByteBuffer {
     }
 
     private mutating func writeRESPBulk(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { writeRESPBulk($0) }
+    }
+
+    private mutating func writeRESPBulk(_ bytes: UnsafeRawBufferPointer) {
         reserveCapacity(minimumWritableBytes: bytes.count + 24)
         writeRESPHeader(type: UInt8(ascii: "$"), Int64(bytes.count))
         writeBytes(bytes)

@@ -47,6 +47,25 @@ import UnderstudyWire
         #expect(encoded(.bulk(large)) == "$12345\r\n" + String(repeating: "a", count: 12_345) + "\r\n")
     }
 
+    @Test func storedBulkReply_isWrittenAsTheSameBulk_inBothProtocols() {
+        var keyspace = Keyspace()
+        var random = SystemRandomNumberGenerator()
+        let value: [UInt8] = [0, 13, 10, 255] + bytes("stored")
+        _ = keyspace.execute(Command(arguments: [bytes("SET"), bytes("k"), value]), nowMilliseconds: 0, random: &random)
+        let reply = keyspace.execute(Command("GET", "k"), nowMilliseconds: 0, random: &random).reply
+        guard case .storedBulk = reply else {
+            Issue.record("GET replied \(reply), not a stored bulk")
+            return
+        }
+        for version in [ProtocolVersion.resp2, .resp3] {
+            var stored = ByteBuffer()
+            var copied = ByteBuffer()
+            stored.writeRESPReply(reply, protocol: version)
+            copied.writeRESPReply(.bulk(value), protocol: version)
+            #expect(stored == copied)
+        }
+    }
+
     @Test func bulkReply_isBinarySafe() {
         var buffer = ByteBuffer()
         buffer.writeRESPReply(.bulk([0x00, 0xFF, 0x0D]))
