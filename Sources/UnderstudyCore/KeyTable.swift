@@ -27,9 +27,11 @@
 /// goes through Swift's copy-on-write for the arrays and `isKnownUniquelyReferenced` for the
 /// entry it changes, so a copy never sees a later write.
 public struct KeyTable: Sendable {
-    private var ordered: [EntrySlot] = []
+    /// Chunked (`ChunkedArray`) so that the first write after a snapshot's capture copies
+    /// one chunk, not every entry reference.
+    private var ordered = ChunkedArray<EntrySlot>()
     /// Parallel to `ordered`, strictly increasing.
-    private var sequences: [UInt64] = []
+    private var sequences = ChunkedArray<UInt64>()
     /// `hash << 32 | (position + 1)`, or 0 for an empty slot. The count is a power of two.
     private var slots: [UInt64] = []
     public private(set) var count = 0
@@ -64,18 +66,16 @@ public struct KeyTable: Sendable {
     private func locate(_ key: UnsafeRawBufferPointer, hash: UInt32) -> (slot: Int, position: Int)? {
         guard !slots.isEmpty else { return nil }
         return slots.withUnsafeBufferPointer { slots in
-            ordered.withUnsafeBufferPointer { ordered in
-                let mask = slots.count - 1
-                var slot = Int(hash) & mask
-                while true {
-                    let word = slots[slot]
-                    if word == 0 { return nil }
-                    if UInt32(truncatingIfNeeded: word >> 32) == hash {
-                        let position = Int(truncatingIfNeeded: word & 0xFFFF_FFFF) - 1
-                        if ordered[position].entry.unsafelyUnwrapped.keyEquals(key) { return (slot, position) }
-                    }
-                    slot = (slot + 1) & mask
+            let mask = slots.count - 1
+            var slot = Int(hash) & mask
+            while true {
+                let word = slots[slot]
+                if word == 0 { return nil }
+                if UInt32(truncatingIfNeeded: word >> 32) == hash {
+                    let position = Int(truncatingIfNeeded: word & 0xFFFF_FFFF) - 1
+                    if ordered[position].entry.unsafelyUnwrapped.keyEquals(key) { return (slot, position) }
                 }
+                slot = (slot + 1) & mask
             }
         }
     }
@@ -200,8 +200,8 @@ public struct KeyTable: Sendable {
     /// Removes every key. Sequence numbers keep growing, so old SCAN cursors never revisit
     /// new keys' numbers.
     mutating func removeAll() {
-        ordered = []
-        sequences = []
+        ordered.removeAll()
+        sequences.removeAll()
         slots = []
         count = 0
     }
@@ -283,8 +283,8 @@ public struct KeyTable: Sendable {
 
     /// Drops the tombstones from `ordered` (keeping order and sequences) and re-indexes.
     private mutating func compact() {
-        var keptEntries: [EntrySlot] = []
-        var keptSequences: [UInt64] = []
+        var keptEntries = ChunkedArray<EntrySlot>()
+        var keptSequences = ChunkedArray<UInt64>()
         keptEntries.reserveCapacity(count)
         keptSequences.reserveCapacity(count)
         for (entry, sequence) in zip(ordered, sequences) where entry.entry != nil {
@@ -348,7 +348,7 @@ extension KeyTable: Sequence {
     /// Iterates `(key, entry)` pairs in insertion order, copying each out (tests and tools;
     /// the snapshot writer uses `forEachEntry`).
     public struct Iterator: IteratorProtocol {
-        fileprivate var base: IndexingIterator<[EntrySlot]>
+        fileprivate var base: IndexingIterator<ChunkedArray<EntrySlot>>
 
         public mutating func next() -> (key: [UInt8], entry: Entry)? {
             while let slot = base.next() {

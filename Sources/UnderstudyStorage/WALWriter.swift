@@ -353,6 +353,8 @@ public final class WALWriter {
     /// rollover, a failed disk-full probe) and is then replaced, but only if it holds no
     /// record: at most a header, then the end of the file or a zero-filled tail.
     private static func checkHoldsNoRecord(path: String) throws {
+        // The usual case, checked without a thrown ENOENT on every rollover.
+        guard FileIO.fileExists(path) else { return }
         let descriptor: Int32
         do {
             descriptor = try FileIO.open(path, flags: O_RDONLY)
